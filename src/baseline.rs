@@ -1,0 +1,62 @@
+//! Baselines: the secrets a team has already seen, so a scan reports only new ones.
+//!
+//! Entries are keyed on (rule id, secret fingerprint), never on paths or line numbers: moving a
+//! line does not churn the file, and a new secret on an old line is still reported.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::Finding;
+
+/// One accepted secret.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Entry {
+    /// Rule that found it.
+    pub rule_id: String,
+    /// Keyed fingerprint of the secret.
+    pub fingerprint: String,
+}
+
+/// The baseline file.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Format version.
+    pub version: u32,
+    /// Sorted, unique entries.
+    pub entries: BTreeSet<Entry>,
+}
+
+impl Baseline {
+    /// A baseline holding every finding's (rule, fingerprint).
+    pub fn from_findings(findings: &[Finding]) -> Baseline {
+        let entries = findings
+            .iter()
+            .map(|f| Entry { rule_id: f.rule_id.clone(), fingerprint: f.fingerprint.clone() })
+            .collect();
+        Baseline { version: 1, entries }
+    }
+
+    /// Reads a baseline file.
+    pub fn load(path: &Path) -> Result<Baseline, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read baseline: {e}", path.display()))?;
+        let b: Baseline = serde_json::from_str(&text).map_err(|e| format!("{}: invalid baseline: {e}", path.display()))?;
+        if b.version != 1 {
+            return Err(format!("{}: unsupported baseline version {}", path.display(), b.version));
+        }
+        Ok(b)
+    }
+
+    /// Serialized form (stable: sorted entries, pretty JSON, trailing newline).
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// True when the finding is already in the baseline.
+    pub fn contains(&self, f: &Finding) -> bool {
+        self.entries.contains(&Entry { rule_id: f.rule_id.clone(), fingerprint: f.fingerprint.clone() })
+    }
+}

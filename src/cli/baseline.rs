@@ -1,0 +1,27 @@
+//! `sprawl baseline create`.
+
+use super::{BaselineCommand, EXIT_CLEAN, EXIT_ERROR};
+use crate::baseline::Baseline;
+
+/// Runs a `baseline` subcommand.
+pub fn run(cmd: BaselineCommand) -> i32 {
+    match cmd {
+        BaselineCommand::Create { output, scan } => {
+            let scanned = super::scan::scan_with(&scan);
+            for e in &scanned.outcome.errors {
+                eprintln!("error: {e}");
+            }
+            if !scanned.outcome.errors.is_empty() {
+                eprintln!("error: baseline not written: the scan was incomplete");
+                return EXIT_ERROR;
+            }
+            let b = Baseline::from_findings(&scanned.outcome.findings);
+            if let Err(e) = std::fs::write(&output, b.to_json()) {
+                eprintln!("error: {}: cannot write baseline: {e}", output.display());
+                return EXIT_ERROR;
+            }
+            eprintln!("wrote {} entries to {}", b.entries.len(), output.display());
+            EXIT_CLEAN
+        }
+    }
+}

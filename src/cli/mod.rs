@@ -1,0 +1,146 @@
+//! Command-line interface: one module per subcommand.
+
+pub mod baseline;
+pub mod rules;
+pub mod scan;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::Format;
+
+/// Exit code: nothing found.
+pub const EXIT_CLEAN: i32 = 0;
+/// Exit code: findings.
+pub const EXIT_FINDINGS: i32 = 1;
+/// Exit code: an error (including "nothing could be scanned").
+pub const EXIT_ERROR: i32 = 2;
+
+/// sprawl: find leaked credentials wherever they have sprawled.
+#[derive(Debug, Parser)]
+#[command(name = "sprawl", version, about, long_about = None)]
+pub struct Cli {
+    /// Subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files and directories (`-` for stdin) for secrets.
+    Scan(ScanArgs),
+    /// List or check rules.
+    Rules {
+        /// What to do with the rules.
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Manage baselines of accepted secrets.
+    Baseline {
+        /// What to do with the baseline.
+        #[command(subcommand)]
+        command: BaselineCommand,
+    },
+}
+
+/// `sprawl rules ...`
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the loaded rules.
+    List {
+        /// Extra rule directories or files.
+        #[arg(long = "rules", value_name = "DIR")]
+        rules: Vec<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compile every rule and run its examples and negative examples.
+    Check {
+        /// A rule directory or file to check instead of the built-in rules.
+        dir: Option<PathBuf>,
+    },
+}
+
+/// `sprawl baseline ...`
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Scan and write every current finding to a baseline file.
+    Create {
+        /// Where to write the baseline.
+        #[arg(short, long, default_value = ".sprawl-baseline.json")]
+        output: PathBuf,
+        /// Scan settings.
+        #[command(flatten)]
+        scan: CommonScanArgs,
+    },
+}
+
+/// Options shared by `scan` and `baseline create`.
+#[derive(Debug, Args, Clone)]
+pub struct CommonScanArgs {
+    /// Files or directories to scan; `-` reads stdin. Default: the current directory.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<PathBuf>,
+    /// Config file (default: .sprawl.toml in the first directory target).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Extra rule directories or files (repeatable).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Skip paths matching this glob (gitignore syntax, repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Worker threads (default: number of CPUs).
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
+    /// Also scan files that .gitignore/.ignore exclude.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Follow symbolic links (loops are detected and reported).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Skip files larger than this many bytes (default: scan all, in bounded memory).
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+    /// Organisation key for secret fingerprints (keep it private to make SARIF fingerprints unguessable).
+    #[arg(long, env = "SPRAWL_FINGERPRINT_KEY", hide_env_values = true, value_name = "KEY")]
+    pub fingerprint_key: Option<String>,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `sprawl scan` options.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Targets and scan settings.
+    #[command(flatten)]
+    pub common: CommonScanArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print secrets in clear (text, JSON; never SARIF).
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Exit code to use when there are findings.
+    #[arg(long, default_value_t = EXIT_FINDINGS, value_name = "CODE")]
+    pub exit_code: i32,
+    /// Report only secrets not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+}
+
+/// Runs the parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Scan(args) => scan::run(args),
+        Command::Rules { command } => rules::run(command),
+        Command::Baseline { command } => baseline::run(command),
+    }
+}

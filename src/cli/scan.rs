@@ -1,0 +1,148 @@
+//! `sprawl scan`: load rules and config, scan, filter, report, choose the exit code.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use regex::bytes::RegexBuilder;
+
+use super::{CommonScanArgs, EXIT_CLEAN, EXIT_ERROR, ScanArgs};
+use crate::baseline::Baseline;
+use crate::config::Config;
+use crate::detect::Engine;
+use crate::fingerprint::Fingerprinter;
+use crate::report::{self, Format, ReportInput};
+use crate::rules::Rule;
+use crate::rules::load;
+use crate::scan::{ScanOptions, ScanOutcome, scan_paths};
+use crate::source::fs::{WalkOptions, Windowing};
+
+/// A finished scan with the rules it used.
+pub struct Scanned {
+    /// Findings, errors and counters (errors include rule and config problems).
+    pub outcome: ScanOutcome,
+    /// The rules in force.
+    pub rules: Arc<Vec<Rule>>,
+}
+
+/// Loads config and rules, scans the targets, applies config allowlists.
+pub fn scan_with(common: &CommonScanArgs) -> Scanned {
+    let targets = if common.targets.is_empty() { vec![PathBuf::from(".")] } else { common.targets.clone() };
+    let mut errors = Vec::new();
+    let config = match Config::discover(common.config.as_deref(), &targets) {
+        Ok(c) => c.unwrap_or_default(),
+        Err(e) => {
+            errors.push(e);
+            Config::default()
+        }
+    };
+    let mut loaded = load::builtin();
+    for p in &config.rules.paths {
+        loaded.add_path(&config.base_dir.join(p));
+    }
+    for p in &common.rules {
+        loaded.add_path(p);
+    }
+    if !config.rule.is_empty() {
+        loaded.add_rule_values(&config.source, &config.rule);
+    }
+    loaded.disable(&config.rules.disable);
+    errors.append(&mut loaded.errors);
+
+    let mut allow_secrets = Vec::new();
+    for pat in &config.allow.secrets {
+        match RegexBuilder::new(pat).unicode(false).build() {
+            Ok(re) => allow_secrets.push(re),
+            Err(e) => errors.push(format!("{}: [allow] secrets: invalid regex {pat:?}: {e}", config.source)),
+        }
+    }
+
+    let engine = Arc::new(Engine::new(loaded.rules));
+    let fp = Fingerprinter::new(common.fingerprint_key.as_deref().unwrap_or("").as_bytes());
+    let mut excludes = config.scan.exclude.clone();
+    excludes.extend(common.exclude.iter().cloned());
+    let opts = ScanOptions {
+        targets,
+        walk: WalkOptions {
+            no_ignore: common.no_ignore,
+            follow_symlinks: common.follow_symlinks,
+            excludes,
+            threads: common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        },
+        max_file_size: common.max_file_size,
+        windowing: Windowing::default(),
+        progress: !common.no_progress,
+    };
+    let mut outcome = scan_paths(Arc::clone(&engine), fp, &opts);
+    outcome.errors.splice(0..0, errors);
+    outcome.findings.retain(|f| {
+        !config.allow.fingerprints.contains(&f.fingerprint) && !allow_secrets.iter().any(|re| re.is_match(f.secret.as_bytes()))
+    });
+    if outcome.stats.blobs_scanned == 0 {
+        outcome.errors.push(format!(
+            "nothing was scanned: no readable text file under the target(s) ({} binary, {} oversized skipped)",
+            outcome.stats.skipped_binary, outcome.stats.skipped_too_large
+        ));
+    }
+    Scanned { outcome, rules: Arc::clone(engine.rules()) }
+}
+
+/// Runs `sprawl scan`.
+pub fn run(args: ScanArgs) -> i32 {
+    let mut scanned = scan_with(&args.common);
+    if let Some(path) = &args.baseline {
+        match Baseline::load(path) {
+            Ok(b) => scanned.outcome.findings.retain(|f| !b.contains(f)),
+            Err(e) => scanned.outcome.errors.push(e),
+        }
+    }
+    let outcome = &scanned.outcome;
+    for e in &outcome.errors {
+        eprintln!("error: {e}");
+    }
+    if outcome.stats.skipped_too_large > 0 {
+        eprintln!("note: {} file(s) larger than --max-file-size were not scanned", outcome.stats.skipped_too_large);
+    }
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let input = ReportInput {
+        findings: &outcome.findings,
+        errors: &outcome.errors,
+        stats: &outcome.stats,
+        rules: &scanned.rules,
+        show_secrets: args.show_secrets && args.format != Format::Sarif,
+        color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let written = match &args.output {
+        Some(path) => std::fs::File::create(path)
+            .and_then(|f| {
+                let mut w = io::BufWriter::new(f);
+                report::write(args.format, &input, &mut w)?;
+                w.flush()
+            })
+            .map_err(|e| format!("{}: cannot write report: {e}", path.display())),
+        None => {
+            let stdout = io::stdout();
+            let mut w = io::BufWriter::new(stdout.lock());
+            match report::write(args.format, &input, &mut w).and_then(|_| w.flush()) {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(format!("cannot write report: {e}")),
+                _ => Ok(()),
+            }
+        }
+    };
+    if let Err(e) = written {
+        eprintln!("error: {e}");
+        return EXIT_ERROR;
+    }
+    exit_code(outcome, args.exit_code)
+}
+
+/// 2 on any error (fail closed), else `findings_code` when there are findings, else 0.
+pub fn exit_code(outcome: &ScanOutcome, findings_code: i32) -> i32 {
+    if !outcome.errors.is_empty() {
+        EXIT_ERROR
+    } else if !outcome.findings.is_empty() {
+        findings_code
+    } else {
+        EXIT_CLEAN
+    }
+}

@@ -1,0 +1,275 @@
+//! The fast path for generic `name = "value"` assignments (`password: ...`, `API_KEY=...`,
+//! `"client_secret": "..."`, `<password>...</password>`).
+//!
+//! A regex with a `[\w.-]{0,50}?` prefix costs most of a peer scanner's time and most of its noise.
+//! Here the keyword hits of the prefilter are the starting points: from each hit we take the
+//! identifier around it, require its last word to be one of the rule's keywords (so `tokenizer`
+//! and `password_length` do not count), find an assignment operator right after it, and read the
+//! value. The caller then applies entropy, placeholder and allow filters as for any rule.
+
+use super::entropy::shannon_entropy;
+
+/// A candidate found by the assignment matcher: the value span and the whole `name = value` span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    /// Start of the value (the secret).
+    pub start: usize,
+    /// End of the value.
+    pub end: usize,
+    /// Start of the identifier.
+    pub match_start: usize,
+}
+
+const MAX_VALUE: usize = 256;
+const MIN_VALUE: usize = 8;
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
+}
+
+/// Lowercases and removes separators: `API-Key` → `apikey`.
+pub fn normalize_name(s: &str) -> String {
+    s.bytes().filter(u8::is_ascii_alphanumeric).map(|b| b.to_ascii_lowercase() as char).collect()
+}
+
+/// Splits an identifier into lowercase words at separators and lower→upper camel-case steps.
+fn words(ident: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev: u8 = 0;
+    for &b in ident {
+        if !b.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        } else {
+            if b.is_ascii_uppercase() && (prev.is_ascii_lowercase() || prev.is_ascii_digit()) && !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            cur.push(b.to_ascii_lowercase() as char);
+        }
+        prev = b;
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// True when the identifier names a secret: its last word, or its last two words joined, is one
+/// of `names` (normalized keywords).
+fn names_secret(ident: &[u8], names: &[String]) -> bool {
+    let w = words(ident);
+    let Some(last) = w.last() else { return false };
+    if names.iter().any(|n| n == last) {
+        return true;
+    }
+    if w.len() >= 2 {
+        let two = format!("{}{}", w[w.len() - 2], last);
+        return names.iter().any(|n| *n == two);
+    }
+    false
+}
+
+/// Finds assignment candidates around the keyword hits `hits` (start, end) in `hay`.
+/// `names` are the rule's keywords, normalized with [`normalize_name`].
+pub fn find(hay: &[u8], hits: &[(usize, usize)], names: &[String], out: &mut Vec<Candidate>) {
+    let mut last_ident_start = usize::MAX;
+    for &(kw_start, kw_end) in hits {
+        let mut s = kw_start;
+        while s > 0 && is_ident_byte(hay[s - 1]) {
+            s -= 1;
+        }
+        let mut e = kw_end;
+        while e < hay.len() && is_ident_byte(hay[e]) {
+            e += 1;
+        }
+        if s == last_ident_start {
+            continue;
+        }
+        last_ident_start = s;
+        // `config.password` / `--password`: trim leading punctuation that is not part of the name.
+        let ident = &hay[s..e];
+        if !names_secret(ident, names) {
+            continue;
+        }
+        if let Some(c) = value_after(hay, s, e) {
+            out.push(c);
+        }
+    }
+}
+
+/// Reads `<op> <value>` after the identifier `hay[s..e]`.
+fn value_after(hay: &[u8], s: usize, e: usize) -> Option<Candidate> {
+    let before = if s > 0 { hay[s - 1] } else { b'\n' };
+    let mut i = e;
+    // XML element: <password>value</password>
+    if before == b'<' && hay.get(i) == Some(&b'>') {
+        let start = i + 1;
+        let len = memchr::memchr(b'<', &hay[start..hay.len().min(start + MAX_VALUE + 1)])?;
+        return accept(hay, start, start + len, s, false);
+    }
+    // Closing quote of a quoted key: "password": / ['password'] =
+    if matches!(before, b'"' | b'\'' | b'`') && hay.get(i) == Some(&before) {
+        i += 1;
+        if hay.get(i) == Some(&b']') {
+            i += 1;
+        }
+    }
+    while matches!(hay.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    // Operators: = := : => ?= (never == != <= >= ::)
+    let op_len = match (hay.get(i), hay.get(i + 1)) {
+        (Some(b'='), Some(b'>')) => 2,
+        (Some(b'='), Some(b'=')) => return None,
+        (Some(b'='), _) => 1,
+        (Some(b':'), Some(b'=')) => 2,
+        (Some(b':'), Some(b':')) => return None,
+        (Some(b':'), _) => 1,
+        (Some(b'?'), Some(b'=')) => 2,
+        _ => return None,
+    };
+    if i > 0 && matches!(hay[i - 1], b'!' | b'<' | b'>') {
+        return None;
+    }
+    i += op_len;
+    while matches!(hay.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    match hay.get(i) {
+        Some(&q @ (b'"' | b'\'' | b'`')) => {
+            let start = i + 1;
+            let limit = hay.len().min(start + MAX_VALUE + 1);
+            let len = hay[start..limit].iter().position(|&b| b == q || b == b'\n')?;
+            if hay[start + len] != q {
+                return None;
+            }
+            accept(hay, start, start + len, s, true)
+        }
+        Some(_) => {
+            let start = i;
+            let limit = hay.len().min(start + MAX_VALUE + 1);
+            let len = hay[start..limit]
+                .iter()
+                .position(|&b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b',' | b';' | b')' | b'}' | b']' | b'<' | b'\\'))
+                .unwrap_or(limit - start);
+            accept(hay, start, start + len, s, false)
+        }
+        None => None,
+    }
+}
+
+/// Decides whether a value looks like a literal secret rather than code, prose or a reference.
+fn accept(hay: &[u8], start: usize, end: usize, match_start: usize, quoted: bool) -> Option<Candidate> {
+    let v = &hay[start..end];
+    if v.len() < MIN_VALUE || v.len() > MAX_VALUE {
+        return None;
+    }
+    if !looks_like_literal_secret(v, quoted) {
+        return None;
+    }
+    Some(Candidate { start, end, match_start })
+}
+
+/// Shape checks on a candidate value.
+pub fn looks_like_literal_secret(v: &[u8], quoted: bool) -> bool {
+    if v.iter().any(|b| b.is_ascii_whitespace() || !b.is_ascii_graphic()) {
+        return false; // prose, or not ASCII text
+    }
+    if v.contains(&b'(') || v.contains(&b'{') || v.contains(&b'[') || memchr::memmem::find(v, b"://").is_some() {
+        return false; // calls, templates, URLs (URL credentials have their own rules)
+    }
+    let lower = v.to_ascii_lowercase();
+    for word in [&b"password"[..], b"passwd", b"secret", b"token", b"null", b"none", b"true", b"false", b"undefined"] {
+        if memchr::memmem::find(&lower, word).is_some() {
+            return false;
+        }
+    }
+    if matches!(v[0], b'/' | b'~' | b'|' | b'>' | b'&' | b'*' | b'!' | b'@' | b'#') || v.starts_with(b"./") {
+        return false; // paths, YAML block scalars/anchors/tags, decorators, comments
+    }
+    let (mut lower_n, mut upper_n, mut digit_n, mut other_n) = (0, 0, 0, 0);
+    for &b in v {
+        match b {
+            b'a'..=b'z' => lower_n += 1,
+            b'A'..=b'Z' => upper_n += 1,
+            b'0'..=b'9' => digit_n += 1,
+            _ => other_n += 1,
+        }
+    }
+    if digit_n == v.len() {
+        return false; // numbers
+    }
+    let letters_only = digit_n == 0 && v.iter().all(|&b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.'));
+    if letters_only && !(v.len() >= 20 && shannon_entropy(v) >= 4.0 && upper_n > 0 && lower_n > 0) {
+        return false; // words, identifiers, CONSTANT_NAMES, dotted.paths
+    }
+    if !quoted && v.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.')) && v.contains(&b'.') && digit_n == 0 {
+        return false; // unquoted member access: config.db.password
+    }
+    let classes = [lower_n, upper_n, digit_n, other_n].iter().filter(|&&n| n > 0).count();
+    if classes < 2 {
+        return false;
+    }
+    !is_uuid(v) && !is_version(v)
+}
+
+fn is_uuid(v: &[u8]) -> bool {
+    v.len() == 36
+        && v.iter().enumerate().all(|(i, &b)| if matches!(i, 8 | 13 | 18 | 23) { b == b'-' } else { b.is_ascii_hexdigit() })
+}
+
+fn is_version(v: &[u8]) -> bool {
+    let v = v.strip_prefix(b"v").unwrap_or(v);
+    v.iter().all(|&b| b.is_ascii_digit() || b == b'.' || b == b'-') && v.contains(&b'.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str, kw: &[&str]) -> Vec<String> {
+        let hay = text.as_bytes();
+        let names: Vec<String> = kw.iter().map(|k| normalize_name(k)).collect();
+        let lower = text.to_ascii_lowercase();
+        let mut hits = Vec::new();
+        for k in kw {
+            for (i, _) in lower.match_indices(k) {
+                hits.push((i, i + k.len()));
+            }
+        }
+        hits.sort();
+        let mut out = Vec::new();
+        find(hay, &hits, &names, &mut out);
+        out.iter().map(|c| text[c.start..c.end].to_string()).collect()
+    }
+
+    #[test]
+    fn finds_assignments() {
+        assert_eq!(run("DB_PASSWORD=Xk9#mQ2vLp7w\n", &["password"]), ["Xk9#mQ2vLp7w"]);
+        assert_eq!(run("  \"client_secret\": \"Jq8vN2kLm4Pz7Rt1\",", &["secret"]), ["Jq8vN2kLm4Pz7Rt1"]);
+        assert_eq!(run("api_key := 'a8F3kL9mQ2xZ7pW4'", &["api_key"]), ["a8F3kL9mQ2xZ7pW4"]);
+        assert_eq!(run("<password>Zr7!kP2qLx9w</password>", &["password"]), ["Zr7!kP2qLx9w"]);
+        assert_eq!(run("dbPassword: Hq7zK2mWp9Lx", &["password"]), ["Hq7zK2mWp9Lx"]);
+    }
+
+    #[test]
+    fn rejects_non_secrets() {
+        for t in [
+            "password_length = 'Xk9#mQ2vLp7w'",
+            "tokenizer = 'Xk9#mQ2vLp7w'",
+            "if password == 'Xk9#mQ2vLp7w':",
+            "password = os.environ['DB_PASSWORD']",
+            "password = get_password(user)",
+            "password: ${DB_PASSWORD}",
+            "password = config.database.password",
+            "token = 'Please enter your token'",
+            "PASSWORD=changeme",
+            "secret: 123e4567-e89b-12d3-a456-426614174000",
+            "password: |",
+        ] {
+            assert!(run(t, &["password", "secret", "token"]).is_empty(), "{t}");
+        }
+    }
+}

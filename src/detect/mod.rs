@@ -1,0 +1,157 @@
+//! Detection: a pure function from bytes to [`Match`]es. The same code serves every source.
+//!
+//! keyword prefilter → candidate rules' regexes (or the assignment fast path) → entropy →
+//! checksum → placeholder filter → inline allow comments → overlap resolution.
+
+pub mod allow;
+pub mod assignment;
+pub mod checksum;
+pub mod entropy;
+pub mod placeholder;
+pub mod prefilter;
+
+use std::sync::Arc;
+
+use crate::rules::{Matcher, Rule};
+use prefilter::{Candidates, KeywordPrefilter, Prefilter};
+
+/// One secret found in a blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// Index of the rule in [`Engine::rules`].
+    pub rule: usize,
+    /// Byte span of the secret.
+    pub start: usize,
+    /// End of the secret span.
+    pub end: usize,
+    /// 1-based line of the secret's first byte.
+    pub line: usize,
+    /// 1-based column (Unicode code points) of the secret's first byte.
+    pub column: usize,
+    /// 1-based line of the secret's last byte.
+    pub end_line: usize,
+    /// The secret bytes.
+    pub secret: Vec<u8>,
+}
+
+/// Per-thread reusable buffers for [`Engine::find`].
+#[derive(Default)]
+pub struct Scratch {
+    candidates: Candidates,
+    assignment: Vec<assignment::Candidate>,
+}
+
+/// The compiled rule set plus its prefilter.
+pub struct Engine {
+    rules: Arc<Vec<Rule>>,
+    prefilter: Box<dyn Prefilter>,
+    /// Normalized keyword names per rule, for the assignment matcher.
+    names: Vec<Vec<String>>,
+}
+
+impl Engine {
+    /// Builds an engine over `rules`.
+    pub fn new(rules: Vec<Rule>) -> Engine {
+        let prefilter = Box::new(KeywordPrefilter::new(&rules));
+        let names = rules
+            .iter()
+            .map(|r| r.spec.keywords.iter().map(|k| assignment::normalize_name(k)).collect())
+            .collect();
+        Engine { rules: Arc::new(rules), prefilter, names }
+    }
+
+    /// The rules, indexed as in [`Match::rule`].
+    pub fn rules(&self) -> &Arc<Vec<Rule>> {
+        &self.rules
+    }
+
+    /// Finds every secret in `hay`, sorted by position. Lines and columns are relative to `hay`.
+    pub fn find(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
+        let mut raw: Vec<(usize, usize, usize)> = Vec::new(); // (rule, start, end)
+        self.prefilter.candidates(hay, &mut scratch.candidates);
+        for &ri in &scratch.candidates.rules {
+            let ri = ri as usize;
+            let rule = &self.rules[ri];
+            match rule.spec.matcher {
+                Matcher::Regex => {
+                    let Some(re) = &rule.regex else { continue };
+                    let mut locs = re.capture_locations();
+                    let mut at = 0;
+                    while at <= hay.len() {
+                        let Some(m) = re.captures_read_at(&mut locs, hay, at) else { break };
+                        at = if m.end() > m.start() { m.end() } else { m.end() + 1 };
+                        if let Some((s, e)) = locs.get(rule.secret_group) {
+                            if e > s && self.keep(rule, hay, s, e) {
+                                raw.push((ri, s, e));
+                            }
+                        }
+                    }
+                }
+                Matcher::Assignment => {
+                    scratch.assignment.clear();
+                    assignment::find(hay, &scratch.candidates.hits[ri], &self.names[ri], &mut scratch.assignment);
+                    for c in &scratch.assignment {
+                        if self.keep(rule, hay, c.start, c.end) {
+                            raw.push((ri, c.start, c.end));
+                        }
+                    }
+                }
+            }
+        }
+        let kept = resolve_overlaps(&self.rules, raw);
+        locate(hay, kept)
+    }
+
+    /// The filters every candidate passes: entropy, checksum, placeholder, allow comment.
+    fn keep(&self, rule: &Rule, hay: &[u8], s: usize, e: usize) -> bool {
+        let secret = &hay[s..e];
+        if let Some(min) = rule.spec.min_entropy {
+            if entropy::shannon_entropy(secret) < min {
+                return false;
+            }
+        }
+        if let Some(c) = rule.checksum {
+            if !c.is_valid(secret) {
+                return false;
+            }
+        }
+        !placeholder::is_placeholder(secret) && !allow::is_allowed(hay, s, e)
+    }
+}
+
+/// Applies "more specific rule wins": a generic rule's match overlapping a provider rule's match
+/// is dropped; among matches of the same span only the most confident rule's is kept.
+fn resolve_overlaps(rules: &[Rule], mut raw: Vec<(usize, usize, usize)>) -> Vec<(usize, usize, usize)> {
+    raw.sort_by(|a, b| {
+        (a.1, a.2)
+            .cmp(&(b.1, b.2))
+            .then(rules[b.0].spec.confidence.cmp(&rules[a.0].spec.confidence))
+            .then(rules[a.0].spec.generic.cmp(&rules[b.0].spec.generic))
+            .then(a.0.cmp(&b.0))
+    });
+    raw.dedup_by(|b, a| a.1 == b.1 && a.2 == b.2);
+    let specific: Vec<(usize, usize)> = raw.iter().filter(|m| !rules[m.0].spec.generic).map(|m| (m.1, m.2)).collect();
+    raw.retain(|m| {
+        !rules[m.0].spec.generic || !specific.iter().any(|&(s, e)| s < m.2 && m.1 < e)
+    });
+    raw
+}
+
+/// Turns byte spans into matches with line and column numbers (one pass over the newlines).
+fn locate(hay: &[u8], kept: Vec<(usize, usize, usize)>) -> Vec<Match> {
+    let mut line = 1usize;
+    let mut line_start = 0usize;
+    let mut pos = 0usize;
+    let mut out = Vec::with_capacity(kept.len());
+    for (rule, start, end) in kept {
+        for nl in memchr::memchr_iter(b'\n', &hay[pos..start]) {
+            line += 1;
+            line_start = pos + nl + 1;
+        }
+        pos = start;
+        let column = 1 + hay[line_start..start].iter().filter(|&&b| (b as i8) >= -0x40).count();
+        let end_line = line + memchr::memchr_iter(b'\n', &hay[start..end]).count();
+        out.push(Match { rule, start, end, line, column, end_line, secret: hay[start..end].to_vec() });
+    }
+    out
+}

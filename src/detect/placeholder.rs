@@ -1,0 +1,98 @@
+//! Placeholder and documented-sample filter: strings that have the shape of a credential but are
+//! obviously not one (`EXAMPLE`, `xxxx`, `<TOKEN>`, `${VAR}`, runs of one character, keys copied
+//! from provider documentation).
+
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+/// Fragments that mark a value as a placeholder, a template or a variable reference.
+const MARKERS: &[&str] = &[
+    "example", "xxxx", "****", "....", "<", ">", "${", "{{", "}}", "$(", "%(", "changeme", "change_me",
+    "change-me", "placeholder", "redacted", "your_", "your-", "yourkey", "yourtoken", "yoursecret",
+    "insert_", "insert-", "replace_me", "replaceme", "replace-me", "dummy", "sample", "fake", "lorem",
+    "qwerty", "123456", "abcdef", "abcxyz", "os.environ", "process.env", "getenv", "env[", "todo",
+    "fixme", "not-a-real", "notareal", "not_a_real", "0000000", "1111111",
+];
+
+static DOCUMENTED: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    include_str!("sample_keys.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+});
+
+static MARKER_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    let mut pats: Vec<&str> = MARKERS.to_vec();
+    pats.extend(DOCUMENTED.iter().copied());
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostFirst)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(&pats)
+        .expect("placeholder markers are valid literals")
+});
+
+/// True when `secret` looks like a placeholder, a variable reference or a documented sample.
+pub fn is_placeholder(secret: &[u8]) -> bool {
+    if secret.first() == Some(&b'$') || secret.first() == Some(&b'%') {
+        return true;
+    }
+    if MARKER_MATCHER.is_match(secret) {
+        return true;
+    }
+    has_long_run(secret, 6) || few_distinct(secret)
+}
+
+/// True when one byte repeats `n` or more times in a row.
+fn has_long_run(s: &[u8], n: usize) -> bool {
+    let mut run = 0usize;
+    let mut prev = None;
+    for &b in s {
+        if Some(b) == prev {
+            run += 1;
+        } else {
+            run = 1;
+            prev = Some(b);
+        }
+        if run >= n && b.is_ascii_alphanumeric() {
+            return true;
+        }
+    }
+    false
+}
+
+/// True for long values made of three or fewer distinct characters (`abababab`, `1010...`).
+fn few_distinct(s: &[u8]) -> bool {
+    if s.len() < 8 {
+        return false;
+    }
+    let mut seen = [false; 256];
+    let mut n = 0;
+    for &b in s {
+        if !seen[b as usize] {
+            seen[b as usize] = true;
+            n += 1;
+            if n > 3 {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_placeholder;
+
+    #[test]
+    fn placeholders() {
+        for p in ["AKIAIOSFODNN7EXAMPLE", "ghp_xxxxxxxxxxxxxxxxxxxx", "<YOUR_TOKEN>", "${GITHUB_TOKEN}", "$DB_PASSWORD", "aaaaaaaaaaaa", "changeme", "abababababab"] {
+            assert!(is_placeholder(p.as_bytes()), "{p}");
+        }
+        for s in ["ghp_q8Zr2LmN5vBc7XkP1sDf4GhJ6tYw9E0Wm2aB", "S9v!kq2Lr7#pXw", "sk_test_51Hq8ZrLmN5vBc7XkP1sDf4G"] {
+            assert!(!is_placeholder(s.as_bytes()), "{s}");
+        }
+    }
+}

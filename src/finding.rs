@@ -1,0 +1,98 @@
+//! A finding: a match of a rule, with where it was found, its fingerprint and a redacted preview.
+
+use serde::Serialize;
+
+use crate::rules::{Confidence, Severity};
+use crate::source::Origin;
+
+/// One secret at one place.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Stable rule id.
+    pub rule_id: String,
+    /// Rule name.
+    pub rule_name: String,
+    /// Provider of the credential.
+    pub provider: String,
+    /// Severity of the rule.
+    pub severity: Severity,
+    /// Confidence of the rule.
+    pub confidence: Confidence,
+    /// Where it was found.
+    pub origin: Origin,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (code points).
+    pub column: usize,
+    /// 1-based last line of the secret.
+    pub end_line: usize,
+    /// The line holding the secret, with every secret on it redacted.
+    pub preview: String,
+    /// Keyed fingerprint of the secret.
+    pub fingerprint: String,
+    /// The secret; reports print it only with `--show-secrets`.
+    #[serde(skip)]
+    pub secret: String,
+}
+
+/// Redacts a secret: a short prefix (at most 4 characters, a quarter of its length) then `****`.
+/// The length of the mask never depends on the secret's length.
+pub fn redact(secret: &str) -> String {
+    let keep = (secret.chars().count() / 4).min(4);
+    let prefix: String = secret.chars().take(keep).collect();
+    format!("{prefix}****")
+}
+
+/// Builds the preview of the line `line_no` (1-based) of `hay`: spans in `secrets` (byte ranges
+/// of every secret in the blob) are replaced by their redacted form unless `reveal`. Long lines
+/// are cut to about 160 characters around `focus`.
+pub fn preview(hay: &[u8], focus: usize, secrets: &[(usize, usize)], reveal: bool) -> String {
+    let line_start = memchr::memrchr(b'\n', &hay[..focus]).map_or(0, |i| i + 1);
+    let line_end = memchr::memchr(b'\n', &hay[focus..]).map_or(hay.len(), |i| focus + i);
+    let mut out: Vec<u8> = Vec::with_capacity(line_end - line_start);
+    let mut focus_out = 0;
+    let mut i = line_start;
+    while i < line_end {
+        if i == focus {
+            focus_out = out.len();
+        }
+        if !reveal {
+            if let Some(&(s, e)) = secrets.iter().find(|&&(s, e)| s <= i && i < e) {
+                let text = String::from_utf8_lossy(&hay[s..e]);
+                if i == s || i == line_start {
+                    out.extend_from_slice(redact(&text).as_bytes());
+                }
+                i = e.min(line_end);
+                continue;
+            }
+        }
+        out.push(hay[i]);
+        i += 1;
+    }
+    let text = String::from_utf8_lossy(&out);
+    let text = text.trim_end_matches('\r');
+    const MAX: usize = 160;
+    if text.chars().count() <= MAX {
+        return text.trim().to_string();
+    }
+    let focus_char = text.char_indices().take_while(|(b, _)| *b < focus_out).count();
+    let start = focus_char.saturating_sub(MAX / 4);
+    let cut: String = text.chars().skip(start).take(MAX).collect();
+    format!("{}{}…", if start > 0 { "…" } else { "" }, cut.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_all_secrets_on_the_line() {
+        let hay = b"x\nA=ghp_abcdefghijklmnop B=supersecretvalue\ny";
+        let a = 4;
+        let b = hay.windows(16).position(|w| w == b"supersecretvalue").unwrap();
+        let p = preview(hay, a, &[(a, a + 20), (b, b + 16)], false);
+        assert_eq!(p, "A=ghp_**** B=supe****");
+        assert!(!p.contains("abcdefghijkl"));
+        assert_eq!(redact("hunter22"), "hu****");
+    }
+}

@@ -1,0 +1,13 @@
+//! sprawl: a parallel scanner that finds leaked credentials in files and directories and reports
+//! every place each secret lives. See ARCHITECTURE.md for the data flow.
+
+pub mod baseline;
+pub mod cli;
+pub mod config;
+pub mod detect;
+pub mod finding;
+pub mod fingerprint;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod source;

@@ -1,0 +1,10 @@
+//! The `sprawl` binary: parses the command line and exits with 0 (clean), 1 (findings) or
+//! 2 (error, including "nothing was scanned").
+
+use clap::Parser;
+
+fn main() {
+    let cli = sprawl::cli::Cli::parse();
+    let code = sprawl::cli::run(cli);
+    std::process::exit(code);
+}

@@ -1,0 +1,77 @@
+//! JSON and JSON Lines reports.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::ReportInput;
+use crate::finding::Finding;
+use crate::rules::{Confidence, Severity};
+use crate::scan::Stats;
+
+/// The JSON shape of one finding.
+#[derive(Serialize)]
+pub struct JsonFinding<'a> {
+    rule_id: &'a str,
+    rule_name: &'a str,
+    provider: &'a str,
+    severity: Severity,
+    confidence: Confidence,
+    path: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    preview: String,
+    fingerprint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a str>,
+}
+
+impl<'a> JsonFinding<'a> {
+    /// Projects a finding; the secret is included only when `show_secrets`.
+    pub fn new(f: &'a Finding, show_secrets: bool) -> JsonFinding<'a> {
+        JsonFinding {
+            rule_id: &f.rule_id,
+            rule_name: &f.rule_name,
+            provider: &f.provider,
+            severity: f.severity,
+            confidence: f.confidence,
+            path: f.origin.display_path(),
+            line: f.line,
+            column: f.column,
+            end_line: f.end_line,
+            preview: f.preview.clone(),
+            fingerprint: &f.fingerprint,
+            secret: show_secrets.then_some(f.secret.as_str()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    version: u32,
+    findings: Vec<JsonFinding<'a>>,
+    errors: &'a [String],
+    stats: &'a Stats,
+}
+
+/// One JSON document: `{version, findings, errors, stats}`.
+pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let report = JsonReport {
+        version: 1,
+        findings: input.findings.iter().map(|f| JsonFinding::new(f, input.show_secrets)).collect(),
+        errors: input.errors,
+        stats: input.stats,
+    };
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    writeln!(out)
+}
+
+/// One finding per line; errors go to stderr only.
+pub fn write_lines(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
+    for f in input.findings {
+        serde_json::to_writer(&mut *out, &JsonFinding::new(f, input.show_secrets))?;
+        writeln!(out)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! The human report: one block per finding, coloured on a terminal, secrets redacted unless
+//! `--show-secrets`.
+
+use std::io::{self, Write};
+
+use super::ReportInput;
+use crate::rules::Severity;
+
+fn paint(color: bool, code: &str, s: &str) -> String {
+    if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+}
+
+fn severity_code(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "1;31",
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+        Severity::Info => "2",
+    }
+}
+
+/// Writes the findings, then a one-line summary.
+pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let c = input.color;
+    for f in input.findings {
+        let sev = format!("{:?}", f.severity).to_lowercase();
+        writeln!(out, "{} {} ({})", paint(c, severity_code(f.severity), &format!("[{sev}]")), paint(c, "1", &f.rule_name), f.rule_id)?;
+        writeln!(out, "  {}:{}:{}", paint(c, "35", f.origin.display_path()), f.line, f.column)?;
+        writeln!(out, "  {}", f.preview)?;
+        if input.show_secrets {
+            writeln!(out, "  secret: {}", f.secret)?;
+        }
+        writeln!(out, "  fingerprint: {}", paint(c, "2", &f.fingerprint))?;
+        writeln!(out)?;
+    }
+    let distinct: std::collections::BTreeSet<&str> = input.findings.iter().map(|f| f.fingerprint.as_str()).collect();
+    writeln!(
+        out,
+        "{} finding(s), {} distinct secret(s); {} file(s), {:.1} MB scanned; {} binary and {} oversized skipped; {} error(s)",
+        input.findings.len(),
+        distinct.len(),
+        input.stats.blobs_scanned,
+        input.stats.bytes_scanned as f64 / 1e6,
+        input.stats.skipped_binary,
+        input.stats.skipped_too_large,
+        input.errors.len()
+    )
+}

@@ -1,0 +1,197 @@
+//! The rule model: what a rule file says ([`RuleSpec`]) and the compiled form the engine runs
+//! ([`Rule`]). Loading from disk and from the binary lives in [`load`].
+
+pub mod load;
+
+use regex::bytes::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::detect::checksum::Checksum;
+
+/// How sure a rule is that a match is a real credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// Mostly context-driven matches (generic assignments).
+    Low,
+    /// Structured but not self-identifying.
+    Medium,
+    /// A fixed prefix or checksum identifies the credential.
+    High,
+}
+
+/// How bad a leak of the credential is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Public by design or harmless alone (publishable keys, DSNs).
+    Info,
+    /// Limited blast radius.
+    Low,
+    /// Needs more to exploit (an encrypted key, a test-mode key).
+    Medium,
+    /// Grants access to an account or service.
+    High,
+    /// Grants broad control (cloud root credentials, signing keys).
+    Critical,
+}
+
+/// Which matcher finds candidates for a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Matcher {
+    /// The rule's own `pattern` regex, run when a keyword is present.
+    #[default]
+    Regex,
+    /// The built-in fast path for `name = "value"` assignments near a keyword
+    /// (see `detect::assignment`); `pattern` is not used.
+    Assignment,
+}
+
+/// A rule as written in a TOML file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Stable dotted id, e.g. `github.pat.classic`.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// Provider that issues the credential.
+    pub provider: String,
+    /// What the credential grants and how to rotate it.
+    #[serde(default)]
+    pub description: String,
+    /// Regex over bytes (Unicode off) with a named capture `secret`.
+    #[serde(default)]
+    pub pattern: String,
+    /// Lowercase literals; the rule runs only on blobs that hold one.
+    pub keywords: Vec<String>,
+    /// Minimum Shannon entropy (bits/char) of the secret.
+    #[serde(default)]
+    pub min_entropy: Option<f64>,
+    /// Name of a built-in checksum validator.
+    #[serde(default)]
+    pub checksum: Option<String>,
+    /// Confidence of a match.
+    pub confidence: Confidence,
+    /// Severity of a leak.
+    pub severity: Severity,
+    /// Generic rules lose to provider rules on overlapping spans.
+    #[serde(default)]
+    pub generic: bool,
+    /// Candidate matcher.
+    #[serde(default)]
+    pub matcher: Matcher,
+    /// Documentation links.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// Texts that must each produce a finding of this rule.
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Texts that must produce no finding of this rule.
+    #[serde(default)]
+    pub negatives: Vec<String>,
+}
+
+/// One TOML rule file: a list of `[[rule]]` tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// The rules in the file.
+    #[serde(default)]
+    pub rule: Vec<RuleSpec>,
+}
+
+/// A rule compiled for the engine.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// The rule as written.
+    pub spec: RuleSpec,
+    /// Where the rule came from (file name), for error messages.
+    pub source: String,
+    /// Compiled pattern (None for the assignment matcher).
+    pub regex: Option<Regex>,
+    /// Index of the `secret` capture group.
+    pub secret_group: usize,
+    /// Compiled checksum validator.
+    pub checksum: Option<Checksum>,
+}
+
+/// Why a rule could not be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    /// The regex does not compile.
+    #[error("{source_name}: rule `{id}`: pattern does not compile: {message}")]
+    Pattern {
+        /// File the rule came from.
+        source_name: String,
+        /// Rule id.
+        id: String,
+        /// Compiler message.
+        message: String,
+    },
+    /// Any other problem with a rule's fields.
+    #[error("{source_name}: rule `{id}`: {message}")]
+    Invalid {
+        /// File the rule came from.
+        source_name: String,
+        /// Rule id.
+        id: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Rule {
+    /// Validates and compiles one rule spec; `source` names its file in errors.
+    pub fn compile(spec: RuleSpec, source: &str) -> Result<Rule, RuleError> {
+        let invalid = |message: String| RuleError::Invalid {
+            source_name: source.to_string(),
+            id: spec.id.clone(),
+            message,
+        };
+        if spec.id.is_empty() || !spec.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)) {
+            return Err(invalid("id must be non-empty lowercase [a-z0-9._-]".into()));
+        }
+        if spec.keywords.is_empty() {
+            return Err(invalid("needs at least one keyword".into()));
+        }
+        if let Some(k) = spec.keywords.iter().find(|k| k.len() < 3) {
+            return Err(invalid(format!("keyword {k:?} is shorter than 3 characters")));
+        }
+        if let Some(e) = spec.min_entropy {
+            if !(0.0..=8.0).contains(&e) {
+                return Err(invalid(format!("min_entropy {e} is outside 0..8")));
+            }
+        }
+        let checksum = match &spec.checksum {
+            None => None,
+            Some(name) => Some(Checksum::by_name(name).ok_or_else(|| {
+                invalid(format!("unknown checksum {name:?} (known: {})", Checksum::NAMES.join(", ")))
+            })?),
+        };
+        let (regex, secret_group) = match spec.matcher {
+            Matcher::Assignment => (None, 0),
+            Matcher::Regex => {
+                if spec.pattern.is_empty() {
+                    return Err(invalid("pattern is empty".into()));
+                }
+                let re = RegexBuilder::new(&spec.pattern)
+                    .unicode(false)
+                    .size_limit(32 << 20)
+                    .build()
+                    .map_err(|e| RuleError::Pattern {
+                        source_name: source.to_string(),
+                        id: spec.id.clone(),
+                        message: e.to_string(),
+                    })?;
+                let group = re
+                    .capture_names()
+                    .position(|n| n == Some("secret"))
+                    .ok_or_else(|| invalid("pattern has no named capture `secret`".into()))?;
+                (Some(re), group)
+            }
+        };
+        Ok(Rule { spec, source: source.to_string(), regex, secret_group, checksum })
+    }
+}

@@ -1,0 +1,220 @@
+//! The scan pipeline for files and directories: the walker's threads read files (source::fs),
+//! run the detector on each window (detect), and send findings to one collector thread.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Sender, bounded};
+use ignore::WalkState;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::detect::{Engine, Match, Scratch};
+use crate::finding::{Finding, preview};
+use crate::fingerprint::Fingerprinter;
+use crate::source::Origin;
+use crate::source::fs::{self, ReadOutcome, WalkOptions, Window, Windowing};
+
+/// Everything a scan needs besides the rules.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Files and directories to scan; `-` is standard input.
+    pub targets: Vec<PathBuf>,
+    /// Walker settings.
+    pub walk: WalkOptions,
+    /// Skip files larger than this many bytes.
+    pub max_file_size: Option<u64>,
+    /// Window sizes for large files.
+    pub windowing: Windowing,
+    /// Show a progress bar on a terminal.
+    pub progress: bool,
+}
+
+/// Counters reported with every scan.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Stats {
+    /// Text blobs scanned.
+    pub blobs_scanned: u64,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+    /// Files skipped as binary.
+    pub skipped_binary: u64,
+    /// Files skipped for size.
+    pub skipped_too_large: u64,
+}
+
+/// What a scan produced.
+#[derive(Debug, Default)]
+pub struct ScanOutcome {
+    /// Findings sorted by path, line, column and rule.
+    pub findings: Vec<Finding>,
+    /// One message per input that could not be read.
+    pub errors: Vec<String>,
+    /// Counters.
+    pub stats: Stats,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+enum Event {
+    Blob { bytes: u64, findings: Vec<Finding> },
+    Skipped(ReadOutcome),
+    Error(String),
+}
+
+/// Turns the matches of one window into findings for `origin`.
+pub fn findings_for(engine: &Engine, fp: &Fingerprinter, origin: &Origin, win: &Window<'_>, matches: Vec<Match>) -> Vec<Finding> {
+    let spans: Vec<(usize, usize)> = matches.iter().map(|m| (m.start, m.end)).collect();
+    matches
+        .into_iter()
+        .filter(|m| m.start < win.report_before)
+        .map(|m| {
+            let rule = &engine.rules()[m.rule].spec;
+            Finding {
+                rule_id: rule.id.clone(),
+                rule_name: rule.name.clone(),
+                provider: rule.provider.clone(),
+                severity: rule.severity,
+                confidence: rule.confidence,
+                origin: origin.clone(),
+                line: win.lines_before + m.line,
+                column: m.column,
+                end_line: win.lines_before + m.end_line,
+                preview: preview(win.bytes, m.start, &spans, false),
+                fingerprint: fp.fingerprint(&m.secret),
+                secret: String::from_utf8_lossy(&m.secret).into_owned(),
+            }
+        })
+        .collect()
+}
+
+/// Scans one readable stream (a file or stdin) and returns its findings.
+fn scan_reader(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    scratch: &mut Scratch,
+    origin: &Origin,
+    read: impl FnOnce(&mut dyn FnMut(Window<'_>)) -> std::io::Result<ReadOutcome>,
+) -> Result<(ReadOutcome, Vec<Finding>), std::io::Error> {
+    let mut findings = Vec::new();
+    let outcome = read(&mut |win: Window<'_>| {
+        let matches = engine.find(win.bytes, scratch);
+        findings.extend(findings_for(engine, fp, origin, &win, matches));
+    })?;
+    Ok((outcome, findings))
+}
+
+/// Runs a scan of `opts.targets` with `engine`.
+pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) -> ScanOutcome {
+    let started = Instant::now();
+    let (tx, rx) = bounded::<Event>(1024);
+    let progress = opts.progress && std::io::stderr().is_terminal();
+    let collector = std::thread::spawn(move || collect(rx, progress));
+
+    let (stdin_targets, path_targets): (Vec<PathBuf>, Vec<PathBuf>) =
+        opts.targets.iter().cloned().partition(|t| t.as_os_str() == "-");
+    if !stdin_targets.is_empty() {
+        let mut scratch = Scratch::default();
+        let stdin = std::io::stdin().lock();
+        let res = scan_reader(&engine, &fp, &mut scratch, &Origin::Stdin, |f| fs::read_stream(stdin, opts.windowing, f));
+        send_result(&tx, "<stdin>", res);
+    }
+    if !path_targets.is_empty() {
+        match fs::walker(&path_targets, &opts.walk) {
+            Err(e) => {
+                let _ = tx.send(Event::Error(e));
+            }
+            Ok(walker) => walker.run(|| {
+                let tx = tx.clone();
+                let engine = Arc::clone(&engine);
+                let fp = fp.clone();
+                let max = opts.max_file_size;
+                let windowing = opts.windowing;
+                let mut scratch = Scratch::default();
+                Box::new(move |entry| {
+                    let entry = match entry {
+                        Ok(e) => e,
+                        Err(e) => {
+                            let _ = tx.send(Event::Error(walk_error(&e)));
+                            return WalkState::Continue;
+                        }
+                    };
+                    if !entry.file_type().is_some_and(|t| t.is_file()) {
+                        return WalkState::Continue;
+                    }
+                    let path = entry.path();
+                    let origin = Origin::File { path: path.display().to_string() };
+                    let res = scan_reader(&engine, &fp, &mut scratch, &origin, |f| fs::read_file(path, max, windowing, f));
+                    send_result(&tx, &path.display().to_string(), res);
+                    WalkState::Continue
+                })
+            }),
+        }
+    }
+    drop(tx);
+    let mut outcome = collector.join().unwrap_or_default();
+    outcome.findings.sort_by(|a, b| {
+        (a.origin.display_path(), a.line, a.column, &a.rule_id).cmp(&(b.origin.display_path(), b.line, b.column, &b.rule_id))
+    });
+    outcome.errors.sort();
+    outcome.elapsed = started.elapsed();
+    outcome
+}
+
+fn send_result(tx: &Sender<Event>, name: &str, res: std::io::Result<(ReadOutcome, Vec<Finding>)>) {
+    let ev = match res {
+        Ok((ReadOutcome::Text(bytes), findings)) => Event::Blob { bytes, findings },
+        Ok((other, _)) => Event::Skipped(other),
+        Err(e) => Event::Error(format!("{name}: {e}")),
+    };
+    let _ = tx.send(ev);
+}
+
+/// Names the path in a walk error (ignore's messages carry it for most kinds).
+fn walk_error(e: &ignore::Error) -> String {
+    let msg = e.to_string();
+    if msg.contains("File system loop") {
+        format!("symlink loop: {msg}")
+    } else {
+        msg
+    }
+}
+
+fn collect(rx: crossbeam_channel::Receiver<Event>, progress: bool) -> ScanOutcome {
+    let mut out = ScanOutcome::default();
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    let started = Instant::now();
+    let mut shown = false;
+    for ev in rx {
+        match ev {
+            Event::Blob { bytes, findings } => {
+                out.stats.blobs_scanned += 1;
+                out.stats.bytes_scanned += bytes;
+                out.findings.extend(findings);
+            }
+            Event::Skipped(ReadOutcome::Binary) => out.stats.skipped_binary += 1,
+            Event::Skipped(_) => out.stats.skipped_too_large += 1,
+            Event::Error(e) => out.errors.push(e),
+        }
+        if progress {
+            if !shown && started.elapsed() > Duration::from_secs(1) {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+                bar.enable_steady_tick(Duration::from_millis(120));
+                shown = true;
+            }
+            if shown && out.stats.blobs_scanned % 64 == 0 {
+                bar.set_message(format!(
+                    "{} files, {:.1} MB, {} findings",
+                    out.stats.blobs_scanned,
+                    out.stats.bytes_scanned as f64 / 1e6,
+                    out.findings.len()
+                ));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    out
+}
