@@ -145,7 +145,9 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                         return WalkState::Continue;
                     }
                     let path = entry.path();
-                    let origin = Origin::File { path: path.display().to_string() };
+                    let shown = path.display().to_string();
+                    let shown = shown.strip_prefix("./").map(str::to_string).unwrap_or(shown);
+                    let origin = Origin::File { path: shown };
                     let res = scan_reader(&engine, &fp, &mut scratch, &origin, |f| fs::read_file(path, max, windowing, f));
                     send_result(&tx, &path.display().to_string(), res);
                     WalkState::Continue

@@ -1,0 +1,27 @@
+//! Helpers shared by the integration tests: the binary, and generated fake credentials.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+
+/// The `sprawl` binary with colour and progress off.
+pub fn sprawl() -> Command {
+    let mut c = Command::cargo_bin("sprawl").expect("binary builds");
+    c.env("NO_COLOR", "1").env_remove("SPRAWL_FINGERPRINT_KEY");
+    c
+}
+
+/// A structurally valid fake GitHub-style token (correct CRC32-base62 checksum) from a seed.
+pub fn fake_github(prefix: &str, seed: u64) -> String {
+    const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let random: String = (0..30)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            A[(x % 62) as usize] as char
+        })
+        .collect();
+    let check = sprawl::detect::checksum::base62_padded(crc32fast::hash(random.as_bytes()), 6);
+    format!("{prefix}{random}{}", String::from_utf8(check).expect("ascii"))
+}
