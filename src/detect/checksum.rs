@@ -14,13 +14,17 @@ pub enum Checksum {
     Jwt,
     /// Decodes as standard or URL-safe base64.
     Base64,
+    /// Grafana `glsa_<32>_<8 hex>`: the hex is CRC32 of `glsa_<32>`, little-endian.
+    GrafanaCrc32,
+    /// Confluent `cflt<54><6>`: the last 6 are CRC32 of the 54, little-endian, base64 unpadded.
+    ConfluentCrc32,
 }
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 impl Checksum {
     /// Names accepted in rule files.
-    pub const NAMES: &'static [&'static str] = &["crc32-base62", "bech32", "jwt", "base64"];
+    pub const NAMES: &'static [&'static str] = &["crc32-base62", "bech32", "jwt", "base64", "grafana-crc32", "confluent-crc32"];
 
     /// Looks a validator up by its rule-file name.
     pub fn by_name(name: &str) -> Option<Checksum> {
@@ -29,6 +33,8 @@ impl Checksum {
             "bech32" => Checksum::Bech32,
             "jwt" => Checksum::Jwt,
             "base64" => Checksum::Base64,
+            "grafana-crc32" => Checksum::GrafanaCrc32,
+            "confluent-crc32" => Checksum::ConfluentCrc32,
             _ => return None,
         })
     }
@@ -40,6 +46,8 @@ impl Checksum {
             Checksum::Bech32 => bech32_valid(secret),
             Checksum::Jwt => jwt_valid(secret),
             Checksum::Base64 => decode_base64_any(secret).is_some(),
+            Checksum::GrafanaCrc32 => grafana_valid(secret),
+            Checksum::ConfluentCrc32 => confluent_valid(secret),
         }
     }
 }
@@ -69,6 +77,22 @@ fn crc32_base62_valid(secret: &[u8]) -> bool {
     }
     let (random, check) = body.split_at(30);
     base62_padded(crc32fast::hash(random), 6) == check
+}
+
+fn grafana_valid(secret: &[u8]) -> bool {
+    let Some(i) = secret.iter().rposition(|&b| b == b'_') else { return false };
+    let (body, check) = (&secret[..i], &secret[i + 1..]);
+    let want: String = crc32fast::hash(body).to_le_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    check.eq_ignore_ascii_case(want.as_bytes())
+}
+
+fn confluent_valid(secret: &[u8]) -> bool {
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    if secret.len() != 64 || !secret.starts_with(b"cflt") {
+        return false;
+    }
+    let want = STANDARD_NO_PAD.encode(crc32fast::hash(&secret[4..58]).to_le_bytes());
+    &secret[58..] == want.as_bytes()
 }
 
 const BECH32_CHARSET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";

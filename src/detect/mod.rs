@@ -119,22 +119,26 @@ impl Engine {
     }
 }
 
-/// Applies "more specific rule wins": a generic rule's match overlapping a provider rule's match
-/// is dropped; among matches of the same span only the most confident rule's is kept.
+/// Applies "more specific rule wins". A generic rule's match overlapping a provider rule's match
+/// is dropped. Of two overlapping provider matches (the Azure key inside its connection string,
+/// a JWT that is also a kubeconfig token) one secret is reported once: the more confident rule
+/// wins, then the longer span (it carries the context), then the earlier rule.
 fn resolve_overlaps(rules: &[Rule], mut raw: Vec<(usize, usize, usize)>) -> Vec<(usize, usize, usize)> {
-    raw.sort_by(|a, b| {
-        (a.1, a.2)
-            .cmp(&(b.1, b.2))
-            .then(rules[b.0].spec.confidence.cmp(&rules[a.0].spec.confidence))
-            .then(rules[a.0].spec.generic.cmp(&rules[b.0].spec.generic))
-            .then(a.0.cmp(&b.0))
-    });
-    raw.dedup_by(|b, a| a.1 == b.1 && a.2 == b.2);
-    let specific: Vec<(usize, usize)> = raw.iter().filter(|m| !rules[m.0].spec.generic).map(|m| (m.1, m.2)).collect();
-    raw.retain(|m| {
-        !rules[m.0].spec.generic || !specific.iter().any(|&(s, e)| s < m.2 && m.1 < e)
-    });
-    raw
+    let rank = |m: &(usize, usize, usize)| {
+        let s = &rules[m.0].spec;
+        (!s.generic, s.confidence, m.2 - m.1, std::cmp::Reverse(m.0))
+    };
+    // Best first; then keep each match unless it overlaps one already kept.
+    raw.sort_by(|a, b| rank(b).cmp(&rank(a)).then((a.1, a.2).cmp(&(b.1, b.2))));
+    // Kept spans never overlap, so the one starting last before `m` ends is the only candidate.
+    let mut kept: std::collections::BTreeMap<usize, (usize, usize)> = std::collections::BTreeMap::new();
+    for m in raw {
+        let clash = kept.range(..m.2).next_back().is_some_and(|(_, &(end, _))| end > m.1);
+        if !clash {
+            kept.insert(m.1, (m.2, m.0));
+        }
+    }
+    kept.into_iter().map(|(start, (end, rule))| (rule, start, end)).collect()
 }
 
 /// Turns byte spans into matches with line and column numbers (one pass over the newlines).

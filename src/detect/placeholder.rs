@@ -8,12 +8,22 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 /// Fragments that mark a value as a placeholder, a template or a variable reference.
 const MARKERS: &[&str] = &[
-    "example", "xxxx", "****", "....", "<", ">", "${", "{{", "}}", "$(", "%(", "changeme", "change_me",
+    "example", "xxxx", "****", "<", ">", "${", "{{", "}}", "$(", "%(", "changeme", "change_me",
     "change-me", "placeholder", "redacted", "your_", "your-", "yourkey", "yourtoken", "yoursecret",
-    "insert_", "insert-", "replace_me", "replaceme", "replace-me", "dummy", "sample", "fake", "lorem",
-    "qwerty", "123456", "abcdef", "abcxyz", "os.environ", "process.env", "getenv", "env[", "todo",
-    "fixme", "not-a-real", "notareal", "not_a_real", "0000000", "1111111",
+    "insert_", "insert-", "replace_me", "replaceme", "replace-me", "not-a-real", "notareal", "not_a_real",
+    "os.environ", "process.env", "getenv",
 ];
+
+/// Short words that also mark placeholders, checked only in short secrets: in a 2 KB private key
+/// body, four random base64 letters spell `fake` or `todo` often enough to lose real keys.
+const SHORT_SECRET_MARKERS: &[&str] = &[
+    "....", "dummy", "sample", "fake", "lorem", "qwerty", "123456", "abcdef", "abcxyz", "env[", "todo", "fixme",
+    "0000000", "1111111",
+];
+
+/// Secrets at least this long are structured blobs (keys, JWTs, certificates), where runs such as
+/// `AAAAAAAB` are part of the encoding rather than a sign of a placeholder.
+const LONG_SECRET: usize = 64;
 
 static DOCUMENTED: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     include_str!("sample_keys.txt")
@@ -23,26 +33,41 @@ static DOCUMENTED: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
         .collect()
 });
 
-static MARKER_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    let mut pats: Vec<&str> = MARKERS.to_vec();
-    pats.extend(DOCUMENTED.iter().copied());
+fn matcher(pats: Vec<&str>) -> AhoCorasick {
     AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostFirst)
         .kind(Some(AhoCorasickKind::DFA))
         .build(&pats)
         .expect("placeholder markers are valid literals")
+}
+
+static MARKER_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    let mut pats: Vec<&str> = MARKERS.to_vec();
+    pats.extend(DOCUMENTED.iter().copied());
+    matcher(pats)
 });
+
+static SHORT_MARKER_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| matcher(SHORT_SECRET_MARKERS.to_vec()));
 
 /// True when `secret` looks like a placeholder, a variable reference or a documented sample.
 pub fn is_placeholder(secret: &[u8]) -> bool {
-    if secret.first() == Some(&b'$') || secret.first() == Some(&b'%') {
+    if is_variable_reference(secret) || MARKER_MATCHER.is_match(secret) {
         return true;
     }
-    if MARKER_MATCHER.is_match(secret) {
-        return true;
+    if secret.len() >= LONG_SECRET {
+        return has_long_run(secret, 16);
     }
-    has_long_run(secret, 6) || few_distinct(secret)
+    SHORT_MARKER_MATCHER.is_match(secret) || has_long_run(secret, 6) || few_distinct(secret)
+}
+
+/// `$VAR`, `${VAR}`, `$(cmd)`, `%VAR%`, `%(name)s`; not `$2y$...` (a bcrypt hash) or `$apr1$`.
+fn is_variable_reference(s: &[u8]) -> bool {
+    match s {
+        [b'$', b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'{' | b'(', ..] => !s.starts_with(b"$apr1$"),
+        [b'%', b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'(', ..] => true,
+        _ => false,
+    }
 }
 
 /// True when one byte repeats `n` or more times in a row.

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Throughput and peak memory of `sprawl scan` against peer scanners on one directory.
+
+Runs each command N times, alternating between tools so machine noise hits both alike, and
+reports the median wall time, MB/s and the median peak RSS (from wait4). Usage:
+
+    python3 benches/compare.py DIR [--runs 5] [--sprawl target/release/sprawl] [--kingfisher PATH]
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+
+def dir_bytes(path):
+    total = 0
+    for root, dirs, files in os.walk(path):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def run_once(cmd):
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    return wall, usage.ru_maxrss / 1024.0, os.waitstatus_to_exitcode(status)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--sprawl", default="target/release/sprawl")
+    ap.add_argument("--kingfisher", default=None)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+
+    tools = {
+        "sprawl": [args.sprawl, "scan", "--no-progress", "--no-ignore", "-j", str(args.threads), "--format", "json", args.dir],
+    }
+    if args.kingfisher:
+        tools["kingfisher"] = [args.kingfisher, "scan", "--no-validate", "--no-update-check", "-j", str(args.threads),
+                               "--format", "json", args.dir]
+    size = dir_bytes(args.dir)
+    print(f"corpus: {args.dir}: {size / 1e6:.1f} MB, {args.runs} runs each, {args.threads} threads")
+    results = {name: [] for name in tools}
+    for name, cmd in tools.items():  # warm the page cache and any rule cache
+        run_once(cmd)
+    for _ in range(args.runs):
+        for name, cmd in tools.items():
+            results[name].append(run_once(cmd))
+    rows = {}
+    for name, runs in results.items():
+        wall = statistics.median(r[0] for r in runs)
+        rss = statistics.median(r[1] for r in runs)
+        codes = sorted({r[2] for r in runs})
+        rows[name] = (wall, rss)
+        print(f"{name:<11} median {wall:7.2f} s  {size / 1e6 / wall:7.1f} MB/s  peak RSS {rss:7.1f} MB  exit {codes}"
+              f"  runs: {', '.join(f'{r[0]:.2f}' for r in runs)}")
+    if "kingfisher" in rows:
+        w = rows["kingfisher"][0] / rows["sprawl"][0]
+        m = rows["sprawl"][1] / rows["kingfisher"][1]
+        print(f"sprawl is {w:.2f}x faster than kingfisher; sprawl peak RSS is {m:.2f}x kingfisher's")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
