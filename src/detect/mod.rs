@@ -68,6 +68,9 @@ impl Engine {
     /// Finds every secret in `hay`, sorted by position. Lines and columns are relative to `hay`.
     pub fn find(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
         let mut raw: Vec<(usize, usize, usize)> = Vec::new(); // (rule, start, end)
+        // Spans a provider rule recognised but rejected (bad checksum, placeholder, low entropy):
+        // the generic rules must not report them either.
+        let mut vetoed: Vec<(usize, usize)> = Vec::new();
         self.prefilter.candidates(hay, &mut scratch.candidates);
         for &ri in &scratch.candidates.rules {
             let ri = ri as usize;
@@ -81,8 +84,12 @@ impl Engine {
                         let Some(m) = re.captures_read_at(&mut locs, hay, at) else { break };
                         at = if m.end() > m.start() { m.end() } else { m.end() + 1 };
                         if let Some((s, e)) = locs.get(rule.secret_group) {
-                            if e > s && self.keep(rule, hay, s, e) {
-                                raw.push((ri, s, e));
+                            if e > s {
+                                if self.keep(rule, hay, s, e) {
+                                    raw.push((ri, s, e));
+                                } else if !rule.spec.generic {
+                                    vetoed.push((s, e));
+                                }
                             }
                         }
                     }
@@ -97,6 +104,9 @@ impl Engine {
                     }
                 }
             }
+        }
+        if !vetoed.is_empty() {
+            raw.retain(|m| !self.rules[m.0].spec.generic || !vetoed.iter().any(|&(s, e)| s < m.2 && m.1 < e));
         }
         let kept = resolve_overlaps(&self.rules, raw);
         locate(hay, kept)
