@@ -33,17 +33,29 @@ impl Baseline {
     pub fn from_findings(findings: &[Finding]) -> Baseline {
         let entries = findings
             .iter()
-            .map(|f| Entry { rule_id: f.rule_id.clone(), fingerprint: f.fingerprint.clone() })
+            .map(|f| Entry {
+                rule_id: f.rule_id.clone(),
+                fingerprint: f.fingerprint.clone(),
+            })
             .collect();
-        Baseline { version: 1, entries }
+        Baseline {
+            version: 1,
+            entries,
+        }
     }
 
     /// Reads a baseline file.
     pub fn load(path: &Path) -> Result<Baseline, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read baseline: {e}", path.display()))?;
-        let b: Baseline = serde_json::from_str(&text).map_err(|e| format!("{}: invalid baseline: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read baseline: {e}", path.display()))?;
+        let b: Baseline = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: invalid baseline: {e}", path.display()))?;
         if b.version != 1 {
-            return Err(format!("{}: unsupported baseline version {}", path.display(), b.version));
+            return Err(format!(
+                "{}: unsupported baseline version {}",
+                path.display(),
+                b.version
+            ));
         }
         Ok(b)
     }
@@ -57,6 +69,9 @@ impl Baseline {
 
     /// True when the finding is already in the baseline.
     pub fn contains(&self, f: &Finding) -> bool {
-        self.entries.contains(&Entry { rule_id: f.rule_id.clone(), fingerprint: f.fingerprint.clone() })
+        self.entries.contains(&Entry {
+            rule_id: f.rule_id.clone(),
+            fingerprint: f.fingerprint.clone(),
+        })
     }
 }

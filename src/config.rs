@@ -80,15 +80,20 @@ pub const FILE_NAME: &str = ".sprawl.toml";
 impl Config {
     /// Reads and parses a config file.
     pub fn load(path: &Path) -> Result<Config, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
-        let mut cfg: Config = toml::from_str(&text).map_err(|e| format!("{}: invalid config: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
+        let mut cfg: Config = toml::from_str(&text)
+            .map_err(|e| format!("{}: invalid config: {e}", path.display()))?;
         cfg.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         cfg.source = path.display().to_string();
         Ok(cfg)
     }
 
     /// Finds the config for a scan: `explicit`, else `.sprawl.toml` in the first directory target.
-    pub fn discover(explicit: Option<&Path>, targets: &[PathBuf]) -> Result<Option<Config>, String> {
+    pub fn discover(
+        explicit: Option<&Path>,
+        targets: &[PathBuf],
+    ) -> Result<Option<Config>, String> {
         if let Some(p) = explicit {
             return Config::load(p).map(Some);
         }

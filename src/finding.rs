@@ -75,7 +75,10 @@ pub fn preview(hay: &[u8], focus: usize, secrets: &[(usize, usize)], reveal: boo
     if text.chars().count() <= MAX {
         return text.trim().to_string();
     }
-    let focus_char = text.char_indices().take_while(|(b, _)| *b < focus_out).count();
+    let focus_char = text
+        .char_indices()
+        .take_while(|(b, _)| *b < focus_out)
+        .count();
     let start = focus_char.saturating_sub(MAX / 4);
     let cut: String = text.chars().skip(start).take(MAX).collect();
     format!("{}{}…", if start > 0 { "…" } else { "" }, cut.trim())
@@ -89,7 +92,10 @@ mod tests {
     fn redaction_hides_all_secrets_on_the_line() {
         let hay = b"x\nA=ghp_abcdefghijklmnop B=supersecretvalue\ny";
         let a = 4;
-        let b = hay.windows(16).position(|w| w == b"supersecretvalue").unwrap();
+        let b = hay
+            .windows(16)
+            .position(|w| w == b"supersecretvalue")
+            .unwrap();
         let p = preview(hay, a, &[(a, a + 20), (b, b + 16)], false);
         assert_eq!(p, "A=ghp_**** B=supe****");
         assert!(!p.contains("abcdefghijkl"));

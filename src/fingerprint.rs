@@ -14,13 +14,18 @@ pub struct Fingerprinter {
 impl Fingerprinter {
     /// A fingerprinter for the given organisation key (empty for the public default).
     pub fn new(org_key: &[u8]) -> Fingerprinter {
-        Fingerprinter { key: blake3::derive_key("sprawl secret fingerprint v1", org_key) }
+        Fingerprinter {
+            key: blake3::derive_key("sprawl secret fingerprint v1", org_key),
+        }
     }
 
     /// Hex fingerprint (128 bits) of `secret`.
     pub fn fingerprint(&self, secret: &[u8]) -> String {
         let hash = blake3::keyed_hash(&self.key, secret);
-        hash.as_bytes()[..16].iter().map(|b| format!("{b:02x}")).collect()
+        hash.as_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 

@@ -65,7 +65,13 @@ enum Event {
 }
 
 /// Turns the matches of one window into findings for `origin`.
-pub fn findings_for(engine: &Engine, fp: &Fingerprinter, origin: &Origin, win: &Window<'_>, matches: Vec<Match>) -> Vec<Finding> {
+pub fn findings_for(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    origin: &Origin,
+    win: &Window<'_>,
+    matches: Vec<Match>,
+) -> Vec<Finding> {
     let spans: Vec<(usize, usize)> = matches.iter().map(|m| (m.start, m.end)).collect();
     matches
         .into_iter()
@@ -113,12 +119,17 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
     let progress = opts.progress && std::io::stderr().is_terminal();
     let collector = std::thread::spawn(move || collect(rx, progress));
 
-    let (stdin_targets, path_targets): (Vec<PathBuf>, Vec<PathBuf>) =
-        opts.targets.iter().cloned().partition(|t| t.as_os_str() == "-");
+    let (stdin_targets, path_targets): (Vec<PathBuf>, Vec<PathBuf>) = opts
+        .targets
+        .iter()
+        .cloned()
+        .partition(|t| t.as_os_str() == "-");
     if !stdin_targets.is_empty() {
         let mut scratch = Scratch::default();
         let stdin = std::io::stdin().lock();
-        let res = scan_reader(&engine, &fp, &mut scratch, &Origin::Stdin, |f| fs::read_stream(stdin, opts.windowing, f));
+        let res = scan_reader(&engine, &fp, &mut scratch, &Origin::Stdin, |f| {
+            fs::read_stream(stdin, opts.windowing, f)
+        });
         send_result(&tx, "<stdin>", res);
     }
     if !path_targets.is_empty() {
@@ -146,9 +157,14 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                     }
                     let path = entry.path();
                     let shown = path.display().to_string();
-                    let shown = shown.strip_prefix("./").map(str::to_string).unwrap_or(shown);
+                    let shown = shown
+                        .strip_prefix("./")
+                        .map(str::to_string)
+                        .unwrap_or(shown);
                     let origin = Origin::File { path: shown };
-                    let res = scan_reader(&engine, &fp, &mut scratch, &origin, |f| fs::read_file(path, max, windowing, f));
+                    let res = scan_reader(&engine, &fp, &mut scratch, &origin, |f| {
+                        fs::read_file(path, max, windowing, f)
+                    });
                     send_result(&tx, &path.display().to_string(), res);
                     WalkState::Continue
                 })
@@ -158,7 +174,12 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
     drop(tx);
     let mut outcome = collector.join().unwrap_or_default();
     outcome.findings.sort_by(|a, b| {
-        (a.origin.display_path(), a.line, a.column, &a.rule_id).cmp(&(b.origin.display_path(), b.line, b.column, &b.rule_id))
+        (a.origin.display_path(), a.line, a.column, &a.rule_id).cmp(&(
+            b.origin.display_path(),
+            b.line,
+            b.column,
+            &b.rule_id,
+        ))
     });
     outcome.errors.sort();
     outcome.elapsed = started.elapsed();
@@ -187,7 +208,10 @@ fn walk_error(e: &ignore::Error) -> String {
 fn collect(rx: crossbeam_channel::Receiver<Event>, progress: bool) -> ScanOutcome {
     let mut out = ScanOutcome::default();
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     let started = Instant::now();
     let mut shown = false;
     for ev in rx {

@@ -28,21 +28,39 @@ fn json_findings(out: &[u8]) -> Vec<serde_json::Value> {
 fn finds_a_token_and_exits_1() {
     let tok = fake_github("ghp_", 1);
     let dir = tree(&[("app/config.env", &format!("GITHUB_TOKEN={tok}\n"))]);
-    let out = sprawl().args(["scan", "--format", "json"]).arg(dir.path()).assert().code(1).get_output().stdout.clone();
+    let out = sprawl()
+        .args(["scan", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
     let f = json_findings(&out);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0]["rule_id"], "github.pat.classic");
     assert_eq!(f[0]["line"], 1);
     assert_eq!(f[0]["column"], 14);
-    assert!(f[0].get("secret").is_none(), "secret only with --show-secrets");
-    assert!(!String::from_utf8_lossy(&out).contains(&tok), "no plaintext secret in the default report");
+    assert!(
+        f[0].get("secret").is_none(),
+        "secret only with --show-secrets"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out).contains(&tok),
+        "no plaintext secret in the default report"
+    );
 }
 
 #[test]
 fn show_secrets_reveals() {
     let tok = fake_github("ghp_", 2);
     let dir = tree(&[("a.txt", &format!("token: {tok}\n"))]);
-    sprawl().args(["scan", "--show-secrets", "--format", "json"]).arg(dir.path()).assert().code(1).stdout(predicate::str::contains(tok.as_str()));
+    sprawl()
+        .args(["scan", "--show-secrets", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(tok.as_str()));
 }
 
 #[test]
@@ -57,13 +75,23 @@ fn bad_checksum_is_not_reported() {
 #[test]
 fn clean_tree_exits_0() {
     let dir = tree(&[("README.md", "# hello\nnothing to see\n")]);
-    sprawl().args(["scan"]).arg(dir.path()).assert().code(0).stdout(predicate::str::contains("0 finding(s)"));
+    sprawl()
+        .args(["scan"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("0 finding(s)"));
 }
 
 #[test]
 fn empty_directory_fails_closed() {
     let dir = TempDir::new().expect("tempdir");
-    sprawl().args(["scan"]).arg(dir.path()).assert().code(2).stderr(predicate::str::contains("nothing was scanned"));
+    sprawl()
+        .args(["scan"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nothing was scanned"));
 }
 
 #[test]
@@ -71,7 +99,14 @@ fn missing_target_is_an_error_but_others_are_scanned() {
     let tok = fake_github("gho_", 4);
     let dir = tree(&[("a.txt", &format!("{tok}\n"))]);
     let missing = dir.path().join("does-not-exist");
-    let out = sprawl().args(["scan", "--format", "json"]).arg(dir.path()).arg(&missing).assert().code(2).get_output().clone();
+    let out = sprawl()
+        .args(["scan", "--format", "json"])
+        .arg(dir.path())
+        .arg(&missing)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
     assert!(String::from_utf8_lossy(&out.stderr).contains("does-not-exist"));
     assert_eq!(json_findings(&out.stdout).len(), 1);
 }
@@ -84,12 +119,25 @@ fn unreadable_file_is_reported_by_name() {
     let locked = dir.path().join("locked.txt");
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).expect("chmod");
     if fs::read(&locked).is_ok() {
-        eprintln!("running as root: permissions do not stop reads; checking a broken symlink instead");
-        std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("dangling")).expect("symlink");
-        sprawl().args(["scan", "--follow-symlinks"]).arg(dir.path()).assert().code(2).stderr(predicate::str::contains("dangling"));
+        eprintln!(
+            "running as root: permissions do not stop reads; checking a broken symlink instead"
+        );
+        std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("dangling"))
+            .expect("symlink");
+        sprawl()
+            .args(["scan", "--follow-symlinks"])
+            .arg(dir.path())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("dangling"));
         return;
     }
-    sprawl().args(["scan"]).arg(dir.path()).assert().code(2).stderr(predicate::str::contains("locked.txt"));
+    sprawl()
+        .args(["scan"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("locked.txt"));
 }
 
 #[test]
@@ -99,7 +147,14 @@ fn invalid_utf8_is_scanned() {
     let mut body = b"caf\xe9 \xff\xfe garbage\n".to_vec();
     body.extend_from_slice(format!("x = \"{tok}\"\n").as_bytes());
     fs::write(dir.path().join("latin1.txt"), body).expect("write");
-    let out = sprawl().args(["scan", "--format", "json"]).arg(dir.path()).assert().code(1).get_output().stdout.clone();
+    let out = sprawl()
+        .args(["scan", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
     let f = json_findings(&out);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0]["line"], 2);
@@ -111,7 +166,14 @@ fn sparse_2gb_file_is_skipped_quickly() {
     let dir = tree(&[("ok.txt", &format!("{tok}\n"))]);
     let f = fs::File::create(dir.path().join("disk.img")).expect("create");
     f.set_len(2 << 30).expect("sparse 2 GB");
-    let out = sprawl().args(["scan", "--format", "json"]).arg(dir.path()).assert().code(1).get_output().stdout.clone();
+    let out = sprawl()
+        .args(["scan", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
     assert_eq!(v["stats"]["skipped_binary"], 1);
     assert_eq!(v["findings"].as_array().map(Vec::len), Some(1));
@@ -134,7 +196,14 @@ fn large_text_file_is_scanned_in_windows() {
     body.push_str(&format!("c = {}\n", toks[2]));
     let lines = body.lines().count();
     let dir = tree(&[("big.log", &body)]);
-    let out = sprawl().args(["scan", "--format", "json"]).arg(dir.path()).assert().code(1).get_output().stdout.clone();
+    let out = sprawl()
+        .args(["scan", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
     let f = json_findings(&out);
     assert_eq!(f.len(), 3, "{f:?}");
     assert_eq!(f[0]["line"], 1);
@@ -149,18 +218,31 @@ fn symlink_loop_terminates() {
     // Default: links are not followed, so the loop is harmless.
     sprawl().args(["scan"]).arg(dir.path()).assert().code(1);
     // Following links: the loop is detected, named, the rest is still scanned, exit code 2.
-    let out = sprawl().args(["scan", "--follow-symlinks", "--format", "json"]).arg(dir.path()).assert().code(2).get_output().clone();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("loop"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sprawl()
+        .args(["scan", "--follow-symlinks", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("loop"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!json_findings(&out.stdout).is_empty());
 }
 
 #[test]
 fn malformed_rule_file_names_file_and_rule() {
     let tok = fake_github("ghp_", 9);
-    let dir = tree(&[("scan/a.txt", &format!("{tok}\n")), (
-        "rules/broken.toml",
-        "[[rule]]\nid = \"acme.token\"\nname = \"Acme\"\nprovider = \"Acme\"\npattern = '''(?P<secret>acme_[a-z'''\nkeywords = [\"acme_\"]\nconfidence = \"high\"\nseverity = \"high\"\n",
-    )]);
+    let dir = tree(&[
+        ("scan/a.txt", &format!("{tok}\n")),
+        (
+            "rules/broken.toml",
+            "[[rule]]\nid = \"acme.token\"\nname = \"Acme\"\nprovider = \"Acme\"\npattern = '''(?P<secret>acme_[a-z'''\nkeywords = [\"acme_\"]\nconfidence = \"high\"\nseverity = \"high\"\n",
+        ),
+    ]);
     let out = sprawl()
         .args(["scan", "--format", "json", "--rules"])
         .arg(dir.path().join("rules"))
@@ -170,9 +252,21 @@ fn malformed_rule_file_names_file_and_rule() {
         .get_output()
         .clone();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("broken.toml") && err.contains("acme.token"), "{err}");
-    assert_eq!(json_findings(&out.stdout).len(), 1, "built-in rules still ran");
-    sprawl().args(["rules", "check"]).arg(dir.path().join("rules")).assert().code(2).stderr(predicate::str::contains("acme.token"));
+    assert!(
+        err.contains("broken.toml") && err.contains("acme.token"),
+        "{err}"
+    );
+    assert_eq!(
+        json_findings(&out.stdout).len(),
+        1,
+        "built-in rules still ran"
+    );
+    sprawl()
+        .args(["rules", "check"])
+        .arg(dir.path().join("rules"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("acme.token"));
 }
 
 #[test]
@@ -191,7 +285,9 @@ fn allow_comments_suppress() {
     let a = fake_github("ghp_", 12);
     let b = fake_github("ghp_", 13);
     let c = fake_github("ghp_", 14);
-    let body = format!("x = \"{a}\" # sprawl:allow\ny = \"{b}\" # gitleaks:allow\n# pragma: allowlist nextline secret\nz = \"{c}\"\n");
+    let body = format!(
+        "x = \"{a}\" # sprawl:allow\ny = \"{b}\" # gitleaks:allow\n# pragma: allowlist nextline secret\nz = \"{c}\"\n"
+    );
     let dir = tree(&[("a.py", &body)]);
     sprawl().args(["scan"]).arg(dir.path()).assert().code(0);
 }
@@ -201,24 +297,51 @@ fn baseline_follows_the_secret_not_the_line() {
     let old = fake_github("ghp_", 15);
     let dir = tree(&[("app.env", &format!("A={old}\n"))]);
     let base = dir.path().join("baseline.json");
-    sprawl().args(["baseline", "create", "-o"]).arg(&base).arg(dir.path().join("app.env")).assert().code(0);
+    sprawl()
+        .args(["baseline", "create", "-o"])
+        .arg(&base)
+        .arg(dir.path().join("app.env"))
+        .assert()
+        .code(0);
     let text = fs::read_to_string(&base).expect("baseline");
     assert!(!text.contains("line") && !text.contains(&old), "{text}");
     // Moving the secret keeps it baselined.
-    fs::write(dir.path().join("app.env"), format!("\n\n# moved\nA={old}\n")).expect("write");
-    sprawl().args(["scan", "--baseline"]).arg(&base).arg(dir.path().join("app.env")).assert().code(0);
+    fs::write(
+        dir.path().join("app.env"),
+        format!("\n\n# moved\nA={old}\n"),
+    )
+    .expect("write");
+    sprawl()
+        .args(["scan", "--baseline"])
+        .arg(&base)
+        .arg(dir.path().join("app.env"))
+        .assert()
+        .code(0);
     // A new secret on the old line is reported.
     let new = fake_github("ghp_", 16);
     fs::write(dir.path().join("app.env"), format!("A={new}\n")).expect("write");
-    sprawl().args(["scan", "--baseline"]).arg(&base).arg(dir.path().join("app.env")).assert().code(1);
+    sprawl()
+        .args(["scan", "--baseline"])
+        .arg(&base)
+        .arg(dir.path().join("app.env"))
+        .assert()
+        .code(1);
 }
 
 #[test]
 fn gitignore_respected_unless_no_ignore() {
     let tok = fake_github("ghp_", 17);
-    let dir = tree(&[(".gitignore", "secret.env\n"), ("secret.env", &format!("T={tok}\n")), ("ok.txt", "hi\n")]);
+    let dir = tree(&[
+        (".gitignore", "secret.env\n"),
+        ("secret.env", &format!("T={tok}\n")),
+        ("ok.txt", "hi\n"),
+    ]);
     sprawl().args(["scan"]).arg(dir.path()).assert().code(0);
-    sprawl().args(["scan", "--no-ignore"]).arg(dir.path()).assert().code(1);
+    sprawl()
+        .args(["scan", "--no-ignore"])
+        .arg(dir.path())
+        .assert()
+        .code(1);
 }
 
 #[test]
@@ -230,12 +353,20 @@ fn excludes_and_config() {
         ("src/app.js", &format!("t='{tok2}'\n")),
         (".sprawl.toml", "[scan]\nexclude = [\"src/**\"]\n"),
     ]);
-    sprawl().args(["scan", "--exclude", "vendor/**"]).arg(dir.path()).assert().code(0);
+    sprawl()
+        .args(["scan", "--exclude", "vendor/**"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
 }
 
 #[test]
 fn exit_code_flag() {
     let tok = fake_github("ghp_", 20);
     let dir = tree(&[("a.txt", &format!("{tok}\n"))]);
-    sprawl().args(["scan", "--exit-code", "42"]).arg(dir.path()).assert().code(42);
+    sprawl()
+        .args(["scan", "--exit-code", "42"])
+        .arg(dir.path())
+        .assert()
+        .code(42);
 }

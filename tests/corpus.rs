@@ -42,8 +42,10 @@ fn keys(findings: &serde_json::Value) -> BTreeSet<Key> {
 
 #[test]
 fn positives_match_the_manifest() {
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(corpus_dir().join("manifest.json")).expect("manifest")).expect("json");
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(corpus_dir().join("manifest.json")).expect("manifest"),
+    )
+    .expect("json");
     let expected = keys(&manifest);
     let (code, doc) = scan("positives", &[]);
     assert_eq!(code, 1);
@@ -51,8 +53,16 @@ fn positives_match_the_manifest() {
     let missed: Vec<&Key> = expected.difference(&found).collect();
     let extra: Vec<&Key> = found.difference(&expected).collect();
     let recall = (expected.len() - missed.len()) as f64 / expected.len() as f64;
-    eprintln!("corpus recall: {}/{} = {:.1}%", expected.len() - missed.len(), expected.len(), recall * 100.0);
-    assert!(missed.is_empty() && extra.is_empty(), "missed: {missed:#?}\nunexpected: {extra:#?}");
+    eprintln!(
+        "corpus recall: {}/{} = {:.1}%",
+        expected.len() - missed.len(),
+        expected.len(),
+        recall * 100.0
+    );
+    assert!(
+        missed.is_empty() && extra.is_empty(),
+        "missed: {missed:#?}\nunexpected: {extra:#?}"
+    );
 }
 
 #[test]

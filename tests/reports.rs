@@ -12,8 +12,21 @@ use tempfile::TempDir;
 fn fixture() -> TempDir {
     let dir = TempDir::new().expect("tempdir");
     let files = [
-        ("config/app.env", format!("# app settings\nGITHUB_TOKEN={}\nDB_PASSWORD=Vq8#zL2mKp9xR\n", fake_github("ghp_", 101))),
-        ("src/main.py", format!("import os\n\nA, B = \"{}\", \"{}\"\n", fake_github("gho_", 102), fake_github("ghs_", 103))),
+        (
+            "config/app.env",
+            format!(
+                "# app settings\nGITHUB_TOKEN={}\nDB_PASSWORD=Vq8#zL2mKp9xR\n",
+                fake_github("ghp_", 101)
+            ),
+        ),
+        (
+            "src/main.py",
+            format!(
+                "import os\n\nA, B = \"{}\", \"{}\"\n",
+                fake_github("gho_", 102),
+                fake_github("ghs_", 103)
+            ),
+        ),
     ];
     for (p, body) in files {
         let path = dir.path().join(p);
@@ -25,7 +38,14 @@ fn fixture() -> TempDir {
 
 fn run(format: &str) -> String {
     let dir = fixture();
-    let out = sprawl().current_dir(dir.path()).args(["scan", ".", "-j", "1", "--format", format]).assert().code(1).get_output().stdout.clone();
+    let out = sprawl()
+        .current_dir(dir.path())
+        .args(["scan", ".", "-j", "1", "--format", format])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
     String::from_utf8(out).expect("utf-8 report")
 }
 
@@ -52,16 +72,35 @@ fn sarif_report() {
 #[test]
 fn sarif_is_valid_and_secret_free() {
     let dir = fixture();
-    let secrets: Vec<String> = vec![fake_github("ghp_", 101), fake_github("gho_", 102), fake_github("ghs_", 103), "Vq8#zL2mKp9xR".into()];
-    let out = sprawl().current_dir(dir.path()).args(["scan", ".", "--show-secrets", "--format", "sarif"]).assert().code(1).get_output().stdout.clone();
+    let secrets: Vec<String> = vec![
+        fake_github("ghp_", 101),
+        fake_github("gho_", 102),
+        fake_github("ghs_", 103),
+        "Vq8#zL2mKp9xR".into(),
+    ];
+    let out = sprawl()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--show-secrets", "--format", "sarif"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
     let text = String::from_utf8_lossy(&out);
     for s in &secrets {
-        assert!(!text.contains(s.as_str()), "SARIF must never carry a secret, even with --show-secrets");
+        assert!(
+            !text.contains(s.as_str()),
+            "SARIF must never carry a secret, even with --show-secrets"
+        );
     }
-    let schema: serde_json::Value = serde_json::from_str(include_str!("fixtures/sarif-2.1.0-schema.json")).expect("schema");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/sarif-2.1.0-schema.json")).expect("schema");
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
     let doc: serde_json::Value = serde_json::from_slice(&out).expect("SARIF is JSON");
-    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path)).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
     assert!(errors.is_empty(), "schema errors: {errors:#?}");
     let results = doc["runs"][0]["results"].as_array().expect("results");
     assert_eq!(results.len(), 4);
@@ -70,7 +109,8 @@ fn sarif_is_valid_and_secret_free() {
     }
     // A broken copy is rejected, so the check above has teeth.
     let mut broken = doc.clone();
-    broken["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = serde_json::json!(0);
+    broken["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
+        serde_json::json!(0);
     assert!(validator.iter_errors(&broken).next().is_some());
 }
 
@@ -78,7 +118,14 @@ fn sarif_is_valid_and_secret_free() {
 fn sarif_fingerprint_is_stable_when_lines_move() {
     let dir = fixture();
     let fp = |d: &std::path::Path| {
-        let out = sprawl().current_dir(d).args(["scan", "config", "--format", "sarif"]).assert().code(1).get_output().stdout.clone();
+        let out = sprawl()
+            .current_dir(d)
+            .args(["scan", "config", "--format", "sarif"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout
+            .clone();
         let doc: serde_json::Value = serde_json::from_slice(&out).expect("json");
         doc["runs"][0]["results"][0]["partialFingerprints"].clone()
     };

@@ -106,7 +106,12 @@ pub struct CommonScanArgs {
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
     /// Organisation key for secret fingerprints (keep it private to make SARIF fingerprints unguessable).
-    #[arg(long, env = "SPRAWL_FINGERPRINT_KEY", hide_env_values = true, value_name = "KEY")]
+    #[arg(
+        long,
+        env = "SPRAWL_FINGERPRINT_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
     pub fingerprint_key: Option<String>,
     /// Never show a progress bar.
     #[arg(long)]

@@ -25,15 +25,28 @@ fn list(extra: &[PathBuf], json: bool) -> i32 {
     }
     if json {
         let specs: Vec<_> = loaded.rules.iter().map(|r| &r.spec).collect();
-        println!("{}", serde_json::to_string_pretty(&specs).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&specs).unwrap_or_default()
+        );
     } else {
         for r in &loaded.rules {
             let s = &r.spec;
-            println!("{:<40} {:<8} {:<8} {}", s.id, format!("{:?}", s.severity).to_lowercase(), format!("{:?}", s.confidence).to_lowercase(), s.name);
+            println!(
+                "{:<40} {:<8} {:<8} {}",
+                s.id,
+                format!("{:?}", s.severity).to_lowercase(),
+                format!("{:?}", s.confidence).to_lowercase(),
+                s.name
+            );
         }
         eprintln!("{} rules", loaded.rules.len());
     }
-    if loaded.errors.is_empty() { EXIT_CLEAN } else { EXIT_ERROR }
+    if loaded.errors.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_ERROR
+    }
 }
 
 /// The result of checking a rule set.
@@ -52,26 +65,41 @@ pub struct CheckReport {
 /// Checks every rule: it compiles, has examples and negatives, each example gives a finding of
 /// the rule and no negative does. Each rule runs alone, through the whole filter chain.
 pub fn check_rules(loaded: &LoadedRules) -> CheckReport {
-    let mut report = CheckReport { failures: loaded.errors.clone(), ..Default::default() };
+    let mut report = CheckReport {
+        failures: loaded.errors.clone(),
+        ..Default::default()
+    };
     let mut ids = std::collections::HashSet::new();
     for rule in &loaded.rules {
         report.rules += 1;
         let s = &rule.spec;
         if !ids.insert(s.id.clone()) {
-            report.failures.push(format!("{}: duplicate rule id `{}`", rule.source, s.id));
+            report
+                .failures
+                .push(format!("{}: duplicate rule id `{}`", rule.source, s.id));
         }
         if s.examples.is_empty() {
-            report.failures.push(format!("{}: rule `{}` has no examples", rule.source, s.id));
+            report
+                .failures
+                .push(format!("{}: rule `{}` has no examples", rule.source, s.id));
         }
         if s.negatives.is_empty() {
-            report.failures.push(format!("{}: rule `{}` has no negative examples", rule.source, s.id));
+            report.failures.push(format!(
+                "{}: rule `{}` has no negative examples",
+                rule.source, s.id
+            ));
         }
         let engine = Engine::new(vec![Rule::clone(rule)]);
         let mut scratch = Scratch::default();
         for (i, ex) in s.examples.iter().enumerate() {
             report.examples += 1;
             if engine.find(ex.as_bytes(), &mut scratch).is_empty() {
-                report.failures.push(format!("{}: rule `{}`: example {} gives no finding: {ex:?}", rule.source, s.id, i + 1));
+                report.failures.push(format!(
+                    "{}: rule `{}`: example {} gives no finding: {ex:?}",
+                    rule.source,
+                    s.id,
+                    i + 1
+                ));
             }
         }
         for (i, neg) in s.negatives.iter().enumerate() {
@@ -109,7 +137,15 @@ fn check(dir: Option<PathBuf>) -> i32 {
         report.rules,
         report.examples,
         report.negatives,
-        if report.failures.is_empty() { "all pass".to_string() } else { format!("{} failure(s)", report.failures.len()) }
+        if report.failures.is_empty() {
+            "all pass".to_string()
+        } else {
+            format!("{} failure(s)", report.failures.len())
+        }
     );
-    if report.failures.is_empty() && report.rules > 0 { EXIT_CLEAN } else { EXIT_ERROR }
+    if report.failures.is_empty() && report.rules > 0 {
+        EXIT_CLEAN
+    } else {
+        EXIT_ERROR
+    }
 }

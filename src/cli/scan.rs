@@ -27,7 +27,11 @@ pub struct Scanned {
 
 /// Loads config and rules, scans the targets, applies config allowlists.
 pub fn scan_with(common: &CommonScanArgs) -> Scanned {
-    let targets = if common.targets.is_empty() { vec![PathBuf::from(".")] } else { common.targets.clone() };
+    let targets = if common.targets.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        common.targets.clone()
+    };
     let mut errors = Vec::new();
     let config = match Config::discover(common.config.as_deref(), &targets) {
         Ok(c) => c.unwrap_or_default(),
@@ -53,7 +57,10 @@ pub fn scan_with(common: &CommonScanArgs) -> Scanned {
     for pat in &config.allow.secrets {
         match RegexBuilder::new(pat).unicode(false).build() {
             Ok(re) => allow_secrets.push(re),
-            Err(e) => errors.push(format!("{}: [allow] secrets: invalid regex {pat:?}: {e}", config.source)),
+            Err(e) => errors.push(format!(
+                "{}: [allow] secrets: invalid regex {pat:?}: {e}",
+                config.source
+            )),
         }
     }
 
@@ -67,7 +74,9 @@ pub fn scan_with(common: &CommonScanArgs) -> Scanned {
             no_ignore: common.no_ignore,
             follow_symlinks: common.follow_symlinks,
             excludes,
-            threads: common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            threads: common
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         },
         max_file_size: common.max_file_size,
         windowing: Windowing::default(),
@@ -76,7 +85,10 @@ pub fn scan_with(common: &CommonScanArgs) -> Scanned {
     let mut outcome = scan_paths(Arc::clone(&engine), fp, &opts);
     outcome.errors.splice(0..0, errors);
     outcome.findings.retain(|f| {
-        !config.allow.fingerprints.contains(&f.fingerprint) && !allow_secrets.iter().any(|re| re.is_match(f.secret.as_bytes()))
+        !config.allow.fingerprints.contains(&f.fingerprint)
+            && !allow_secrets
+                .iter()
+                .any(|re| re.is_match(f.secret.as_bytes()))
     });
     if outcome.stats.blobs_scanned == 0 {
         outcome.errors.push(format!(
@@ -84,7 +96,10 @@ pub fn scan_with(common: &CommonScanArgs) -> Scanned {
             outcome.stats.skipped_binary, outcome.stats.skipped_too_large
         ));
     }
-    Scanned { outcome, rules: Arc::clone(engine.rules()) }
+    Scanned {
+        outcome,
+        rules: Arc::clone(engine.rules()),
+    }
 }
 
 /// Runs `sprawl scan`.
@@ -101,7 +116,10 @@ pub fn run(args: ScanArgs) -> i32 {
         eprintln!("error: {e}");
     }
     if outcome.stats.skipped_too_large > 0 {
-        eprintln!("note: {} file(s) larger than --max-file-size were not scanned", outcome.stats.skipped_too_large);
+        eprintln!(
+            "note: {} file(s) larger than --max-file-size were not scanned",
+            outcome.stats.skipped_too_large
+        );
     }
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let input = ReportInput {
@@ -124,7 +142,9 @@ pub fn run(args: ScanArgs) -> i32 {
             let stdout = io::stdout();
             let mut w = io::BufWriter::new(stdout.lock());
             match report::write(args.format, &input, &mut w).and_then(|_| w.flush()) {
-                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(format!("cannot write report: {e}")),
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    Err(format!("cannot write report: {e}"))
+                }
                 _ => Ok(()),
             }
         }

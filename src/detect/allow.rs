@@ -4,15 +4,25 @@
 
 use memchr::memmem;
 
-const SAME_LINE: &[&[u8]] = &[b"sprawl:allow", b"gitleaks:allow", b"pragma: allowlist secret"];
-const NEXT_LINE: &[&[u8]] = &[b"sprawl:allow-next-line", b"pragma: allowlist nextline secret"];
+const SAME_LINE: &[&[u8]] = &[
+    b"sprawl:allow",
+    b"gitleaks:allow",
+    b"pragma: allowlist secret",
+];
+const NEXT_LINE: &[&[u8]] = &[
+    b"sprawl:allow-next-line",
+    b"pragma: allowlist nextline secret",
+];
 
 /// True when the match spanning `start..end` of `hay` is allowed by a comment.
 pub fn is_allowed(hay: &[u8], start: usize, end: usize) -> bool {
     let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |i| i + 1);
     let line_end = memchr::memchr(b'\n', &hay[end..]).map_or(hay.len(), |i| end + i);
     let lines = &hay[line_start..line_end];
-    if SAME_LINE.iter().any(|m| memmem::find(lines, m).is_some() && !is_next_line_marker(lines, m)) {
+    if SAME_LINE
+        .iter()
+        .any(|m| memmem::find(lines, m).is_some() && !is_next_line_marker(lines, m))
+    {
         return true;
     }
     if line_start == 0 {
@@ -26,7 +36,8 @@ pub fn is_allowed(hay: &[u8], start: usize, end: usize) -> bool {
 /// `sprawl:allow-next-line` contains `sprawl:allow`; on its own line it allows the next one only.
 fn is_next_line_marker(line: &[u8], marker: &[u8]) -> bool {
     marker == b"sprawl:allow"
-        && memmem::find_iter(line, marker).all(|i| line[i + marker.len()..].starts_with(b"-next-line"))
+        && memmem::find_iter(line, marker)
+            .all(|i| line[i + marker.len()..].starts_with(b"-next-line"))
 }
 
 #[cfg(test)]
@@ -35,9 +46,13 @@ mod tests {
 
     #[test]
     fn same_and_next_line() {
-        let hay = b"a = 1\ntoken = abc # sprawl:allow\n# sprawl:allow-next-line\nkey = def\nkey = ghi\n";
+        let hay =
+            b"a = 1\ntoken = abc # sprawl:allow\n# sprawl:allow-next-line\nkey = def\nkey = ghi\n";
         let at = |s: &str| {
-            let i = hay.windows(s.len()).position(|w| w == s.as_bytes()).unwrap();
+            let i = hay
+                .windows(s.len())
+                .position(|w| w == s.as_bytes())
+                .unwrap();
             is_allowed(hay, i, i + s.len())
         };
         assert!(at("abc"));

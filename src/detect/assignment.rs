@@ -29,7 +29,10 @@ fn is_ident_byte(b: u8) -> bool {
 
 /// Lowercases and removes separators: `API-Key` → `apikey`.
 pub fn normalize_name(s: &str) -> String {
-    s.bytes().filter(u8::is_ascii_alphanumeric).map(|b| b.to_ascii_lowercase() as char).collect()
+    s.bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|b| b.to_ascii_lowercase() as char)
+        .collect()
 }
 
 /// Splits an identifier into lowercase words at separators and lower→upper camel-case steps.
@@ -43,7 +46,10 @@ fn words(ident: &[u8]) -> Vec<String> {
                 out.push(std::mem::take(&mut cur));
             }
         } else {
-            if b.is_ascii_uppercase() && (prev.is_ascii_lowercase() || prev.is_ascii_digit()) && !cur.is_empty() {
+            if b.is_ascii_uppercase()
+                && (prev.is_ascii_lowercase() || prev.is_ascii_digit())
+                && !cur.is_empty()
+            {
                 out.push(std::mem::take(&mut cur));
             }
             cur.push(b.to_ascii_lowercase() as char);
@@ -56,11 +62,40 @@ fn words(ident: &[u8]) -> Vec<String> {
     out
 }
 
+/// Words that make a "token" or "key" something other than a credential: pagination cursors,
+/// CSRF and idempotency tokens, lexer tokens, public keys.
+const NOT_SECRET_QUALIFIERS: &[&str] = &[
+    "next",
+    "page",
+    "continuation",
+    "pagination",
+    "cursor",
+    "csrf",
+    "xsrf",
+    "cancel",
+    "cancellation",
+    "sync",
+    "resume",
+    "marker",
+    "idempotency",
+    "correlation",
+    "trace",
+    "lexer",
+    "parser",
+    "public",
+    "pub",
+];
+
 /// True when the identifier names a secret: its last word, or its last two words joined, is one
 /// of `names` (normalized keywords).
 fn names_secret(ident: &[u8], names: &[String]) -> bool {
     let w = words(ident);
     let Some(last) = w.last() else { return false };
+    if w.iter()
+        .any(|word| NOT_SECRET_QUALIFIERS.contains(&word.as_str()))
+    {
+        return false;
+    }
     if names.iter().any(|n| n == last) {
         return true;
     }
@@ -141,7 +176,9 @@ fn value_after(hay: &[u8], s: usize, e: usize) -> Option<Candidate> {
         Some(&q @ (b'"' | b'\'' | b'`')) => {
             let start = i + 1;
             let limit = hay.len().min(start + MAX_VALUE + 1);
-            let len = hay[start..limit].iter().position(|&b| b == q || b == b'\n')?;
+            let len = hay[start..limit]
+                .iter()
+                .position(|&b| b == q || b == b'\n')?;
             if hay[start + len] != q {
                 return None;
             }
@@ -152,7 +189,13 @@ fn value_after(hay: &[u8], s: usize, e: usize) -> Option<Candidate> {
             let limit = hay.len().min(start + MAX_VALUE + 1);
             let len = hay[start..limit]
                 .iter()
-                .position(|&b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b',' | b';' | b')' | b'}' | b']' | b'<' | b'\\'))
+                .position(|&b| {
+                    b.is_ascii_whitespace()
+                        || matches!(
+                            b,
+                            b'"' | b'\'' | b'`' | b',' | b';' | b')' | b'}' | b']' | b'<' | b'\\'
+                        )
+                })
                 .unwrap_or(limit - start);
             accept(hay, start, start + len, s, false)
         }
@@ -161,7 +204,13 @@ fn value_after(hay: &[u8], s: usize, e: usize) -> Option<Candidate> {
 }
 
 /// Decides whether a value looks like a literal secret rather than code, prose or a reference.
-fn accept(hay: &[u8], start: usize, end: usize, match_start: usize, quoted: bool) -> Option<Candidate> {
+fn accept(
+    hay: &[u8],
+    start: usize,
+    end: usize,
+    match_start: usize,
+    quoted: bool,
+) -> Option<Candidate> {
     let v = &hay[start..end];
     if v.len() < MIN_VALUE || v.len() > MAX_VALUE {
         return None;
@@ -169,24 +218,57 @@ fn accept(hay: &[u8], start: usize, end: usize, match_start: usize, quoted: bool
     if !looks_like_literal_secret(v, quoted) {
         return None;
     }
-    Some(Candidate { start, end, match_start })
+    Some(Candidate {
+        start,
+        end,
+        match_start,
+    })
 }
 
 /// Shape checks on a candidate value.
 pub fn looks_like_literal_secret(v: &[u8], quoted: bool) -> bool {
-    if v.iter().any(|b| b.is_ascii_whitespace() || !b.is_ascii_graphic()) {
+    if v.iter()
+        .any(|b| b.is_ascii_whitespace() || !b.is_ascii_graphic())
+    {
         return false; // prose, or not ASCII text
     }
-    if v.contains(&b'(') || v.contains(&b'{') || v.contains(&b'[') || memchr::memmem::find(v, b"://").is_some() {
+    if v.contains(&b'(')
+        || v.contains(&b'{')
+        || v.contains(&b'[')
+        || memchr::memmem::find(v, b"://").is_some()
+    {
         return false; // calls, templates, URLs (URL credentials have their own rules)
     }
+    if memchr::memmem::find(v, b"aws4_request").is_some() {
+        return false; // a SigV4 credential scope: key id/date/region/service, no secret
+    }
+    if memchr::memmem::find(v, b"::").is_some() || memchr::memmem::find(v, b"->").is_some() {
+        return false; // type paths and member access: `password: ::windows::PCWSTR`, `$this->pass`
+    }
+    if !quoted && is_code_identifier(v) {
+        return false; // `password: WIN32_ERROR`, `token = request_token`, `pass: PasswordField`
+    }
     let lower = v.to_ascii_lowercase();
-    for word in [&b"password"[..], b"passwd", b"secret", b"token", b"null", b"none", b"true", b"false", b"undefined"] {
+    for word in [
+        &b"password"[..],
+        b"passwd",
+        b"secret",
+        b"token",
+        b"null",
+        b"none",
+        b"true",
+        b"false",
+        b"undefined",
+    ] {
         if memchr::memmem::find(&lower, word).is_some() {
             return false;
         }
     }
-    if matches!(v[0], b'/' | b'~' | b'|' | b'>' | b'&' | b'*' | b'!' | b'@' | b'#') || v.starts_with(b"./") {
+    if matches!(
+        v[0],
+        b'/' | b'~' | b'|' | b'>' | b'&' | b'*' | b'!' | b'@' | b'#'
+    ) || v.starts_with(b"./")
+    {
         return false; // paths, YAML block scalars/anchors/tags, decorators, comments
     }
     let (mut lower_n, mut upper_n, mut digit_n, mut other_n) = (0, 0, 0, 0);
@@ -201,28 +283,86 @@ pub fn looks_like_literal_secret(v: &[u8], quoted: bool) -> bool {
     if digit_n == v.len() {
         return false; // numbers
     }
-    let letters_only = digit_n == 0 && v.iter().all(|&b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.'));
+    let letters_only = digit_n == 0
+        && v.iter()
+            .all(|&b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.'));
     if letters_only && !(v.len() >= 20 && shannon_entropy(v) >= 4.0 && upper_n > 0 && lower_n > 0) {
         return false; // words, identifiers, CONSTANT_NAMES, dotted.paths
     }
-    if !quoted && v.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.')) && v.contains(&b'.') && digit_n == 0 {
+    if !quoted
+        && v.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.'))
+        && v.contains(&b'.')
+        && digit_n == 0
+    {
         return false; // unquoted member access: config.db.password
     }
-    let classes = [lower_n, upper_n, digit_n, other_n].iter().filter(|&&n| n > 0).count();
+    let classes = [lower_n, upper_n, digit_n, other_n]
+        .iter()
+        .filter(|&&n| n > 0)
+        .count();
     if classes < 2 {
         return false;
     }
     !is_uuid(v) && !is_version(v)
 }
 
+/// Names as programmers write them: CONSTANT_CASE or snake_case with an underscore, or
+/// CamelCase words. Random secrets almost never have these shapes.
+fn is_code_identifier(v: &[u8]) -> bool {
+    if !v.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_') || v[0].is_ascii_digit() {
+        return false;
+    }
+    if v.contains(&b'_') {
+        // MI_UserCredentials, WIN32_ERROR, request_token: every segment is a plain word.
+        return v.split(|&b| b == b'_').all(|seg| {
+            seg.is_empty()
+                || seg.iter().all(|b| !b.is_ascii_lowercase())
+                || seg.iter().all(|b| !b.is_ascii_uppercase())
+                || is_camel_case(seg, 1)
+        });
+    }
+    is_camel_case(v, 2)
+}
+
+/// CamelCase with at least `min_words` words: each upper-case letter starts a word of at least
+/// three characters, the rest lower-case letters or digits.
+fn is_camel_case(v: &[u8], min_words: usize) -> bool {
+    let mut words = 0;
+    let mut i = 0;
+    while i < v.len() {
+        if !v[i].is_ascii_uppercase() {
+            return false;
+        }
+        let start = i;
+        i += 1;
+        while i < v.len() && (v[i].is_ascii_lowercase() || v[i].is_ascii_digit()) {
+            i += 1;
+        }
+        if i - start < 3 {
+            return false;
+        }
+        words += 1;
+    }
+    words >= min_words
+}
+
 fn is_uuid(v: &[u8]) -> bool {
     v.len() == 36
-        && v.iter().enumerate().all(|(i, &b)| if matches!(i, 8 | 13 | 18 | 23) { b == b'-' } else { b.is_ascii_hexdigit() })
+        && v.iter().enumerate().all(|(i, &b)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        })
 }
 
 fn is_version(v: &[u8]) -> bool {
     let v = v.strip_prefix(b"v").unwrap_or(v);
-    v.iter().all(|&b| b.is_ascii_digit() || b == b'.' || b == b'-') && v.contains(&b'.')
+    v.iter()
+        .all(|&b| b.is_ascii_digit() || b == b'.' || b == b'-')
+        && v.contains(&b'.')
 }
 
 #[cfg(test)]
@@ -242,16 +382,33 @@ mod tests {
         hits.sort();
         let mut out = Vec::new();
         find(hay, &hits, &names, &mut out);
-        out.iter().map(|c| text[c.start..c.end].to_string()).collect()
+        out.iter()
+            .map(|c| text[c.start..c.end].to_string())
+            .collect()
     }
 
     #[test]
     fn finds_assignments() {
-        assert_eq!(run("DB_PASSWORD=Xk9#mQ2vLp7w\n", &["password"]), ["Xk9#mQ2vLp7w"]);
-        assert_eq!(run("  \"client_secret\": \"Jq8vN2kLm4Pz7Rt1\",", &["secret"]), ["Jq8vN2kLm4Pz7Rt1"]);
-        assert_eq!(run("api_key := 'a8F3kL9mQ2xZ7pW4'", &["api_key"]), ["a8F3kL9mQ2xZ7pW4"]);
-        assert_eq!(run("<password>Zr7!kP2qLx9w</password>", &["password"]), ["Zr7!kP2qLx9w"]);
-        assert_eq!(run("dbPassword: Hq7zK2mWp9Lx", &["password"]), ["Hq7zK2mWp9Lx"]);
+        assert_eq!(
+            run("DB_PASSWORD=Xk9#mQ2vLp7w\n", &["password"]),
+            ["Xk9#mQ2vLp7w"]
+        );
+        assert_eq!(
+            run("  \"client_secret\": \"Jq8vN2kLm4Pz7Rt1\",", &["secret"]),
+            ["Jq8vN2kLm4Pz7Rt1"]
+        );
+        assert_eq!(
+            run("api_key := 'a8F3kL9mQ2xZ7pW4'", &["api_key"]),
+            ["a8F3kL9mQ2xZ7pW4"]
+        );
+        assert_eq!(
+            run("<password>Zr7!kP2qLx9w</password>", &["password"]),
+            ["Zr7!kP2qLx9w"]
+        );
+        assert_eq!(
+            run("dbPassword: Hq7zK2mWp9Lx", &["password"]),
+            ["Hq7zK2mWp9Lx"]
+        );
     }
 
     #[test]
@@ -268,6 +425,14 @@ mod tests {
             "PASSWORD=changeme",
             "secret: 123e4567-e89b-12d3-a456-426614174000",
             "password: |",
+            "pub pszPassword: ::windows_sys::core::PCWSTR,",
+            "pub const ERROR_WRONG_PASSWORD: WIN32_ERROR = 1323u32;",
+            "pub Token: super::HANDLE,",
+            "let private_key = pkcs8::PrivateKeyInfo {",
+            "password: PasswordField2,",
+            "pub credentials: MI_UserCredentials,",
+            "NextContinuationToken: 1SL9kQ2vLp7wXz4R",
+            "Credential=AKIDEXAMPL/20150830/us-east-1/iam/aws4_request,",
         ] {
             assert!(run(t, &["password", "secret", "token"]).is_empty(), "{t}");
         }

@@ -24,7 +24,14 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 
 impl Checksum {
     /// Names accepted in rule files.
-    pub const NAMES: &'static [&'static str] = &["crc32-base62", "bech32", "jwt", "base64", "grafana-crc32", "confluent-crc32"];
+    pub const NAMES: &'static [&'static str] = &[
+        "crc32-base62",
+        "bech32",
+        "jwt",
+        "base64",
+        "grafana-crc32",
+        "confluent-crc32",
+    ];
 
     /// Looks a validator up by its rule-file name.
     pub fn by_name(name: &str) -> Option<Checksum> {
@@ -80,9 +87,15 @@ fn crc32_base62_valid(secret: &[u8]) -> bool {
 }
 
 fn grafana_valid(secret: &[u8]) -> bool {
-    let Some(i) = secret.iter().rposition(|&b| b == b'_') else { return false };
+    let Some(i) = secret.iter().rposition(|&b| b == b'_') else {
+        return false;
+    };
     let (body, check) = (&secret[..i], &secret[i + 1..]);
-    let want: String = crc32fast::hash(body).to_le_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let want: String = crc32fast::hash(body)
+        .to_le_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     check.eq_ignore_ascii_case(want.as_bytes())
 }
 
@@ -114,7 +127,9 @@ fn bech32_polymod(values: &[u8]) -> u32 {
 
 fn bech32_valid(secret: &[u8]) -> bool {
     let lower = secret.to_ascii_lowercase();
-    let Some(sep) = lower.iter().rposition(|&b| b == b'1') else { return false };
+    let Some(sep) = lower.iter().rposition(|&b| b == b'1') else {
+        return false;
+    };
     let (hrp, data) = (&lower[..sep], &lower[sep + 1..]);
     if hrp.is_empty() || data.len() < 6 {
         return false;
@@ -134,8 +149,14 @@ fn bech32_valid(secret: &[u8]) -> bool {
 /// Decodes standard or URL-safe base64, padded or not.
 pub fn decode_base64_any(s: &[u8]) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-    let s: Vec<u8> = s.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
-    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD].iter().find_map(|e| e.decode(&s).ok())
+    let s: Vec<u8> = s
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|e| e.decode(&s).ok())
 }
 
 fn jwt_valid(secret: &[u8]) -> bool {
@@ -179,8 +200,12 @@ mod tests {
     fn bech32_reference_vector() {
         // BIP-173 valid test vector.
         assert!(bech32_valid(b"A12UEL5L"));
-        assert!(bech32_valid(b"abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw"));
-        assert!(!bech32_valid(b"abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxx"));
+        assert!(bech32_valid(
+            b"abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw"
+        ));
+        assert!(!bech32_valid(
+            b"abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxx"
+        ));
     }
 
     #[test]

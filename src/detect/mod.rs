@@ -55,9 +55,19 @@ impl Engine {
         let prefilter = Box::new(KeywordPrefilter::new(&rules));
         let names = rules
             .iter()
-            .map(|r| r.spec.keywords.iter().map(|k| assignment::normalize_name(k)).collect())
+            .map(|r| {
+                r.spec
+                    .keywords
+                    .iter()
+                    .map(|k| assignment::normalize_name(k))
+                    .collect()
+            })
             .collect();
-        Engine { rules: Arc::new(rules), prefilter, names }
+        Engine {
+            rules: Arc::new(rules),
+            prefilter,
+            names,
+        }
     }
 
     /// The rules, indexed as in [`Match::rule`].
@@ -81,8 +91,14 @@ impl Engine {
                     let mut locs = re.capture_locations();
                     let mut at = 0;
                     while at <= hay.len() {
-                        let Some(m) = re.captures_read_at(&mut locs, hay, at) else { break };
-                        at = if m.end() > m.start() { m.end() } else { m.end() + 1 };
+                        let Some(m) = re.captures_read_at(&mut locs, hay, at) else {
+                            break;
+                        };
+                        at = if m.end() > m.start() {
+                            m.end()
+                        } else {
+                            m.end() + 1
+                        };
                         if let Some((s, e)) = locs.get(rule.secret_group) {
                             if e > s {
                                 if self.keep(rule, hay, s, e) {
@@ -96,7 +112,12 @@ impl Engine {
                 }
                 Matcher::Assignment => {
                     scratch.assignment.clear();
-                    assignment::find(hay, &scratch.candidates.hits[ri], &self.names[ri], &mut scratch.assignment);
+                    assignment::find(
+                        hay,
+                        &scratch.candidates.hits[ri],
+                        &self.names[ri],
+                        &mut scratch.assignment,
+                    );
                     for c in &scratch.assignment {
                         if self.keep(rule, hay, c.start, c.end) {
                             raw.push((ri, c.start, c.end));
@@ -106,9 +127,11 @@ impl Engine {
             }
         }
         if !vetoed.is_empty() {
-            raw.retain(|m| !self.rules[m.0].spec.generic || !vetoed.iter().any(|&(s, e)| s < m.2 && m.1 < e));
+            raw.retain(|m| {
+                !self.rules[m.0].spec.generic || !vetoed.iter().any(|&(s, e)| s < m.2 && m.1 < e)
+            });
         }
-        let kept = resolve_overlaps(&self.rules, raw);
+        let kept = resolve_overlaps(&self.rules, hay, raw);
         locate(hay, kept)
     }
 
@@ -131,24 +154,49 @@ impl Engine {
 
 /// Applies "more specific rule wins". A generic rule's match overlapping a provider rule's match
 /// is dropped. Of two overlapping provider matches (the Azure key inside its connection string,
-/// a JWT that is also a kubeconfig token) one secret is reported once: the more confident rule
-/// wins, then the longer span (it carries the context), then the earlier rule.
-fn resolve_overlaps(rules: &[Rule], mut raw: Vec<(usize, usize, usize)>) -> Vec<(usize, usize, usize)> {
+/// an npm token in `.npmrc`) one secret is reported once: the more confident rule wins, then the
+/// one that verified a checksum, then the one whose secret starts with its keyword (a format
+/// rule such as `pypi-…` beats a context rule such as `.pypirc` `password =`), then the more
+/// severe, then the longer span (it carries the context), then the earlier rule.
+fn resolve_overlaps(
+    rules: &[Rule],
+    hay: &[u8],
+    mut raw: Vec<(usize, usize, usize)>,
+) -> Vec<(usize, usize, usize)> {
     let rank = |m: &(usize, usize, usize)| {
-        let s = &rules[m.0].spec;
-        (!s.generic, s.confidence, m.2 - m.1, std::cmp::Reverse(m.0))
+        let r = &rules[m.0];
+        let s = &r.spec;
+        let secret = &hay[m.1..m.2];
+        let anchored = s.keywords.iter().any(|k| {
+            secret.len() >= k.len() && secret[..k.len()].eq_ignore_ascii_case(k.as_bytes())
+        });
+        (
+            !s.generic,
+            s.confidence,
+            r.checksum.is_some(),
+            anchored,
+            s.severity,
+            m.2 - m.1,
+            std::cmp::Reverse(m.0),
+        )
     };
     // Best first; then keep each match unless it overlaps one already kept.
     raw.sort_by(|a, b| rank(b).cmp(&rank(a)).then((a.1, a.2).cmp(&(b.1, b.2))));
     // Kept spans never overlap, so the one starting last before `m` ends is the only candidate.
-    let mut kept: std::collections::BTreeMap<usize, (usize, usize)> = std::collections::BTreeMap::new();
+    let mut kept: std::collections::BTreeMap<usize, (usize, usize)> =
+        std::collections::BTreeMap::new();
     for m in raw {
-        let clash = kept.range(..m.2).next_back().is_some_and(|(_, &(end, _))| end > m.1);
+        let clash = kept
+            .range(..m.2)
+            .next_back()
+            .is_some_and(|(_, &(end, _))| end > m.1);
         if !clash {
             kept.insert(m.1, (m.2, m.0));
         }
     }
-    kept.into_iter().map(|(start, (end, rule))| (rule, start, end)).collect()
+    kept.into_iter()
+        .map(|(start, (end, rule))| (rule, start, end))
+        .collect()
 }
 
 /// Turns byte spans into matches with line and column numbers (one pass over the newlines).
@@ -163,9 +211,20 @@ fn locate(hay: &[u8], kept: Vec<(usize, usize, usize)>) -> Vec<Match> {
             line_start = pos + nl + 1;
         }
         pos = start;
-        let column = 1 + hay[line_start..start].iter().filter(|&&b| (b as i8) >= -0x40).count();
+        let column = 1 + hay[line_start..start]
+            .iter()
+            .filter(|&&b| (b as i8) >= -0x40)
+            .count();
         let end_line = line + memchr::memchr_iter(b'\n', &hay[start..end]).count();
-        out.push(Match { rule, start, end, line, column, end_line, secret: hay[start..end].to_vec() });
+        out.push(Match {
+            rule,
+            start,
+            end,
+            line,
+            column,
+            end_line,
+            secret: hay[start..end].to_vec(),
+        });
     }
     out
 }

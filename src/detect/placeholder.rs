@@ -8,17 +8,44 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 /// Fragments that mark a value as a placeholder, a template or a variable reference.
 const MARKERS: &[&str] = &[
-    "example", "xxxx", "****", "<", ">", "${", "{{", "}}", "$(", "%(", "changeme", "change_me",
-    "change-me", "placeholder", "redacted", "your_", "your-", "yourkey", "yourtoken", "yoursecret",
-    "insert_", "insert-", "replace_me", "replaceme", "replace-me", "not-a-real", "notareal", "not_a_real",
-    "os.environ", "process.env", "getenv",
+    "example",
+    "xxxx",
+    "****",
+    "<",
+    ">",
+    "${",
+    "{{",
+    "}}",
+    "$(",
+    "%(",
+    "changeme",
+    "change_me",
+    "change-me",
+    "placeholder",
+    "redacted",
+    "your_",
+    "your-",
+    "yourkey",
+    "yourtoken",
+    "yoursecret",
+    "insert_",
+    "insert-",
+    "replace_me",
+    "replaceme",
+    "replace-me",
+    "not-a-real",
+    "notareal",
+    "not_a_real",
+    "os.environ",
+    "process.env",
+    "getenv",
 ];
 
 /// Short words that also mark placeholders, checked only in short secrets: in a 2 KB private key
 /// body, four random base64 letters spell `fake` or `todo` often enough to lose real keys.
 const SHORT_SECRET_MARKERS: &[&str] = &[
-    "....", "dummy", "sample", "fake", "lorem", "qwerty", "123456", "abcdef", "abcxyz", "env[", "todo", "fixme",
-    "0000000", "1111111",
+    "....", "dummy", "sample", "fake", "lorem", "qwerty", "123456", "abcdef", "abcxyz", "env[",
+    "todo", "fixme", "0000000", "1111111",
 ];
 
 /// Secrets at least this long are structured blobs (keys, JWTs, certificates), where runs such as
@@ -48,7 +75,8 @@ static MARKER_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
     matcher(pats)
 });
 
-static SHORT_MARKER_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| matcher(SHORT_SECRET_MARKERS.to_vec()));
+static SHORT_MARKER_MATCHER: LazyLock<AhoCorasick> =
+    LazyLock::new(|| matcher(SHORT_SECRET_MARKERS.to_vec()));
 
 /// True when `secret` looks like a placeholder, a variable reference or a documented sample.
 pub fn is_placeholder(secret: &[u8]) -> bool {
@@ -113,10 +141,23 @@ mod tests {
 
     #[test]
     fn placeholders() {
-        for p in ["AKIAIOSFODNN7EXAMPLE", "ghp_xxxxxxxxxxxxxxxxxxxx", "<YOUR_TOKEN>", "${GITHUB_TOKEN}", "$DB_PASSWORD", "aaaaaaaaaaaa", "changeme", "abababababab"] {
+        for p in [
+            "AKIAIOSFODNN7EXAMPLE",
+            "ghp_xxxxxxxxxxxxxxxxxxxx",
+            "<YOUR_TOKEN>",
+            "${GITHUB_TOKEN}",
+            "$DB_PASSWORD",
+            "aaaaaaaaaaaa",
+            "changeme",
+            "abababababab",
+        ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
-        for s in ["ghp_q8Zr2LmN5vBc7XkP1sDf4GhJ6tYw9E0Wm2aB", "S9v!kq2Lr7#pXw", "sk_test_51Hq8ZrLmN5vBc7XkP1sDf4G"] {
+        for s in [
+            "ghp_q8Zr2LmN5vBc7XkP1sDf4GhJ6tYw9E0Wm2aB",
+            "S9v!kq2Lr7#pXw",
+            "sk_test_51Hq8ZrLmN5vBc7XkP1sDf4G",
+        ] {
             assert!(!is_placeholder(s.as_bytes()), "{s}");
         }
     }

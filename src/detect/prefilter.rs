@@ -72,8 +72,15 @@ impl KeywordPrefilter {
             .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .expect("keywords are plain literals");
-        let wants_hits = rules.iter().map(|r| r.spec.matcher == Matcher::Assignment).collect();
-        KeywordPrefilter { ac, pattern_rules, wants_hits }
+        let wants_hits = rules
+            .iter()
+            .map(|r| r.spec.matcher == Matcher::Assignment)
+            .collect();
+        KeywordPrefilter {
+            ac,
+            pattern_rules,
+            wants_hits,
+        }
     }
 }
 

@@ -59,7 +59,11 @@ struct JsonReport<'a> {
 pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
     let report = JsonReport {
         version: 1,
-        findings: input.findings.iter().map(|f| JsonFinding::new(f, input.show_secrets)).collect(),
+        findings: input
+            .findings
+            .iter()
+            .map(|f| JsonFinding::new(f, input.show_secrets))
+            .collect(),
         errors: input.errors,
         stats: input.stats,
     };

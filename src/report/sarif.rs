@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use serde_sarif::sarif::{
-    ArtifactContent, ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
-    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult,
-    ResultLevel, Run, Sarif, Tool, ToolComponent,
+    ArtifactContent, ArtifactLocation, Invocation, Location, Message, MultiformatMessageString,
+    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
+    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
 };
 
 use super::ReportInput;
@@ -40,7 +40,11 @@ fn security_severity(s: Severity) -> &'static str {
 /// percent-encoding of anything outside the unreserved set.
 fn uri(path: &str) -> String {
     let path = path.replace('\\', "/");
-    let (prefix, rest) = if path.starts_with('/') { ("file://", path.as_str()) } else { ("", path.strip_prefix("./").unwrap_or(&path)) };
+    let (prefix, rest) = if path.starts_with('/') {
+        ("file://", path.as_str())
+    } else {
+        ("", path.strip_prefix("./").unwrap_or(&path))
+    };
     let mut out = String::from(prefix);
     for b in rest.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
@@ -54,24 +58,53 @@ fn uri(path: &str) -> String {
 
 fn descriptor(rule: &Rule) -> ReportingDescriptor {
     let s = &rule.spec;
-    let mut help = format!("{}\n\nProvider: {}. Rotate the credential at the provider, then remove it from the code and its history.", s.description, s.provider);
+    let mut help = format!(
+        "{}\n\nProvider: {}. Rotate the credential at the provider, then remove it from the code and its history.",
+        s.description, s.provider
+    );
     if !s.references.is_empty() {
         help.push_str(&format!("\n\nReferences: {}", s.references.join(", ")));
     }
     let mut props = BTreeMap::new();
-    props.insert("security-severity".to_string(), serde_json::Value::String(security_severity(s.severity).into()));
-    props.insert("confidence".to_string(), serde_json::to_value(s.confidence).unwrap_or_default());
+    props.insert(
+        "security-severity".to_string(),
+        serde_json::Value::String(security_severity(s.severity).into()),
+    );
+    props.insert(
+        "confidence".to_string(),
+        serde_json::to_value(s.confidence).unwrap_or_default(),
+    );
     let properties = PropertyBag::builder()
-        .tags(vec!["security".to_string(), "secret".to_string(), s.provider.clone()])
+        .tags(vec![
+            "security".to_string(),
+            "secret".to_string(),
+            s.provider.clone(),
+        ])
         .additional_properties(props)
         .build();
     let base = ReportingDescriptor::builder()
         .id(s.id.clone())
         .name(s.name.clone())
-        .short_description(MultiformatMessageString::builder().text(s.name.clone()).build())
-        .full_description(MultiformatMessageString::builder().text(if s.description.is_empty() { s.name.clone() } else { s.description.clone() }).build())
+        .short_description(
+            MultiformatMessageString::builder()
+                .text(s.name.clone())
+                .build(),
+        )
+        .full_description(
+            MultiformatMessageString::builder()
+                .text(if s.description.is_empty() {
+                    s.name.clone()
+                } else {
+                    s.description.clone()
+                })
+                .build(),
+        )
         .help(MultiformatMessageString::builder().text(help).build())
-        .default_configuration(ReportingConfiguration::builder().level(serde_json::to_value(level(s.severity)).unwrap_or_default()).build())
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(serde_json::to_value(level(s.severity)).unwrap_or_default())
+                .build(),
+        )
         .properties(properties);
     match s.references.first() {
         Some(u) => base.help_uri(u.clone()).build(),
@@ -104,7 +137,11 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
             let location = Location::builder()
                 .physical_location(
                     PhysicalLocation::builder()
-                        .artifact_location(ArtifactLocation::builder().uri(uri(f.origin.display_path())).build())
+                        .artifact_location(
+                            ArtifactLocation::builder()
+                                .uri(uri(f.origin.display_path()))
+                                .build(),
+                        )
                         .region(region)
                         .build(),
                 )
@@ -114,7 +151,11 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
             let b = SarifResult::builder()
                 .rule_id(f.rule_id.clone())
                 .level(level(f.severity))
-                .message(Message::builder().text(format!("{} found: {}", f.rule_name, f.preview)).build())
+                .message(
+                    Message::builder()
+                        .text(format!("{} found: {}", f.rule_name, f.preview))
+                        .build(),
+                )
                 .locations(vec![location])
                 .partial_fingerprints(fps);
             match index.get(f.rule_id.as_str()) {
@@ -126,7 +167,12 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
     let notifications: Vec<Notification> = input
         .errors
         .iter()
-        .map(|e| Notification::builder().message(Message::builder().text(e.clone()).build()).level(serde_json::json!("error")).build())
+        .map(|e| {
+            Notification::builder()
+                .message(Message::builder().text(e.clone()).build())
+                .level(serde_json::json!("error"))
+                .build()
+        })
         .collect();
     let invocation = Invocation::builder()
         .execution_successful(input.errors.is_empty())

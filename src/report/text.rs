@@ -7,7 +7,11 @@ use super::ReportInput;
 use crate::rules::Severity;
 
 fn paint(color: bool, code: &str, s: &str) -> String {
-    if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
 }
 
 fn severity_code(s: Severity) -> &'static str {
@@ -25,8 +29,20 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
     let c = input.color;
     for f in input.findings {
         let sev = format!("{:?}", f.severity).to_lowercase();
-        writeln!(out, "{} {} ({})", paint(c, severity_code(f.severity), &format!("[{sev}]")), paint(c, "1", &f.rule_name), f.rule_id)?;
-        writeln!(out, "  {}:{}:{}", paint(c, "35", f.origin.display_path()), f.line, f.column)?;
+        writeln!(
+            out,
+            "{} {} ({})",
+            paint(c, severity_code(f.severity), &format!("[{sev}]")),
+            paint(c, "1", &f.rule_name),
+            f.rule_id
+        )?;
+        writeln!(
+            out,
+            "  {}:{}:{}",
+            paint(c, "35", f.origin.display_path()),
+            f.line,
+            f.column
+        )?;
         writeln!(out, "  {}", f.preview)?;
         if input.show_secrets {
             writeln!(out, "  secret: {}", f.secret)?;
@@ -34,7 +50,11 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "  fingerprint: {}", paint(c, "2", &f.fingerprint))?;
         writeln!(out)?;
     }
-    let distinct: std::collections::BTreeSet<&str> = input.findings.iter().map(|f| f.fingerprint.as_str()).collect();
+    let distinct: std::collections::BTreeSet<&str> = input
+        .findings
+        .iter()
+        .map(|f| f.fingerprint.as_str())
+        .collect();
     writeln!(
         out,
         "{} finding(s), {} distinct secret(s); {} file(s), {:.1} MB scanned; {} binary and {} oversized skipped; {} error(s)",

@@ -32,16 +32,23 @@ impl LoadedRules {
         let value: toml::Table = match toml::from_str(text) {
             Ok(v) => v,
             Err(e) => {
-                self.errors.push(format!("{source_name}: not valid TOML: {e}"));
+                self.errors
+                    .push(format!("{source_name}: not valid TOML: {e}"));
                 return;
             }
         };
         for key in value.keys().filter(|k| *k != "rule") {
-            self.errors.push(format!("{source_name}: unknown top-level key `{key}` (expected [[rule]] tables)"));
+            self.errors.push(format!(
+                "{source_name}: unknown top-level key `{key}` (expected [[rule]] tables)"
+            ));
         }
-        let Some(rules) = value.get("rule") else { return };
+        let Some(rules) = value.get("rule") else {
+            return;
+        };
         let Some(rules) = rules.as_array() else {
-            self.errors.push(format!("{source_name}: `rule` must be an array of tables ([[rule]])"));
+            self.errors.push(format!(
+                "{source_name}: `rule` must be an array of tables ([[rule]])"
+            ));
             return;
         };
         self.add_rule_values(source_name, rules);
@@ -58,7 +65,8 @@ impl LoadedRules {
             let spec: RuleSpec = match value.clone().try_into() {
                 Ok(s) => s,
                 Err(e) => {
-                    self.errors.push(format!("{source_name}: rule `{id}`: {}", e.message()));
+                    self.errors
+                        .push(format!("{source_name}: rule `{id}`: {}", e.message()));
                     continue;
                 }
             };
@@ -78,7 +86,10 @@ impl LoadedRules {
         let entries = match std::fs::read_dir(path) {
             Ok(e) => e,
             Err(e) => {
-                self.errors.push(format!("{}: cannot read rules directory: {e}", path.display()));
+                self.errors.push(format!(
+                    "{}: cannot read rules directory: {e}",
+                    path.display()
+                ));
                 return;
             }
         };
@@ -89,7 +100,8 @@ impl LoadedRules {
             .collect();
         files.sort();
         if files.is_empty() {
-            self.errors.push(format!("{}: no *.toml rule files", path.display()));
+            self.errors
+                .push(format!("{}: no *.toml rule files", path.display()));
         }
         for f in files {
             self.add_file(&f);
@@ -99,7 +111,9 @@ impl LoadedRules {
     fn add_file(&mut self, path: &Path) {
         match std::fs::read_to_string(path) {
             Ok(text) => self.add_toml(&path.display().to_string(), &text),
-            Err(e) => self.errors.push(format!("{}: cannot read rule file: {e}", path.display())),
+            Err(e) => self
+                .errors
+                .push(format!("{}: cannot read rule file: {e}", path.display())),
         }
     }
 

@@ -150,14 +150,21 @@ impl Rule {
             id: spec.id.clone(),
             message,
         };
-        if spec.id.is_empty() || !spec.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)) {
+        if spec.id.is_empty()
+            || !spec
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        {
             return Err(invalid("id must be non-empty lowercase [a-z0-9._-]".into()));
         }
         if spec.keywords.is_empty() {
             return Err(invalid("needs at least one keyword".into()));
         }
         if let Some(k) = spec.keywords.iter().find(|k| k.len() < 3) {
-            return Err(invalid(format!("keyword {k:?} is shorter than 3 characters")));
+            return Err(invalid(format!(
+                "keyword {k:?} is shorter than 3 characters"
+            )));
         }
         if let Some(e) = spec.min_entropy {
             if !(0.0..=8.0).contains(&e) {
@@ -167,7 +174,10 @@ impl Rule {
         let checksum = match &spec.checksum {
             None => None,
             Some(name) => Some(Checksum::by_name(name).ok_or_else(|| {
-                invalid(format!("unknown checksum {name:?} (known: {})", Checksum::NAMES.join(", ")))
+                invalid(format!(
+                    "unknown checksum {name:?} (known: {})",
+                    Checksum::NAMES.join(", ")
+                ))
             })?),
         };
         let (regex, secret_group) = match spec.matcher {
@@ -192,6 +202,12 @@ impl Rule {
                 (Some(re), group)
             }
         };
-        Ok(Rule { spec, source: source.to_string(), regex, secret_group, checksum })
+        Ok(Rule {
+            spec,
+            source: source.to_string(),
+            regex,
+            secret_group,
+            checksum,
+        })
     }
 }

@@ -46,9 +46,13 @@ pub fn walker(targets: &[PathBuf], opts: &WalkOptions) -> Result<WalkParallel, S
     if !opts.excludes.is_empty() {
         let mut ob = OverrideBuilder::new(first);
         for g in &opts.excludes {
-            ob.add(&format!("!{g}")).map_err(|e| format!("invalid --exclude glob {g:?}: {e}"))?;
+            ob.add(&format!("!{g}"))
+                .map_err(|e| format!("invalid --exclude glob {g:?}: {e}"))?;
         }
-        b.overrides(ob.build().map_err(|e| format!("invalid exclude globs: {e}"))?);
+        b.overrides(
+            ob.build()
+                .map_err(|e| format!("invalid exclude globs: {e}"))?,
+        );
     }
     Ok(b.build_parallel())
 }
@@ -88,12 +92,20 @@ pub struct Windowing {
 
 impl Default for Windowing {
     fn default() -> Self {
-        Windowing { window: 32 << 20, overlap: 64 << 10 }
+        Windowing {
+            window: 32 << 20,
+            overlap: 64 << 10,
+        }
     }
 }
 
 /// Reads the file at `path` and hands its text to `f` window by window.
-pub fn read_file(path: &Path, max_size: Option<u64>, w: Windowing, f: impl FnMut(Window<'_>)) -> io::Result<ReadOutcome> {
+pub fn read_file(
+    path: &Path,
+    max_size: Option<u64>,
+    w: Windowing,
+    f: impl FnMut(Window<'_>),
+) -> io::Result<ReadOutcome> {
     let file = File::open(path)?;
     let meta = file.metadata()?;
     if let Some(max) = max_size {
@@ -105,14 +117,23 @@ pub fn read_file(path: &Path, max_size: Option<u64>, w: Windowing, f: impl FnMut
 }
 
 /// Reads any stream (a file, stdin) as text windows; binary content is detected and skipped.
-pub fn read_stream(mut r: impl Read, w: Windowing, mut f: impl FnMut(Window<'_>)) -> io::Result<ReadOutcome> {
+pub fn read_stream(
+    mut r: impl Read,
+    w: Windowing,
+    mut f: impl FnMut(Window<'_>),
+) -> io::Result<ReadOutcome> {
     let mut buf: Vec<u8> = Vec::with_capacity(SNIFF);
     fill(&mut r, &mut buf, SNIFF)?;
     if let Some(utf16) = utf16_kind(&buf) {
         // UTF-16 text (Windows configs, PowerShell): transcode, bounded by the window size.
         fill(&mut r, &mut buf, w.window)?;
         let text = decode_utf16(&buf, utf16);
-        f(Window { bytes: text.as_bytes(), offset: 0, lines_before: 0, report_before: text.len() });
+        f(Window {
+            bytes: text.as_bytes(),
+            offset: 0,
+            lines_before: 0,
+            report_before: text.len(),
+        });
         return Ok(ReadOutcome::Text(buf.len() as u64));
     }
     if memchr::memchr(0, &buf).is_some() {
@@ -123,11 +144,21 @@ pub fn read_stream(mut r: impl Read, w: Windowing, mut f: impl FnMut(Window<'_>)
     loop {
         let eof = fill(&mut r, &mut buf, w.window)? < w.window;
         if eof {
-            f(Window { bytes: &buf, offset, lines_before, report_before: buf.len() });
+            f(Window {
+                bytes: &buf,
+                offset,
+                lines_before,
+                report_before: buf.len(),
+            });
             return Ok(ReadOutcome::Text(offset + buf.len() as u64));
         }
         let keep_from = buf.len() - w.overlap.min(buf.len() / 2);
-        f(Window { bytes: &buf, offset, lines_before, report_before: keep_from });
+        f(Window {
+            bytes: &buf,
+            offset,
+            lines_before,
+            report_before: keep_from,
+        });
         lines_before += memchr::memchr_iter(b'\n', &buf[..keep_from]).count();
         offset += keep_from as u64;
         buf.drain(..keep_from);
@@ -162,7 +193,9 @@ fn decode_utf16(b: &[u8], kind: Utf16) -> String {
         Utf16::Le => u16::from_le_bytes([c[0], c[1]]),
         Utf16::Be => u16::from_be_bytes([c[0], c[1]]),
     });
-    char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)).collect()
+    char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
 }
 
 #[cfg(test)]
@@ -175,7 +208,10 @@ mod tests {
         for i in 0..1000 {
             text.extend_from_slice(format!("line {i} token\n").as_bytes());
         }
-        let w = Windowing { window: 1000, overlap: 100 };
+        let w = Windowing {
+            window: 1000,
+            overlap: 100,
+        };
         let mut seen = Vec::new();
         let out = read_stream(&text[..], w, |win| {
             for (i, _) in win.bytes.iter().enumerate().filter(|(_, b)| **b == b'\n') {
@@ -186,19 +222,30 @@ mod tests {
         })
         .unwrap();
         assert_eq!(out, ReadOutcome::Text(text.len() as u64));
-        let expect: Vec<u64> = text.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i as u64).collect();
+        let expect: Vec<u64> = text
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .map(|(i, _)| i as u64)
+            .collect();
         assert_eq!(seen, expect);
     }
 
     #[test]
     fn binary_and_utf16() {
-        assert_eq!(read_stream(&b"\x7fELF\0\0\0"[..], Windowing::default(), |_| {}).unwrap(), ReadOutcome::Binary);
+        assert_eq!(
+            read_stream(&b"\x7fELF\0\0\0"[..], Windowing::default(), |_| {}).unwrap(),
+            ReadOutcome::Binary
+        );
         let mut u = vec![0xFF, 0xFE];
         for c in "key=abc".encode_utf16() {
             u.extend_from_slice(&c.to_le_bytes());
         }
         let mut got = String::new();
-        read_stream(&u[..], Windowing::default(), |w| got = String::from_utf8_lossy(w.bytes).into_owned()).unwrap();
+        read_stream(&u[..], Windowing::default(), |w| {
+            got = String::from_utf8_lossy(w.bytes).into_owned()
+        })
+        .unwrap();
         assert_eq!(got, "key=abc");
     }
 }

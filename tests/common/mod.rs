@@ -13,7 +13,9 @@ pub fn sprawl() -> Command {
 /// A structurally valid fake GitHub-style token (correct CRC32-base62 checksum) from a seed.
 pub fn fake_github(prefix: &str, seed: u64) -> String {
     const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let random: String = (0..30)
         .map(|_| {
             x ^= x << 13;
@@ -23,5 +25,8 @@ pub fn fake_github(prefix: &str, seed: u64) -> String {
         })
         .collect();
     let check = sprawl::detect::checksum::base62_padded(crc32fast::hash(random.as_bytes()), 6);
-    format!("{prefix}{random}{}", String::from_utf8(check).expect("ascii"))
+    format!(
+        "{prefix}{random}{}",
+        String::from_utf8(check).expect("ascii")
+    )
 }
