@@ -84,6 +84,7 @@ const NOT_SECRET_QUALIFIERS: &[&str] = &[
     "parser",
     "public",
     "pub",
+    "nonce",
 ];
 
 /// True when the identifier names a secret: its last word, or its last two words joined, is one
@@ -96,14 +97,14 @@ fn names_secret(ident: &[u8], names: &[String]) -> bool {
     {
         return false;
     }
-    if names.iter().any(|n| n == last) {
-        return true;
+    if names
+        .iter()
+        .any(|n| n == last || (n.len() >= 6 && last.ends_with(n.as_str())))
+    {
+        return true; // `password`, and run-together names: PGPASSWORD, dbpassword, clientsecret
     }
-    if w.len() >= 2 {
-        let two = format!("{}{}", w[w.len() - 2], last);
-        return names.iter().any(|n| *n == two);
-    }
-    false
+    let joined = |k: usize| w[w.len() - k..].concat();
+    (w.len() >= 2 && names.contains(&joined(2))) || (w.len() >= 3 && names.contains(&joined(3)))
 }
 
 /// Finds assignment candidates around the keyword hits `hits` (start, end) in `hay`.
@@ -134,9 +135,11 @@ pub fn find(hay: &[u8], hits: &[(usize, usize)], names: &[String], out: &mut Vec
     }
 }
 
-/// Reads `<op> <value>` after the identifier `hay[s..e]`.
+/// Reads the value assigned to the identifier `hay[s..e]`: `<op> <value>`, an XML element, a
+/// `name: X` / `value: ...` pair, a Dockerfile `ENV NAME value`, or a `--flag value`.
 fn value_after(hay: &[u8], s: usize, e: usize) -> Option<Candidate> {
     let before = if s > 0 { hay[s - 1] } else { b'\n' };
+    let escaped_key = before == b'"' && s >= 2 && hay[s - 2] == b'\\';
     let mut i = e;
     // XML element: <password>value</password>
     if before == b'<' && hay.get(i) == Some(&b'>') {
@@ -144,18 +147,40 @@ fn value_after(hay: &[u8], s: usize, e: usize) -> Option<Candidate> {
         let len = memchr::memchr(b'<', &hay[start..hay.len().min(start + MAX_VALUE + 1)])?;
         return accept(hay, start, start + len, s, false);
     }
-    // Closing quote of a quoted key: "password": / ['password'] =
-    if matches!(before, b'"' | b'\'' | b'`') && hay.get(i) == Some(&before) {
+    // Closing quote of a quoted key: "password": / ['password'] = / \"password\":
+    if escaped_key && hay[i..].starts_with(b"\\\"") {
+        i += 2;
+    } else if matches!(before, b'"' | b'\'' | b'`') && hay.get(i) == Some(&before) {
         i += 1;
         if hay.get(i) == Some(&b']') {
             i += 1;
         }
     }
+    let after_key = i;
     while matches!(hay.get(i), Some(b' ' | b'\t')) {
         i += 1;
     }
-    // Operators: = := : => ?= (never == != <= >= ::)
-    let op_len = match (hay.get(i), hay.get(i + 1)) {
+    if let Some(op_len) = operator(hay, i) {
+        i += op_len;
+        while matches!(hay.get(i), Some(b' ' | b'\t')) {
+            i += 1;
+        }
+        return read_value(hay, i, s, true);
+    }
+    if let Some(c) = paired_value(hay, s, after_key) {
+        return Some(c);
+    }
+    let gap = i > after_key && matches!(hay.get(i), Some(b) if !b.is_ascii_whitespace());
+    if gap && (hay[s] == b'-' || is_dockerfile_env(hay, s)) {
+        return read_value(hay, i, s, false);
+    }
+    None
+}
+
+/// Length of the assignment operator at `i`: `=`, `:=`, `:`, `=>`, `?=`; never `==`, `!=`,
+/// `<=`, `>=` or `::`.
+fn operator(hay: &[u8], i: usize) -> Option<usize> {
+    let len = match (hay.get(i), hay.get(i + 1)) {
         (Some(b'='), Some(b'>')) => 2,
         (Some(b'='), Some(b'=')) => return None,
         (Some(b'='), _) => 1,
@@ -168,36 +193,125 @@ fn value_after(hay: &[u8], s: usize, e: usize) -> Option<Candidate> {
     if i > 0 && matches!(hay[i - 1], b'!' | b'<' | b'>') {
         return None;
     }
-    i += op_len;
-    while matches!(hay.get(i), Some(b' ' | b'\t')) {
-        i += 1;
+    Some(len)
+}
+
+/// `ENV NAME value` at the start of a Dockerfile line.
+fn is_dockerfile_env(hay: &[u8], s: usize) -> bool {
+    let line_start = memchr::memrchr(b'\n', &hay[..s]).map_or(0, |i| i + 1);
+    hay[line_start..s].trim_ascii() == b"ENV"
+}
+
+/// Environment lists and settings that name the secret in one field and hold it in another:
+/// `- name: DB_PASSWORD` / `value: ...` (Kubernetes, ECS, Actions), `{"name": "X", "value": ...}`,
+/// `<add key="SmtpPassword" value="..."/>`.
+fn paired_value(hay: &[u8], s: usize, after_key: usize) -> Option<Candidate> {
+    // Backwards from the identifier: quote, spaces, operator, spaces, quote, then `name`/`key`.
+    let mut j = s;
+    let skip_back = |j: &mut usize, set: &[u8]| {
+        while *j > 0 && set.contains(&hay[*j - 1]) {
+            *j -= 1;
+        }
+    };
+    skip_back(&mut j, b"\"'\\ \t");
+    if j == 0 || !matches!(hay[j - 1], b':' | b'=') {
+        return None;
+    }
+    j -= 1;
+    skip_back(&mut j, b"\"'\\ \t");
+    let word_end = j;
+    while j > 0 && hay[j - 1].is_ascii_alphabetic() {
+        j -= 1;
+    }
+    let word = hay[j..word_end].to_ascii_lowercase();
+    if word != b"name" && word != b"key" {
+        return None;
+    }
+    // Forwards: `value` within the next three lines, then an operator and the value.
+    let window_end = hay.len().min(after_key + 200);
+    let window = &hay[after_key..window_end];
+    let lower = window.to_ascii_lowercase();
+    let pos = memchr::memmem::find(&lower, b"value")?;
+    if memchr::memchr_iter(b'\n', &window[..pos]).count() > 3 {
+        return None;
+    }
+    let mut k = after_key + pos + 5;
+    if hay
+        .get(k)
+        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    {
+        return None; // valueFrom: secretKeyRef is a reference, not a value
+    }
+    while matches!(hay.get(k), Some(b'"' | b'\'' | b'\\')) {
+        k += 1;
+    }
+    while matches!(hay.get(k), Some(b' ' | b'\t')) {
+        k += 1;
+    }
+    k += operator(hay, k)?;
+    while matches!(hay.get(k), Some(b' ' | b'\t')) {
+        k += 1;
+    }
+    read_value(hay, k, s, true)
+}
+
+/// Reads a quoted (`"..."`, `'...'`, `` `...` ``, `\"...\"`) or bare value starting at `i`.
+/// A bare value after an operator must end the statement (end of line, `,`, `;`, `&`, a closing
+/// bracket or a comment): `x = a ? b : c` is code, not a secret.
+fn read_value(hay: &[u8], i: usize, match_start: usize, bare_must_end: bool) -> Option<Candidate> {
+    let limit = |start: usize| hay.len().min(start + MAX_VALUE + 1);
+    if hay[i..].starts_with(b"\\\"") {
+        let start = i + 2;
+        let len = memchr::memmem::find(&hay[start..limit(start)], b"\\\"")?;
+        return accept(hay, start, start + len, match_start, true);
     }
     match hay.get(i) {
         Some(&q @ (b'"' | b'\'' | b'`')) => {
             let start = i + 1;
-            let limit = hay.len().min(start + MAX_VALUE + 1);
-            let len = hay[start..limit]
+            let len = hay[start..limit(start)]
                 .iter()
                 .position(|&b| b == q || b == b'\n')?;
             if hay[start + len] != q {
                 return None;
             }
-            accept(hay, start, start + len, s, true)
+            accept(hay, start, start + len, match_start, true)
         }
         Some(_) => {
             let start = i;
-            let limit = hay.len().min(start + MAX_VALUE + 1);
-            let len = hay[start..limit]
+            let end = limit(start);
+            let len = hay[start..end]
                 .iter()
                 .position(|&b| {
                     b.is_ascii_whitespace()
                         || matches!(
                             b,
-                            b'"' | b'\'' | b'`' | b',' | b';' | b')' | b'}' | b']' | b'<' | b'\\'
+                            b'"' | b'\''
+                                | b'`'
+                                | b','
+                                | b';'
+                                | b')'
+                                | b'}'
+                                | b']'
+                                | b'<'
+                                | b'\\'
+                                | b'&'
                         )
                 })
-                .unwrap_or(limit - start);
-            accept(hay, start, start + len, s, false)
+                .unwrap_or(end - start);
+            if bare_must_end {
+                let mut k = start + len;
+                while matches!(hay.get(k), Some(b' ' | b'\t')) {
+                    k += 1;
+                }
+                let ends = match hay.get(k) {
+                    None => true,
+                    Some(b) => b"\r\n,;)}]&#<\"'".contains(b) || hay[k..].starts_with(b"//"),
+                };
+                if !ends {
+                    return None;
+                }
+            }
+            accept(hay, start, start + len, match_start, false)
         }
         None => None,
     }
@@ -238,6 +352,19 @@ pub fn looks_like_literal_secret(v: &[u8], quoted: bool) -> bool {
         || memchr::memmem::find(v, b"://").is_some()
     {
         return false; // calls, templates, URLs (URL credentials have their own rules)
+    }
+    if is_eth_address(v)
+        || lower_starts_with_any(
+            v,
+            &[
+                b"sha1:", b"sha256:", b"sha512:", b"sha256-", b"sha384-", b"sha512-",
+            ],
+        )
+    {
+        return false; // addresses and content digests
+    }
+    if !quoted && is_dotted_path(v) {
+        return false; // exports2.TOKEN, settings.db.password1
     }
     if memchr::memmem::find(v, b"aws4_request").is_some() {
         return false; // a SigV4 credential scope: key id/date/region/service, no secret
@@ -336,15 +463,39 @@ fn is_camel_case(v: &[u8], min_words: usize) -> bool {
         }
         let start = i;
         i += 1;
-        while i < v.len() && (v[i].is_ascii_lowercase() || v[i].is_ascii_digit()) {
+        while i < v.len() && v[i].is_ascii_lowercase() {
             i += 1;
         }
         if i - start < 3 {
             return false;
         }
         words += 1;
+        if i < v.len() && v[i].is_ascii_digit() {
+            // Digits end a name (`Field2`), they do not sit inside one (`Kq9vL2m`).
+            return v[i..].iter().all(u8::is_ascii_digit) && words >= min_words;
+        }
     }
     words >= min_words
+}
+
+fn is_eth_address(v: &[u8]) -> bool {
+    v.len() == 42 && v.starts_with(b"0x") && v[2..].iter().all(u8::is_ascii_hexdigit)
+}
+
+fn lower_starts_with_any(v: &[u8], prefixes: &[&[u8]]) -> bool {
+    prefixes
+        .iter()
+        .any(|p| v.len() >= p.len() && v[..p.len()].eq_ignore_ascii_case(p))
+}
+
+/// `a.b.c` where every segment is an identifier.
+fn is_dotted_path(v: &[u8]) -> bool {
+    v.contains(&b'.')
+        && v.split(|&b| b == b'.').all(|seg| {
+            !seg.is_empty()
+                && (seg[0].is_ascii_alphabetic() || seg[0] == b'_')
+                && seg.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        })
 }
 
 fn is_uuid(v: &[u8]) -> bool {
@@ -409,6 +560,47 @@ mod tests {
             run("dbPassword: Hq7zK2mWp9Lx", &["password"]),
             ["Hq7zK2mWp9Lx"]
         );
+        assert_eq!(
+            run("PGPASSWORD=Kq9vL2mXp7zR4w", &["password"]),
+            ["Kq9vL2mXp7zR4w"]
+        );
+        assert_eq!(
+            run(
+                "- name: DB_PASSWORD\n  value: \"Zr7kP2qLx9wT\"\n",
+                &["password"]
+            ),
+            ["Zr7kP2qLx9wT"]
+        );
+        assert_eq!(
+            run(
+                "{\"name\":\"DB_PASSWORD\",\"value\":\"Zr7kP2qLx9wT\"}",
+                &["password"]
+            ),
+            ["Zr7kP2qLx9wT"]
+        );
+        assert_eq!(
+            run(
+                "<add key=\"SmtpPassword\" value=\"Zr7kP2qLx9wT\" />",
+                &["password"]
+            ),
+            ["Zr7kP2qLx9wT"]
+        );
+        assert_eq!(
+            run("ENV POSTGRES_PASSWORD Zr7kP2qLx9wT", &["password"]),
+            ["Zr7kP2qLx9wT"]
+        );
+        assert_eq!(
+            run("mysqldump --password Zr7kP2qLx9wT db", &["password"]),
+            ["Zr7kP2qLx9wT"]
+        );
+        assert_eq!(
+            run("\"{\\\"password\\\":\\\"Zr7kP2qLx9wT\\\"}\"", &["password"]),
+            ["Zr7kP2qLx9wT"]
+        );
+        assert_eq!(
+            run("url?access_token=Zr7kP2qLx9wT&page=2", &["token"]),
+            ["Zr7kP2qLx9wT"]
+        );
     }
 
     #[test]
@@ -433,6 +625,12 @@ mod tests {
             "pub credentials: MI_UserCredentials,",
             "NextContinuationToken: 1SL9kQ2vLp7wXz4R",
             "Credential=AKIDEXAMPL/20150830/us-east-1/iam/aws4_request,",
+            "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef: {name: db, key: password}",
+            "exports2.TOKEN = exports2.HEX2",
+            "let pwd = a:dict.istemp ? 1 : 0",
+            "token: \"0x6b175474e89094c44da98b954eedeac495271d0f\"",
+            "secret: sha256:0d17a5b2c8e94f1a3b6c7d8e9f0a1b2c",
+            "nonce_token = Zr7kP2qLx9wT",
         ] {
             assert!(run(t, &["password", "secret", "token"]).is_empty(), "{t}");
         }

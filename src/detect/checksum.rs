@@ -18,6 +18,8 @@ pub enum Checksum {
     GrafanaCrc32,
     /// Confluent `cflt<54><6>`: the last 6 are CRC32 of the 54, little-endian, base64 unpadded.
     ConfluentCrc32,
+    /// HTTP Basic credentials: base64 of printable `user:password`, both parts non-empty.
+    BasicAuth,
 }
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -31,6 +33,7 @@ impl Checksum {
         "base64",
         "grafana-crc32",
         "confluent-crc32",
+        "basic-auth",
     ];
 
     /// Looks a validator up by its rule-file name.
@@ -42,6 +45,7 @@ impl Checksum {
             "base64" => Checksum::Base64,
             "grafana-crc32" => Checksum::GrafanaCrc32,
             "confluent-crc32" => Checksum::ConfluentCrc32,
+            "basic-auth" => Checksum::BasicAuth,
             _ => return None,
         })
     }
@@ -55,6 +59,7 @@ impl Checksum {
             Checksum::Base64 => decode_base64_any(secret).is_some(),
             Checksum::GrafanaCrc32 => grafana_valid(secret),
             Checksum::ConfluentCrc32 => confluent_valid(secret),
+            Checksum::BasicAuth => basic_auth_valid(secret),
         }
     }
 }
@@ -106,6 +111,20 @@ fn confluent_valid(secret: &[u8]) -> bool {
     }
     let want = STANDARD_NO_PAD.encode(crc32fast::hash(&secret[4..58]).to_le_bytes());
     &secret[58..] == want.as_bytes()
+}
+
+fn basic_auth_valid(secret: &[u8]) -> bool {
+    let Some(plain) = decode_base64_any(secret) else {
+        return false;
+    };
+    let Some(colon) = plain.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    colon > 0
+        && colon + 1 < plain.len()
+        && plain
+            .iter()
+            .all(|b| b.is_ascii_graphic() || *b == b' ' || *b >= 0x80)
 }
 
 const BECH32_CHARSET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";

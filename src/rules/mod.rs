@@ -142,6 +142,29 @@ pub enum RuleError {
     },
 }
 
+/// Text that ends a token in escaped or encoded contexts: `\n`, `\r`, `\t` escapes (JSON,
+/// notebooks, logs) and `%XX` URL escapes (`?next=%3Dghp_...`).
+const ESCAPE_BOUNDARY: &str = r"\\[nrt]|%[0-9A-Fa-f]{2}";
+
+/// Widens the boundary a rule puts before its secret so a token right after an escape is still
+/// found: `\b(?P<secret>` and `(?:^|[^...])(?P<secret>` also accept [`ESCAPE_BOUNDARY`].
+/// Rule authors write the plain form; the engine applies this to every rule.
+pub fn widen_leading_boundary(pattern: &str) -> String {
+    static CLASS_FORM: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\(\?:\^\|(\[\^(?:\\.|[^\]\\])*\])\)\(\?P<secret>")
+            .expect("static regex")
+    });
+    let out = pattern.replace(
+        r"\b(?P<secret>",
+        &format!(r"(?:\b|{ESCAPE_BOUNDARY})(?P<secret>"),
+    );
+    CLASS_FORM
+        .replace_all(&out, |c: &regex::Captures<'_>| {
+            format!("(?:^|{}|{ESCAPE_BOUNDARY})(?P<secret>", &c[1])
+        })
+        .into_owned()
+}
+
 impl Rule {
     /// Validates and compiles one rule spec; `source` names its file in errors.
     pub fn compile(spec: RuleSpec, source: &str) -> Result<Rule, RuleError> {
@@ -186,7 +209,7 @@ impl Rule {
                 if spec.pattern.is_empty() {
                     return Err(invalid("pattern is empty".into()));
                 }
-                let re = RegexBuilder::new(&spec.pattern)
+                let re = RegexBuilder::new(&widen_leading_boundary(&spec.pattern))
                     .unicode(false)
                     .size_limit(32 << 20)
                     .build()
@@ -209,5 +232,22 @@ impl Rule {
             secret_group,
             checksum,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::widen_leading_boundary;
+
+    #[test]
+    fn widens_both_boundary_forms() {
+        assert_eq!(
+            widen_leading_boundary(r"\b(?P<secret>ghp_[0-9A-Za-z]{36})\b"),
+            r"(?:\b|\\[nrt]|%[0-9A-Fa-f]{2})(?P<secret>ghp_[0-9A-Za-z]{36})\b"
+        );
+        assert_eq!(
+            widen_leading_boundary(r"(?:^|[^A-Za-z0-9+/])(?P<secret>x)"),
+            r"(?:^|[^A-Za-z0-9+/]|\\[nrt]|%[0-9A-Fa-f]{2})(?P<secret>x)"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Sources enumerate content and say where it came from. A source never runs detection.
 
 pub mod fs;
+pub mod git;
 
 use serde::Serialize;
 
@@ -15,6 +16,45 @@ pub enum Origin {
     },
     /// Standard input (`-`).
     Stdin,
+    /// A path in a git repository, with every commit that brought the secret there.
+    Git(Box<GitOrigin>),
+}
+
+/// Where a secret lives in a git repository: one path, all the commits that introduced it there,
+/// and whether it is still at a ref tip or only in history.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct GitOrigin {
+    /// The repository as given on the command line.
+    pub repo: String,
+    /// Path inside the repository.
+    pub path: String,
+    /// Every commit that introduced the secret at this path, oldest first (empty when staged).
+    pub commits: Vec<GitCommit>,
+    /// Refs whose tip still holds the secret at this path.
+    pub present_in: Vec<String>,
+    /// True when no ref tip holds it: rotate it all the same, it is in every clone.
+    pub history_only: bool,
+    /// The commit that removed or replaced the last copy at this path, when known.
+    pub removed_in: Option<GitCommit>,
+    /// Staged in the index, not committed yet (`--staged`).
+    pub staged: bool,
+    /// Blob holding the secret (the first one, when several did).
+    pub blob: String,
+}
+
+/// A commit as reports show it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct GitCommit {
+    /// Commit id (hex).
+    pub commit: String,
+    /// `Name <email>` of the author.
+    pub author: String,
+    /// Author date, ISO 8601 UTC.
+    pub date: String,
+    /// First line of the message.
+    pub summary: String,
+    /// Line of the secret in the file as of this commit.
+    pub line: usize,
 }
 
 impl Origin {
@@ -23,6 +63,7 @@ impl Origin {
         match self {
             Origin::File { path } => path,
             Origin::Stdin => "<stdin>",
+            Origin::Git(g) => &g.path,
         }
     }
 }

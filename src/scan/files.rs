@@ -6,16 +6,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::{ScanOutcome, detect_stream, to_findings};
+use crate::detect::{Engine, Scratch};
+use crate::finding::Finding;
+use crate::fingerprint::Fingerprinter;
+use crate::source::Origin;
+use crate::source::fs::{self, ReadOutcome, WalkOptions, Windowing};
 use crossbeam_channel::{Sender, bounded};
 use ignore::WalkState;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::Serialize;
-
-use crate::detect::{Engine, Match, Scratch};
-use crate::finding::{Finding, preview};
-use crate::fingerprint::Fingerprinter;
-use crate::source::Origin;
-use crate::source::fs::{self, ReadOutcome, WalkOptions, Window, Windowing};
 
 /// Everything a scan needs besides the rules.
 #[derive(Debug, Clone, Default)]
@@ -32,84 +31,10 @@ pub struct ScanOptions {
     pub progress: bool,
 }
 
-/// Counters reported with every scan.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct Stats {
-    /// Text blobs scanned.
-    pub blobs_scanned: u64,
-    /// Bytes scanned.
-    pub bytes_scanned: u64,
-    /// Files skipped as binary.
-    pub skipped_binary: u64,
-    /// Files skipped for size.
-    pub skipped_too_large: u64,
-}
-
-/// What a scan produced.
-#[derive(Debug, Default)]
-pub struct ScanOutcome {
-    /// Findings sorted by path, line, column and rule.
-    pub findings: Vec<Finding>,
-    /// One message per input that could not be read.
-    pub errors: Vec<String>,
-    /// Counters.
-    pub stats: Stats,
-    /// Wall time.
-    pub elapsed: Duration,
-}
-
 enum Event {
     Blob { bytes: u64, findings: Vec<Finding> },
     Skipped(ReadOutcome),
     Error(String),
-}
-
-/// Turns the matches of one window into findings for `origin`.
-pub fn findings_for(
-    engine: &Engine,
-    fp: &Fingerprinter,
-    origin: &Origin,
-    win: &Window<'_>,
-    matches: Vec<Match>,
-) -> Vec<Finding> {
-    let spans: Vec<(usize, usize)> = matches.iter().map(|m| (m.start, m.end)).collect();
-    matches
-        .into_iter()
-        .filter(|m| m.start < win.report_before)
-        .map(|m| {
-            let rule = &engine.rules()[m.rule].spec;
-            Finding {
-                rule_id: rule.id.clone(),
-                rule_name: rule.name.clone(),
-                provider: rule.provider.clone(),
-                severity: rule.severity,
-                confidence: rule.confidence,
-                origin: origin.clone(),
-                line: win.lines_before + m.line,
-                column: m.column,
-                end_line: win.lines_before + m.end_line,
-                preview: preview(win.bytes, m.start, &spans, false),
-                fingerprint: fp.fingerprint(&m.secret),
-                secret: String::from_utf8_lossy(&m.secret).into_owned(),
-            }
-        })
-        .collect()
-}
-
-/// Scans one readable stream (a file or stdin) and returns its findings.
-fn scan_reader(
-    engine: &Engine,
-    fp: &Fingerprinter,
-    scratch: &mut Scratch,
-    origin: &Origin,
-    read: impl FnOnce(&mut dyn FnMut(Window<'_>)) -> std::io::Result<ReadOutcome>,
-) -> Result<(ReadOutcome, Vec<Finding>), std::io::Error> {
-    let mut findings = Vec::new();
-    let outcome = read(&mut |win: Window<'_>| {
-        let matches = engine.find(win.bytes, scratch);
-        findings.extend(findings_for(engine, fp, origin, &win, matches));
-    })?;
-    Ok((outcome, findings))
 }
 
 /// Runs a scan of `opts.targets` with `engine`.
@@ -127,9 +52,10 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
     if !stdin_targets.is_empty() {
         let mut scratch = Scratch::default();
         let stdin = std::io::stdin().lock();
-        let res = scan_reader(&engine, &fp, &mut scratch, &Origin::Stdin, |f| {
+        let res = detect_stream(&engine, &fp, &mut scratch, |f| {
             fs::read_stream(stdin, opts.windowing, f)
-        });
+        })
+        .map(|(o, m)| (o, to_findings(&engine, m, &Origin::Stdin)));
         send_result(&tx, "<stdin>", res);
     }
     if !path_targets.is_empty() {
@@ -162,9 +88,10 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                         .map(str::to_string)
                         .unwrap_or(shown);
                     let origin = Origin::File { path: shown };
-                    let res = scan_reader(&engine, &fp, &mut scratch, &origin, |f| {
+                    let res = detect_stream(&engine, &fp, &mut scratch, |f| {
                         fs::read_file(path, max, windowing, f)
-                    });
+                    })
+                    .map(|(o, m)| (o, to_findings(&engine, m, &origin)));
                     send_result(&tx, &path.display().to_string(), res);
                     WalkState::Continue
                 })

@@ -1,0 +1,114 @@
+//! Scan pipelines: they wire sources to the detector and collect findings. `files` serves
+//! directories, files and stdin.
+
+pub mod files;
+
+pub use files::{ScanOptions, scan_paths};
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::detect::{Engine, Scratch};
+use crate::finding::{Finding, preview};
+use crate::fingerprint::Fingerprinter;
+use crate::source::Origin;
+use crate::source::fs::{ReadOutcome, Window};
+
+/// Counters reported with every scan.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Stats {
+    /// Text blobs scanned.
+    pub blobs_scanned: u64,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+    /// Files skipped as binary.
+    pub skipped_binary: u64,
+    /// Files skipped for size.
+    pub skipped_too_large: u64,
+}
+
+/// What a scan produced.
+#[derive(Debug, Default)]
+pub struct ScanOutcome {
+    /// Findings sorted by path, line, column and rule.
+    pub findings: Vec<Finding>,
+    /// One message per input that could not be read.
+    pub errors: Vec<String>,
+    /// Counters.
+    pub stats: Stats,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// A secret found in one blob, before it is tied to the places the blob appears.
+#[derive(Debug, Clone)]
+pub struct BlobMatch {
+    /// Rule index in the engine.
+    pub rule: usize,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// 1-based last line.
+    pub end_line: usize,
+    /// Redacted line.
+    pub preview: String,
+    /// Keyed fingerprint.
+    pub fingerprint: String,
+    /// The secret.
+    pub secret: String,
+}
+
+/// Runs the detector over a blob delivered window by window by `read`.
+pub fn detect_stream(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    scratch: &mut Scratch,
+    read: impl FnOnce(&mut dyn FnMut(Window<'_>)) -> std::io::Result<ReadOutcome>,
+) -> std::io::Result<(ReadOutcome, Vec<BlobMatch>)> {
+    let mut found = Vec::new();
+    let outcome = read(&mut |win: Window<'_>| {
+        let matches = engine.find(win.bytes, scratch);
+        let spans: Vec<(usize, usize)> = matches.iter().map(|m| (m.start, m.end)).collect();
+        for m in matches.into_iter().filter(|m| m.start < win.report_before) {
+            found.push(BlobMatch {
+                rule: m.rule,
+                line: win.lines_before + m.line,
+                column: m.column,
+                end_line: win.lines_before + m.end_line,
+                preview: preview(win.bytes, m.start, &spans, false),
+                fingerprint: fp.fingerprint(&m.secret),
+                secret: String::from_utf8_lossy(&m.secret).into_owned(),
+            });
+        }
+    })?;
+    Ok((outcome, found))
+}
+
+/// Builds a finding from a blob match and the place it was found.
+pub fn to_finding(engine: &Engine, m: BlobMatch, origin: Origin) -> Finding {
+    let rule = &engine.rules()[m.rule].spec;
+    Finding {
+        rule_id: rule.id.clone(),
+        rule_name: rule.name.clone(),
+        provider: rule.provider.clone(),
+        severity: rule.severity,
+        confidence: rule.confidence,
+        origin,
+        line: m.line,
+        column: m.column,
+        end_line: m.end_line,
+        preview: m.preview,
+        fingerprint: m.fingerprint,
+        secret: m.secret,
+    }
+}
+
+/// Findings for every match of a blob found at one origin.
+pub fn to_findings(engine: &Engine, matches: Vec<BlobMatch>, origin: &Origin) -> Vec<Finding> {
+    matches
+        .into_iter()
+        .map(|m| to_finding(engine, m, origin.clone()))
+        .collect()
+}

@@ -1,0 +1,229 @@
+//! Provenance: which commit first introduced each blob at each path, and which commit removed it.
+//!
+//! Every commit is diffed against each of its parents (a root commit against the empty tree),
+//! in parallel, with gix's tree diff. Additions and modifications say "blob B appeared at path P
+//! in commit C"; the earliest such commit per (blob, path) is the one that introduced it. A
+//! deletion or modification against the first parent says "B left P in C".
+
+use std::collections::HashMap;
+
+use gix::ObjectId;
+use gix::bstr::BString;
+use gix::prelude::*;
+use rayon::prelude::*;
+
+use super::{CommitMeta, thread_local};
+
+/// Index into [`Provenance::commits`].
+pub type CommitIdx = u32;
+/// Index into [`Provenance::paths`].
+pub type PathIdx = u32;
+
+/// Where blobs came from.
+#[derive(Debug, Default)]
+pub struct Provenance {
+    /// Every commit walked.
+    pub commits: Vec<CommitMeta>,
+    /// Interned paths.
+    pub paths: Vec<BString>,
+    /// Blob → (path, commit that first introduced it there), sorted by commit time.
+    pub introduced: HashMap<ObjectId, Vec<(PathIdx, CommitIdx)>>,
+    /// (blob, path) → first commit (on a first-parent diff) whose tree no longer has it there.
+    pub removed: HashMap<(ObjectId, PathIdx), CommitIdx>,
+    /// Submodule paths seen in any tree (not followed).
+    pub submodules: Vec<String>,
+}
+
+/// One change found by a diff, before interning.
+struct Seen {
+    blob: ObjectId,
+    path: BString,
+    commit: CommitIdx,
+    removal: bool,
+}
+
+/// Commits diffed per parallel batch: bounds the memory of pending changes.
+const BATCH: usize = 2048;
+
+/// Diffs every commit against its parents and builds the provenance tables.
+pub fn attribute(
+    repo: &gix::ThreadSafeRepository,
+    commits: Vec<CommitMeta>,
+    errors: &mut Vec<String>,
+) -> Provenance {
+    let mut prov = Provenance {
+        commits,
+        ..Default::default()
+    };
+    let mut path_ids: HashMap<BString, PathIdx> = HashMap::new();
+    let mut first: HashMap<(ObjectId, PathIdx), CommitIdx> = HashMap::new();
+    let mut submodules: std::collections::BTreeSet<String> = Default::default();
+    let indexes: Vec<CommitIdx> = (0..prov.commits.len() as CommitIdx).collect();
+    for chunk in indexes.chunks(BATCH) {
+        let results: Vec<Result<(Vec<Seen>, Vec<String>), String>> = chunk
+            .par_iter()
+            .map_init(
+                || {
+                    (
+                        thread_local(repo),
+                        gix::diff::tree::State::default(),
+                        Vec::new(),
+                        Vec::new(),
+                    )
+                },
+                |(r, state, lbuf, rbuf), &ci| diff_commit(r, state, lbuf, rbuf, &prov.commits, ci),
+            )
+            .collect();
+        for res in results {
+            let (seen, subs) = match res {
+                Ok(x) => x,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            submodules.extend(subs);
+            for s in seen {
+                let next = path_ids.len() as PathIdx;
+                let pi = *path_ids.entry(s.path).or_insert(next);
+                if pi == next {
+                    prov.paths.push(BString::default());
+                }
+                let table = if s.removal {
+                    &mut prov.removed
+                } else {
+                    &mut first
+                };
+                let time = prov.commits[s.commit as usize].time;
+                table
+                    .entry((s.blob, pi))
+                    .and_modify(|c| {
+                        if (time, s.commit) < (prov.commits[*c as usize].time, *c) {
+                            *c = s.commit;
+                        }
+                    })
+                    .or_insert(s.commit);
+            }
+        }
+    }
+    for (path, idx) in path_ids {
+        prov.paths[idx as usize] = path;
+    }
+    for ((blob, path), commit) in first {
+        prov.introduced
+            .entry(blob)
+            .or_default()
+            .push((path, commit));
+    }
+    for list in prov.introduced.values_mut() {
+        list.sort_by_key(|&(p, c)| (prov.commits[c as usize].time, p));
+    }
+    prov.submodules = submodules.into_iter().collect();
+    prov
+}
+
+fn diff_commit(
+    r: &gix::Repository,
+    state: &mut gix::diff::tree::State,
+    lbuf: &mut Vec<u8>,
+    rbuf: &mut Vec<u8>,
+    commits: &[CommitMeta],
+    ci: CommitIdx,
+) -> Result<(Vec<Seen>, Vec<String>), String> {
+    let c = &commits[ci as usize];
+    let mut seen = Vec::new();
+    let mut subs = Vec::new();
+    let parents: Vec<Option<ObjectId>> = if c.parents.is_empty() {
+        vec![None]
+    } else {
+        c.parents.iter().map(|p| Some(*p)).collect()
+    };
+    for (n, parent) in parents.iter().enumerate() {
+        let parent_tree = match parent {
+            Some(p) => {
+                let pc = r
+                    .objects
+                    .find_commit(p, lbuf)
+                    .map_err(|e| format!("commit {}: parent {p}: {e}", c.id))?;
+                Some(pc.tree())
+            }
+            None => None,
+        };
+        let lhs = match &parent_tree {
+            Some(t) => r
+                .objects
+                .find_tree_iter(t, lbuf)
+                .map_err(|e| format!("tree {t} (parent of {}): {e}", c.id))?,
+            None => gix::objs::TreeRefIter::from_bytes(&[], gix::hash::Kind::Sha1),
+        };
+        let rhs = r
+            .objects
+            .find_tree_iter(&c.tree, rbuf)
+            .map_err(|e| format!("tree {} of commit {}: {e}", c.tree, c.id))?;
+        let mut rec = gix::diff::tree::Recorder::default();
+        gix::diff::tree(lhs, rhs, &mut *state, &r.objects, &mut rec)
+            .map_err(|e| format!("commit {}: tree diff failed: {e}", c.id))?;
+        use gix::diff::tree::recorder::Change;
+        for change in rec.records {
+            match change {
+                Change::Addition {
+                    entry_mode,
+                    oid,
+                    path,
+                    ..
+                } => {
+                    if entry_mode.is_blob() {
+                        seen.push(Seen {
+                            blob: oid,
+                            path,
+                            commit: ci,
+                            removal: false,
+                        });
+                    } else if entry_mode.is_commit() {
+                        subs.push(path.to_string());
+                    }
+                }
+                Change::Modification {
+                    previous_entry_mode,
+                    previous_oid,
+                    entry_mode,
+                    oid,
+                    path,
+                } => {
+                    if entry_mode.is_blob() {
+                        seen.push(Seen {
+                            blob: oid,
+                            path: path.clone(),
+                            commit: ci,
+                            removal: false,
+                        });
+                    }
+                    if n == 0 && previous_entry_mode.is_blob() {
+                        seen.push(Seen {
+                            blob: previous_oid,
+                            path,
+                            commit: ci,
+                            removal: true,
+                        });
+                    }
+                }
+                Change::Deletion {
+                    entry_mode,
+                    oid,
+                    path,
+                    ..
+                } => {
+                    if n == 0 && entry_mode.is_blob() {
+                        seen.push(Seen {
+                            blob: oid,
+                            path,
+                            commit: ci,
+                            removal: true,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok((seen, subs))
+}

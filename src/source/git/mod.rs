@@ -1,0 +1,199 @@
+//! The git source: opens a repository with gix (never the `git` binary for reading objects),
+//! lists ref tips, walks every commit, attributes each blob to the commits and paths that
+//! introduced it (`history`), and reads blobs in pack order (`blobs`). It never detects.
+
+pub mod blobs;
+pub mod history;
+pub mod staged;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use gix::ObjectId;
+use gix::prelude::*;
+
+/// Opens the repository at `path` without reading user or system git configuration (the repo
+/// may be untrusted) and without refusing one owned by another user: a scan that silently reads
+/// nothing because of "dubious ownership" is the failure we exist to prevent.
+pub fn open(path: &Path) -> Result<gix::ThreadSafeRepository, String> {
+    let opts = gix::open::Options::isolated().bail_if_untrusted(false);
+    gix::open_opts(path, opts)
+        .map(gix::Repository::into_sync)
+        .map_err(|e| format!("{}: not a git repository: {e}", path.display()))
+}
+
+/// True when `path` holds a repository (a work tree with `.git`, or a bare repository).
+pub fn is_repository(path: &Path) -> bool {
+    path.join(".git").exists() || (path.join("HEAD").is_file() && path.join("objects").is_dir())
+}
+
+/// Gives a per-thread repository handle a pack cache big enough for delta-heavy history
+/// (measured 1.4-1.6x faster than the default; see CRATES.md).
+pub fn thread_local(repo: &gix::ThreadSafeRepository) -> gix::Repository {
+    let mut r = repo.to_thread_local();
+    r.objects.set_pack_cache(|| {
+        Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+            256 << 20,
+        ))
+    });
+    r
+}
+
+/// A ref and the commit it points to.
+#[derive(Debug, Clone)]
+pub struct RefTip {
+    /// Full ref name (`refs/heads/main`, `HEAD`, `refs/stash`, ...).
+    pub name: String,
+    /// The commit it peels to.
+    pub commit: ObjectId,
+}
+
+/// Every ref that peels to a commit (branches, tags, remote-tracking refs, stash) plus HEAD.
+/// Refs that cannot be peeled are reported in `errors` and skipped.
+pub fn ref_tips(repo: &gix::Repository, errors: &mut Vec<String>) -> Vec<RefTip> {
+    let mut tips = Vec::new();
+    if let Ok(Some(id)) = repo.head_id().map(Some).or_else(|_| Ok::<_, ()>(None)) {
+        tips.push(RefTip {
+            name: "HEAD".into(),
+            commit: id.detach(),
+        });
+    }
+    let platform = match repo.references() {
+        Ok(p) => p,
+        Err(e) => {
+            errors.push(format!("cannot list refs: {e}"));
+            return tips;
+        }
+    };
+    let all = match platform.all() {
+        Ok(a) => a,
+        Err(e) => {
+            errors.push(format!("cannot list refs: {e}"));
+            return tips;
+        }
+    };
+    for r in all {
+        let mut r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(format!("unreadable ref: {e}"));
+                continue;
+            }
+        };
+        let name = r.name().as_bstr().to_string();
+        match r.peel_to_kind(gix::object::Kind::Commit) {
+            Ok(obj) => tips.push(RefTip {
+                name,
+                commit: obj.id,
+            }),
+            // A tag of a tree or blob: rare; its content is still reached with --all-objects.
+            Err(e) => errors.push(format!("ref {name}: cannot peel to a commit: {e}")),
+        }
+    }
+    tips
+}
+
+/// What is known about one commit.
+#[derive(Debug, Clone)]
+pub struct CommitMeta {
+    /// Commit id.
+    pub id: ObjectId,
+    /// Root tree.
+    pub tree: ObjectId,
+    /// Parents that exist in the repository (shallow boundaries have none).
+    pub parents: Vec<ObjectId>,
+    /// `Name <email>` of the author.
+    pub author: String,
+    /// Author time, seconds since the epoch.
+    pub time: i64,
+    /// First line of the message.
+    pub summary: String,
+}
+
+/// Reads the commit `id`.
+pub fn read_commit(
+    repo: &gix::Repository,
+    id: &ObjectId,
+    buf: &mut Vec<u8>,
+) -> Result<CommitMeta, String> {
+    let c = repo
+        .objects
+        .find_commit(id, buf)
+        .map_err(|e| format!("commit {id}: {e}"))?;
+    let author = c
+        .author()
+        .map_err(|e| format!("commit {id}: bad author: {e}"))?;
+    Ok(CommitMeta {
+        id: *id,
+        tree: c.tree(),
+        parents: c.parents().collect(),
+        author: format!("{} <{}>", author.name, author.email),
+        time: author.seconds(),
+        summary: c.message().summary().to_string(),
+    })
+}
+
+/// Walks every commit reachable from `tips`, once each. Missing or corrupt commits are named in
+/// `errors` and the walk continues with the rest; parents beyond a shallow boundary are not
+/// followed.
+pub fn walk_commits(
+    repo: &gix::Repository,
+    tips: &[ObjectId],
+    errors: &mut Vec<String>,
+) -> Vec<CommitMeta> {
+    let shallow: HashSet<ObjectId> = repo
+        .shallow_commits()
+        .ok()
+        .flatten()
+        .map(|s| s.iter().copied().collect())
+        .unwrap_or_default();
+    let mut seen: HashSet<ObjectId> = HashSet::new();
+    let mut stack: Vec<ObjectId> = tips.to_vec();
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        match read_commit(repo, &id, &mut buf) {
+            Ok(mut meta) => {
+                if shallow.contains(&id) {
+                    meta.parents.clear();
+                }
+                stack.extend(meta.parents.iter().copied().filter(|p| !seen.contains(p)));
+                out.push(meta);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    out
+}
+
+/// Commits reachable from `include` but not from `exclude` (for `A..B` ranges).
+pub fn walk_range(
+    repo: &gix::Repository,
+    exclude: &[ObjectId],
+    include: &[ObjectId],
+    errors: &mut Vec<String>,
+) -> Vec<CommitMeta> {
+    let hidden: HashSet<ObjectId> = walk_commits(repo, exclude, &mut Vec::new())
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    walk_commits(repo, include, errors)
+        .into_iter()
+        .filter(|c| !hidden.contains(&c.id))
+        .collect()
+}
+
+/// Resolves a revision (`main`, `v1.2`, a hex id, `HEAD~3`) to a commit.
+pub fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, String> {
+    repo.rev_parse_single(rev)
+        .map_err(|e| format!("cannot resolve revision {rev:?}: {e}"))
+        .and_then(|id| {
+            id.object()
+                .and_then(|o| o.peel_to_kind(gix::object::Kind::Commit))
+                .map(|o| o.id)
+                .map_err(|e| format!("revision {rev:?} is not a commit: {e}"))
+        })
+}
