@@ -116,6 +116,37 @@ pub struct CommonScanArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// For a git repository: scan its whole history (`full`, the default for repositories) or
+    /// only its files (`none`). `full` on a path that is not a repository is an error.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub git_history: Option<GitHistory>,
+    /// Scan only what the index adds relative to HEAD (pre-commit hook).
+    #[arg(long, conflicts_with_all = ["range", "since"])]
+    pub staged: bool,
+    /// Scan only blobs introduced by the commits in A..B (CI gate on a pull request).
+    #[arg(long, value_name = "A..B", conflicts_with = "since")]
+    pub range: Option<String>,
+    /// Scan only blobs introduced by commits after REV (REV..HEAD).
+    #[arg(long, value_name = "REV")]
+    pub since: Option<String>,
+    /// Also scan blobs that no ref reaches (dangling objects, dropped stashes).
+    #[arg(long)]
+    pub all_objects: bool,
+    /// Skip git blobs listed in FILE (scanned by an earlier run) and append the ones scanned now.
+    #[arg(long, value_name = "FILE")]
+    pub seen_file: Option<PathBuf>,
+    /// Keep the clone of a remote repository in DIR instead of a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub keep_clone: Option<PathBuf>,
+}
+
+/// `--git-history` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GitHistory {
+    /// Every blob of every ref.
+    Full,
+    /// Only the files on disk.
+    None,
 }
 
 /// `sprawl scan` options.

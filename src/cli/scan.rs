@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use regex::bytes::RegexBuilder;
 
-use super::{CommonScanArgs, EXIT_CLEAN, EXIT_ERROR, ScanArgs};
+use std::path::Path;
+
+use super::{CommonScanArgs, EXIT_CLEAN, EXIT_ERROR, GitHistory, ScanArgs};
 use crate::baseline::Baseline;
 use crate::config::Config;
 use crate::detect::Engine;
@@ -14,6 +16,7 @@ use crate::fingerprint::Fingerprinter;
 use crate::report::{self, Format, ReportInput};
 use crate::rules::Rule;
 use crate::rules::load;
+use crate::scan::git::{GitMode, GitOptions, scan_repo};
 use crate::scan::{ScanOptions, ScanOutcome, scan_paths};
 use crate::source::fs::{WalkOptions, Windowing};
 
@@ -82,7 +85,7 @@ pub fn scan_with(common: &CommonScanArgs) -> Scanned {
         windowing: Windowing::default(),
         progress: !common.no_progress,
     };
-    let mut outcome = scan_paths(Arc::clone(&engine), fp, &opts);
+    let mut outcome = scan_targets(&engine, &fp, common, opts, &mut errors);
     outcome.errors.splice(0..0, errors);
     outcome.findings.retain(|f| {
         !config.allow.fingerprints.contains(&f.fingerprint)
@@ -90,7 +93,7 @@ pub fn scan_with(common: &CommonScanArgs) -> Scanned {
                 .iter()
                 .any(|re| re.is_match(f.secret.as_bytes()))
     });
-    if outcome.stats.blobs_scanned == 0 {
+    if outcome.stats.blobs_scanned == 0 && !outcome.empty_ok {
         outcome.errors.push(format!(
             "nothing was scanned: no readable text file under the target(s) ({} binary, {} oversized skipped)",
             outcome.stats.skipped_binary, outcome.stats.skipped_too_large
@@ -100,6 +103,155 @@ pub fn scan_with(common: &CommonScanArgs) -> Scanned {
         outcome,
         rules: Arc::clone(engine.rules()),
     }
+}
+
+/// How one target is scanned.
+enum Target {
+    /// Files, directories, stdin.
+    Files(PathBuf),
+    /// A local repository.
+    Repo(PathBuf),
+    /// A remote repository to clone.
+    Remote(String),
+}
+
+/// True for `https://`, `ssh://`, `git://`, `file://` URLs and scp-like `user@host:path`.
+fn is_remote(t: &str) -> bool {
+    ["https://", "http://", "ssh://", "git://", "file://"]
+        .iter()
+        .any(|p| t.starts_with(p))
+        || (t.contains('@')
+            && t.find(':').is_some_and(|c| !t[..c].contains('/'))
+            && !Path::new(t).exists())
+}
+
+fn classify(common: &CommonScanArgs, targets: &[PathBuf], errors: &mut Vec<String>) -> Vec<Target> {
+    let git_only = common.staged || common.range.is_some() || common.since.is_some();
+    let mut out = Vec::new();
+    for t in targets {
+        let text = t.to_string_lossy();
+        if text == "-" {
+            out.push(Target::Files(t.clone()));
+        } else if is_remote(&text) {
+            out.push(Target::Remote(text.into_owned()));
+        } else if crate::source::git::is_repository(t)
+            && common.git_history != Some(GitHistory::None)
+        {
+            out.push(Target::Repo(t.clone()));
+        } else if common.git_history == Some(GitHistory::Full) || git_only {
+            errors.push(format!("{}: not a git repository (needed for --git-history full, --staged, --range, --since)", t.display()));
+        } else {
+            out.push(Target::Files(t.clone()));
+        }
+    }
+    out
+}
+
+fn git_mode(common: &CommonScanArgs) -> GitMode {
+    if common.staged {
+        GitMode::Staged
+    } else if let Some(range) = &common.range {
+        let (a, b) = range.split_once("..").unwrap_or((range.as_str(), "HEAD"));
+        let b = if b.is_empty() { "HEAD" } else { b };
+        GitMode::Range {
+            exclude: vec![a.to_string()],
+            include: vec![b.to_string()],
+        }
+    } else if let Some(since) = &common.since {
+        GitMode::Range {
+            exclude: vec![since.clone()],
+            include: vec!["HEAD".to_string()],
+        }
+    } else {
+        GitMode::Full
+    }
+}
+
+/// Clones `url` bare (into `keep` or a temporary directory that is removed afterwards).
+fn clone(url: &str, keep: Option<&Path>) -> Result<(PathBuf, Option<tempfile::TempDir>), String> {
+    let (dir, guard) = match keep {
+        Some(k) => (k.to_path_buf(), None),
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("sprawl-clone-")
+                .tempdir()
+                .map_err(|e| format!("{url}: cannot create a temporary directory: {e}"))?;
+            (t.path().join("repo.git"), Some(t))
+        }
+    };
+    let status = std::process::Command::new("git")
+        .args(["clone", "--bare", "--quiet", "--", url])
+        .arg(&dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("{url}: cannot run git to clone: {e}"))?;
+    if !status.success() {
+        return Err(format!("{url}: git clone failed ({status})"));
+    }
+    Ok((dir, guard))
+}
+
+/// Scans every target with the pipeline that fits it and merges the outcomes.
+fn scan_targets(
+    engine: &Arc<Engine>,
+    fp: &Fingerprinter,
+    common: &CommonScanArgs,
+    mut opts: ScanOptions,
+    errors: &mut Vec<String>,
+) -> ScanOutcome {
+    let targets = classify(common, &opts.targets, errors);
+    let started = std::time::Instant::now();
+    let files: Vec<PathBuf> = targets
+        .iter()
+        .filter_map(|t| {
+            if let Target::Files(p) = t {
+                Some(p.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
+    let mut outcome = if files.is_empty() {
+        ScanOutcome::default()
+    } else {
+        opts.targets = files;
+        scan_paths(Arc::clone(engine), fp.clone(), &opts)
+    };
+    let git_opts = GitOptions {
+        mode: git_mode(common),
+        all_objects: common.all_objects,
+        seen_file: common.seen_file.clone(),
+        threads: opts.walk.threads,
+        windowing: opts.windowing,
+    };
+    for t in targets {
+        match t {
+            Target::Files(_) => {}
+            Target::Repo(p) => scan_repo(
+                engine,
+                fp,
+                &p,
+                &p.display().to_string(),
+                &git_opts,
+                &mut outcome,
+            ),
+            Target::Remote(url) => match clone(&url, common.keep_clone.as_deref()) {
+                Ok((dir, _guard)) => scan_repo(engine, fp, &dir, &url, &git_opts, &mut outcome),
+                Err(e) => outcome.errors.push(e),
+            },
+        }
+    }
+    outcome.findings.sort_by(|a, b| {
+        (a.origin.display_path(), a.line, a.column, &a.rule_id).cmp(&(
+            b.origin.display_path(),
+            b.line,
+            b.column,
+            &b.rule_id,
+        ))
+    });
+    outcome.elapsed = started.elapsed();
+    outcome
 }
 
 /// Runs `sprawl scan`.
@@ -112,6 +264,9 @@ pub fn run(args: ScanArgs) -> i32 {
         }
     }
     let outcome = &scanned.outcome;
+    for n in &outcome.notes {
+        eprintln!("note: {n}");
+    }
     for e in &outcome.errors {
         eprintln!("error: {e}");
     }
@@ -125,6 +280,7 @@ pub fn run(args: ScanArgs) -> i32 {
     let input = ReportInput {
         findings: &outcome.findings,
         errors: &outcome.errors,
+        notes: &outcome.notes,
         stats: &outcome.stats,
         rules: &scanned.rules,
         show_secrets: args.show_secrets && args.format != Format::Sarif,

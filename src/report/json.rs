@@ -8,6 +8,7 @@ use super::ReportInput;
 use crate::finding::Finding;
 use crate::rules::{Confidence, Severity};
 use crate::scan::Stats;
+use crate::source::{GitOrigin, Origin};
 
 /// The JSON shape of one finding.
 #[derive(Serialize)]
@@ -25,6 +26,9 @@ pub struct JsonFinding<'a> {
     fingerprint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<&'a str>,
+    /// Provenance in a git repository.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    git: Option<&'a GitOrigin>,
 }
 
 impl<'a> JsonFinding<'a> {
@@ -43,6 +47,10 @@ impl<'a> JsonFinding<'a> {
             preview: f.preview.clone(),
             fingerprint: &f.fingerprint,
             secret: show_secrets.then_some(f.secret.as_str()),
+            git: match &f.origin {
+                Origin::Git(g) => Some(g),
+                _ => None,
+            },
         }
     }
 }
@@ -52,6 +60,7 @@ struct JsonReport<'a> {
     version: u32,
     findings: Vec<JsonFinding<'a>>,
     errors: &'a [String],
+    notes: &'a [String],
     stats: &'a Stats,
 }
 
@@ -65,6 +74,7 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
             .map(|f| JsonFinding::new(f, input.show_secrets))
             .collect(),
         errors: input.errors,
+        notes: input.notes,
         stats: input.stats,
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;

@@ -33,6 +33,8 @@ pub struct ReportInput<'a> {
     pub findings: &'a [Finding],
     /// Errors met while scanning.
     pub errors: &'a [String],
+    /// Informational notes (shallow clone, submodules, skipped blobs).
+    pub notes: &'a [String],
     /// Counters.
     pub stats: &'a Stats,
     /// All loaded rules (SARIF lists the ones with results).

@@ -148,7 +148,15 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
                 .build();
             let mut fps = BTreeMap::new();
             fps.insert(FINGERPRINT_KEY.to_string(), f.fingerprint.clone());
+            let mut props = BTreeMap::new();
+            if let crate::source::Origin::Git(g) = &f.origin {
+                props.insert(
+                    "git".to_string(),
+                    serde_json::to_value(g.as_ref()).unwrap_or_default(),
+                );
+            }
             let b = SarifResult::builder()
+                .properties(PropertyBag::builder().additional_properties(props).build())
                 .rule_id(f.rule_id.clone())
                 .level(level(f.severity))
                 .message(

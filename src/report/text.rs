@@ -5,6 +5,53 @@ use std::io::{self, Write};
 
 use super::ReportInput;
 use crate::rules::Severity;
+use crate::source::{GitOrigin, Origin};
+
+/// Provenance lines for a finding in a git repository.
+fn write_git(out: &mut dyn Write, c: bool, g: &GitOrigin) -> io::Result<()> {
+    if g.staged {
+        return writeln!(
+            out,
+            "  staged, not committed yet (blob {})",
+            &g.blob[..g.blob.len().min(12)]
+        );
+    }
+    for (i, commit) in g.commits.iter().enumerate() {
+        let what = if i == 0 { "introduced" } else { "again" };
+        writeln!(
+            out,
+            "  {what} in {} by {} on {}: {}",
+            &commit.commit[..commit.commit.len().min(12)],
+            commit.author,
+            commit.date,
+            commit.summary
+        )?;
+    }
+    if g.history_only {
+        let removed = g
+            .removed_in
+            .as_ref()
+            .map(|r| {
+                format!(
+                    " (removed in {} on {})",
+                    &r.commit[..r.commit.len().min(12)],
+                    r.date
+                )
+            })
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {}{removed}",
+            paint(
+                c,
+                "33",
+                "history-only: no ref tip holds it, but every clone does"
+            )
+        )
+    } else {
+        writeln!(out, "  still present at: {}", g.present_in.join(", "))
+    }
+}
 
 fn paint(color: bool, code: &str, s: &str) -> String {
     if color {
@@ -44,6 +91,9 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
             f.column
         )?;
         writeln!(out, "  {}", f.preview)?;
+        if let Origin::Git(g) = &f.origin {
+            write_git(out, c, g)?;
+        }
         if input.show_secrets {
             writeln!(out, "  secret: {}", f.secret)?;
         }

@@ -2,6 +2,7 @@
 //! directories, files and stdin.
 
 pub mod files;
+pub mod git;
 
 pub use files::{ScanOptions, scan_paths};
 
@@ -39,6 +40,11 @@ pub struct ScanOutcome {
     pub stats: Stats,
     /// Wall time.
     pub elapsed: Duration,
+    /// Informational messages (shallow clone, submodules not followed, skipped blobs).
+    pub notes: Vec<String>,
+    /// True when scanning nothing is the right answer (nothing staged, an empty commit range),
+    /// so "nothing was scanned" is not an error.
+    pub empty_ok: bool,
 }
 
 /// A secret found in one blob, before it is tied to the places the blob appears.

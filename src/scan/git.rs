@@ -1,0 +1,507 @@
+//! The git pipeline: enumerate commits and blobs (source::git), scan each distinct blob once in
+//! parallel (rayon), then fan findings out to every (secret, path) with all the commits that
+//! introduced it, and say whether a ref tip still holds it or it is history-only.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gix::ObjectId;
+use gix::bstr::ByteSlice;
+use gix::prelude::*;
+use rayon::prelude::*;
+
+use super::{BlobMatch, ScanOutcome, detect_stream, to_finding};
+use crate::detect::{Engine, Scratch};
+use crate::fingerprint::Fingerprinter;
+use crate::source::fs::{self, ReadOutcome, Windowing};
+use crate::source::git::{self, CommitMeta, history::Provenance};
+use crate::source::{GitCommit, GitOrigin, Origin};
+
+/// What part of a repository to scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum GitMode {
+    /// Every blob reachable from every ref.
+    #[default]
+    Full,
+    /// Only blobs introduced by commits reachable from `include` and not from `exclude`.
+    Range {
+        /// Revisions whose history is excluded (`A` in `A..B`).
+        exclude: Vec<String>,
+        /// Revisions whose history is included (`B` in `A..B`).
+        include: Vec<String>,
+    },
+    /// Only what the index adds relative to HEAD (pre-commit hook).
+    Staged,
+}
+
+/// Options of a repository scan.
+#[derive(Debug, Clone, Default)]
+pub struct GitOptions {
+    /// Which part to scan.
+    pub mode: GitMode,
+    /// Also scan blobs no ref reaches (dangling objects, dropped stashes).
+    pub all_objects: bool,
+    /// Blob ids scanned in earlier runs: skipped, and new ids appended.
+    pub seen_file: Option<PathBuf>,
+    /// Worker threads.
+    pub threads: usize,
+    /// Window sizes for gigantic blobs.
+    pub windowing: Windowing,
+}
+
+/// Scans the repository at `path` (shown as `display`) and adds to `out`.
+pub fn scan_repo(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    path: &Path,
+    display: &str,
+    opts: &GitOptions,
+    out: &mut ScanOutcome,
+) {
+    let repo = match git::open(path) {
+        Ok(r) => r,
+        Err(e) => {
+            out.errors.push(e);
+            return;
+        }
+    };
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.max(1))
+        .build()
+    {
+        Ok(p) => p,
+        Err(e) => {
+            out.errors.push(format!("cannot start worker threads: {e}"));
+            return;
+        }
+    };
+    pool.install(|| match &opts.mode {
+        GitMode::Staged => scan_staged(engine, fp, &repo, display, opts, out),
+        mode => scan_history(engine, fp, &repo, display, mode, opts, out),
+    });
+}
+
+fn prefixed(display: &str, errors: Vec<String>) -> impl Iterator<Item = String> + '_ {
+    errors.into_iter().map(move |e| format!("{display}: {e}"))
+}
+
+/// Scans one blob's bytes; `None` when it was binary.
+fn scan_blob(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    scratch: &mut Scratch,
+    data: &[u8],
+    w: Windowing,
+) -> Option<Vec<BlobMatch>> {
+    // Reading from memory cannot fail.
+    let (outcome, matches) =
+        detect_stream(engine, fp, scratch, |f| fs::read_stream(data, w, f)).ok()?;
+    match outcome {
+        ReadOutcome::Text(_) => Some(matches),
+        _ => None,
+    }
+}
+
+fn scan_staged(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    repo: &gix::ThreadSafeRepository,
+    display: &str,
+    opts: &GitOptions,
+    out: &mut ScanOutcome,
+) {
+    let r = git::thread_local(repo);
+    let staged = match git::staged::staged_blobs(&r) {
+        Ok(s) => s,
+        Err(e) => {
+            out.errors.push(format!("{display}: {e}"));
+            return;
+        }
+    };
+    if staged.is_empty() {
+        out.notes.push(format!("{display}: nothing staged"));
+        out.empty_ok = true;
+    }
+    let mut scratch = Scratch::default();
+    let mut buf = Vec::new();
+    for (path, id) in staged {
+        let blob = match r.objects.find_blob(&id, &mut buf) {
+            Ok(b) => b,
+            Err(e) => {
+                out.errors
+                    .push(format!("{display}: staged {path} (blob {id}): {e}"));
+                continue;
+            }
+        };
+        out.stats.bytes_scanned += blob.data.len() as u64;
+        let Some(matches) = scan_blob(engine, fp, &mut scratch, blob.data, opts.windowing) else {
+            out.stats.skipped_binary += 1;
+            continue;
+        };
+        out.stats.blobs_scanned += 1;
+        for m in matches {
+            let origin = GitOrigin {
+                repo: display.to_string(),
+                path: path.to_string(),
+                commits: Vec::new(),
+                present_in: Vec::new(),
+                history_only: false,
+                removed_in: None,
+                staged: true,
+                blob: id.to_string(),
+            };
+            out.findings
+                .push(to_finding(engine, m, Origin::Git(Box::new(origin))));
+        }
+    }
+}
+
+fn resolve_all(r: &gix::Repository, revs: &[String], errors: &mut Vec<String>) -> Vec<ObjectId> {
+    revs.iter()
+        .filter_map(|rev| git::resolve(r, rev).map_err(|e| errors.push(e)).ok())
+        .collect()
+}
+
+fn scan_history(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    repo: &gix::ThreadSafeRepository,
+    display: &str,
+    mode: &GitMode,
+    opts: &GitOptions,
+    out: &mut ScanOutcome,
+) {
+    let r = git::thread_local(repo);
+    let mut errors = Vec::new();
+    if r.is_shallow().unwrap_or(false) {
+        out.notes.push(format!("{display}: shallow clone: history before the shallow boundary is not available and was not scanned"));
+    }
+    let all_tips = git::ref_tips(&r, &mut errors);
+    let (commits, tips): (Vec<CommitMeta>, Vec<git::RefTip>) = match mode {
+        GitMode::Range { exclude, include } => {
+            let ex = resolve_all(&r, exclude, &mut errors);
+            let inc = resolve_all(&r, include, &mut errors);
+            let tips = include
+                .iter()
+                .zip(&inc)
+                .map(|(n, c)| git::RefTip {
+                    name: n.clone(),
+                    commit: *c,
+                })
+                .collect();
+            (git::walk_range(&r, &ex, &inc, &mut errors), tips)
+        }
+        _ => {
+            let ids: Vec<ObjectId> = all_tips.iter().map(|t| t.commit).collect();
+            (git::walk_commits(&r, &ids, &mut errors), all_tips)
+        }
+    };
+    if commits.is_empty() {
+        match mode {
+            GitMode::Range { .. } => {
+                out.notes
+                    .push(format!("{display}: the range holds no commits"));
+                out.empty_ok = true;
+            }
+            _ => out
+                .notes
+                .push(format!("{display}: the repository has no commits")),
+        }
+    }
+    let prov = git::history::attribute(repo, commits, &mut errors);
+    for sub in &prov.submodules {
+        out.notes
+            .push(format!("{display}: submodule {sub} not followed"));
+    }
+    let seen_before = load_seen(opts.seen_file.as_deref(), &mut errors);
+    let wanted: HashSet<ObjectId> = prov
+        .introduced
+        .keys()
+        .filter(|id| !seen_before.contains(*id))
+        .copied()
+        .collect();
+    let skipped_seen = prov.introduced.len() - wanted.len();
+    if skipped_seen > 0 {
+        out.notes.push(format!(
+            "{display}: {skipped_seen} blob(s) scanned in an earlier run were skipped"
+        ));
+    }
+    let plan = git::blobs::plan(
+        &r,
+        &wanted,
+        opts.all_objects && matches!(mode, GitMode::Full),
+        &mut errors,
+    );
+    for id in &plan.missing {
+        let place = prov
+            .introduced
+            .get(id)
+            .and_then(|v| v.first())
+            .map(|&(p, c)| {
+                format!(
+                    " (at {} in commit {})",
+                    prov.paths[p as usize], prov.commits[c as usize].id
+                )
+            });
+        errors.push(format!(
+            "blob {id} is missing from the object database{}",
+            place.unwrap_or_default()
+        ));
+    }
+
+    let bytes = AtomicU64::new(0);
+    let binary = AtomicU64::new(0);
+    let results: Vec<(ObjectId, Result<Option<Vec<BlobMatch>>, String>)> = plan
+        .ids
+        .par_iter()
+        .map_init(
+            || (git::thread_local(repo), Scratch::default(), Vec::new()),
+            |(tr, scratch, buf), id| {
+                let res = match tr.objects.find_blob(id, buf) {
+                    Ok(blob) => {
+                        bytes.fetch_add(blob.data.len() as u64, Ordering::Relaxed);
+                        let found = scan_blob(engine, fp, scratch, blob.data, opts.windowing);
+                        if found.is_none() {
+                            binary.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(found.filter(|m| !m.is_empty()))
+                    }
+                    Err(e) => Err(format!("blob {id}: {e}")),
+                };
+                (*id, res)
+            },
+        )
+        .collect();
+    let mut matches: HashMap<ObjectId, Vec<BlobMatch>> = HashMap::new();
+    for (id, res) in results {
+        match res {
+            Ok(Some(m)) => {
+                matches.insert(id, m);
+            }
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    out.stats.bytes_scanned += bytes.into_inner();
+    out.stats.skipped_binary += binary.load(Ordering::Relaxed);
+    out.stats.blobs_scanned += plan.ids.len() as u64 - binary.into_inner();
+    save_seen(opts.seen_file.as_deref(), &plan.ids, &mut errors);
+    fan_out(engine, &r, display, &prov, &tips, &matches, out);
+    out.errors.extend(prefixed(display, errors));
+}
+
+/// One (secret, rule, path) with every commit that brought it there.
+struct Group<'a> {
+    first: &'a BlobMatch,
+    first_blob: ObjectId,
+    commits: Vec<(u32, ObjectId, usize)>, // (commit index, blob, line)
+}
+
+fn fan_out(
+    engine: &Engine,
+    r: &gix::Repository,
+    display: &str,
+    prov: &Provenance,
+    tips: &[git::RefTip],
+    matches: &HashMap<ObjectId, Vec<BlobMatch>>,
+    out: &mut ScanOutcome,
+) {
+    let mut groups: BTreeMap<(u32, String, usize), Group<'_>> = BTreeMap::new();
+    for (blob, ms) in matches {
+        let Some(places) = prov.introduced.get(blob) else {
+            // Unreachable blob (--all-objects): no path, no commit.
+            for m in ms {
+                let origin = GitOrigin {
+                    repo: display.to_string(),
+                    path: format!("<unreachable blob {blob}>"),
+                    commits: Vec::new(),
+                    present_in: Vec::new(),
+                    history_only: true,
+                    removed_in: None,
+                    staged: false,
+                    blob: blob.to_string(),
+                };
+                out.findings
+                    .push(to_finding(engine, m.clone(), Origin::Git(Box::new(origin))));
+            }
+            continue;
+        };
+        for &(path, commit) in places {
+            for m in ms {
+                let g = groups
+                    .entry((path, m.fingerprint.clone(), m.rule))
+                    .or_insert_with(|| Group {
+                        first: m,
+                        first_blob: *blob,
+                        commits: Vec::new(),
+                    });
+                g.commits.push((commit, *blob, m.line));
+            }
+        }
+    }
+    let mut tip_trees: HashMap<ObjectId, Option<gix::Tree<'_>>> = HashMap::new();
+    for ((path, fingerprint, _), mut g) in groups {
+        let commit_time = |c: u32| prov.commits[c as usize].time;
+        g.commits.sort_by_key(|&(c, _, _)| (commit_time(c), c));
+        g.commits.dedup_by_key(|x| x.0);
+        let (c0, b0, _) = g.commits[0];
+        let (first, first_blob) = if b0 == g.first_blob {
+            (g.first, g.first_blob)
+        } else {
+            (
+                matches[&b0]
+                    .iter()
+                    .find(|m| m.fingerprint == fingerprint)
+                    .unwrap_or(g.first),
+                b0,
+            )
+        };
+        let path_str = prov.paths[path as usize].to_string();
+        let present_in = present_at_tips(r, tips, &path_str, &fingerprint, matches, &mut tip_trees);
+        let history_only = present_in.is_empty();
+        let removed_in = if history_only {
+            g.commits
+                .iter()
+                .rev()
+                .find_map(|&(_, blob, _)| prov.removed.get(&(blob, path)))
+                .map(|&c| commit_view(&prov.commits[c as usize], 0))
+        } else {
+            None
+        };
+        let origin = GitOrigin {
+            repo: display.to_string(),
+            path: path_str,
+            commits: g
+                .commits
+                .iter()
+                .map(|&(c, _, line)| commit_view(&prov.commits[c as usize], line))
+                .collect(),
+            present_in,
+            history_only,
+            removed_in,
+            staged: false,
+            blob: first_blob.to_string(),
+        };
+        let _ = c0;
+        out.findings.push(to_finding(
+            engine,
+            first.clone(),
+            Origin::Git(Box::new(origin)),
+        ));
+    }
+}
+
+/// Names of the refs whose tip holds the secret at `path` (by its fingerprint, so a file that
+/// changed around the secret still counts).
+fn present_at_tips<'r>(
+    r: &'r gix::Repository,
+    tips: &[git::RefTip],
+    path: &str,
+    fingerprint: &str,
+    matches: &HashMap<ObjectId, Vec<BlobMatch>>,
+    trees: &mut HashMap<ObjectId, Option<gix::Tree<'r>>>,
+) -> Vec<String> {
+    let mut names = Vec::new();
+    for tip in tips {
+        let tree = trees
+            .entry(tip.commit)
+            .or_insert_with(|| r.find_commit(tip.commit).ok().and_then(|c| c.tree().ok()));
+        let Some(tree) = tree else { continue };
+        let Ok(rel) = gix::path::from_bstr(path.as_bytes().as_bstr()) else {
+            continue;
+        };
+        let Ok(Some(entry)) = tree.lookup_entry_by_path(rel) else {
+            continue;
+        };
+        if matches
+            .get(&entry.object_id())
+            .is_some_and(|ms| ms.iter().any(|m| m.fingerprint == fingerprint))
+        {
+            names.push(tip.name.clone());
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn commit_view(c: &CommitMeta, line: usize) -> GitCommit {
+    GitCommit {
+        commit: c.id.to_string(),
+        author: c.author.clone(),
+        date: iso8601(c.time),
+        summary: c.summary.clone(),
+        line,
+    }
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
+pub fn iso8601(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-from-civil inverse.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn load_seen(path: Option<&Path>, errors: &mut Vec<String>) -> HashSet<ObjectId> {
+    let Some(path) = path else {
+        return HashSet::new();
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => text
+            .lines()
+            .filter_map(|l| ObjectId::from_hex(l.trim().as_bytes()).ok())
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashSet::new(),
+        Err(e) => {
+            errors.push(format!("{}: cannot read seen-file: {e}", path.display()));
+            HashSet::new()
+        }
+    }
+}
+
+fn save_seen(path: Option<&Path>, ids: &[ObjectId], errors: &mut Vec<String>) {
+    let Some(path) = path else { return };
+    let res = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            for id in ids {
+                writeln!(w, "{id}")?;
+            }
+            w.flush()
+        });
+    if let Err(e) = res {
+        errors.push(format!("{}: cannot write seen-file: {e}", path.display()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::iso8601;
+
+    #[test]
+    fn dates() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}
