@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Nothing outside cargo is needed yet: git/image/database tests will add their packages here.
+# The git tests build repositories with the git CLI.
+if ! command -v git >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq git; else sudo apt-get install -y -qq git; fi
+fi
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 cargo build --locked --all-targets
 cargo test --locked --all-targets
