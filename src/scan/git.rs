@@ -175,6 +175,12 @@ fn scan_history(
 ) {
     let r = git::thread_local(repo);
     let mut errors = Vec::new();
+    let t0 = std::time::Instant::now();
+    let phase = |name: &str| {
+        if std::env::var_os("SPRAWL_TIMINGS").is_some() {
+            eprintln!("timing: {name}: {:.2?}", t0.elapsed())
+        }
+    };
     if r.is_shallow().unwrap_or(false) {
         out.notes.push(format!("{display}: shallow clone: history before the shallow boundary is not available and was not scanned"));
     }
@@ -210,7 +216,9 @@ fn scan_history(
                 .push(format!("{display}: the repository has no commits")),
         }
     }
+    phase("walk");
     let prov = git::history::attribute(repo, commits, &mut errors);
+    phase("attribute");
     for sub in &prov.submodules {
         out.notes
             .push(format!("{display}: submodule {sub} not followed"));
@@ -251,29 +259,34 @@ fn scan_history(
         ));
     }
 
+    phase("plan");
+    let workers = git::PerThread::new();
     let bytes = AtomicU64::new(0);
     let binary = AtomicU64::new(0);
     let results: Vec<(ObjectId, Result<Option<Vec<BlobMatch>>, String>)> = plan
         .ids
         .par_iter()
-        .map_init(
-            || (git::thread_local(repo), Scratch::default(), Vec::new()),
-            |(tr, scratch, buf), id| {
-                let res = match tr.objects.find_blob(id, buf) {
-                    Ok(blob) => {
-                        bytes.fetch_add(blob.data.len() as u64, Ordering::Relaxed);
-                        let found = scan_blob(engine, fp, scratch, blob.data, opts.windowing);
-                        if found.is_none() {
-                            binary.fetch_add(1, Ordering::Relaxed);
+        .map(|id| {
+            workers.with(
+                || (git::thread_local(repo), Scratch::default(), Vec::new()),
+                |(tr, scratch, buf)| {
+                    let res = match tr.objects.find_blob(id, buf) {
+                        Ok(blob) => {
+                            bytes.fetch_add(blob.data.len() as u64, Ordering::Relaxed);
+                            let found = scan_blob(engine, fp, scratch, blob.data, opts.windowing);
+                            if found.is_none() {
+                                binary.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Ok(found.filter(|m| !m.is_empty()))
                         }
-                        Ok(found.filter(|m| !m.is_empty()))
-                    }
-                    Err(e) => Err(format!("blob {id}: {e}")),
-                };
-                (*id, res)
-            },
-        )
+                        Err(e) => Err(format!("blob {id}: {e}")),
+                    };
+                    (*id, res)
+                },
+            )
+        })
         .collect();
+    phase("scan blobs");
     let mut matches: HashMap<ObjectId, Vec<BlobMatch>> = HashMap::new();
     for (id, res) in results {
         match res {
@@ -289,6 +302,7 @@ fn scan_history(
     out.stats.blobs_scanned += plan.ids.len() as u64 - binary.into_inner();
     save_seen(opts.seen_file.as_deref(), &plan.ids, &mut errors);
     fan_out(engine, &r, display, &prov, &tips, &matches, out);
+    phase("fan out");
     out.errors.extend(prefixed(display, errors));
 }
 

@@ -1,7 +1,7 @@
 //! Provenance: which commit first introduced each blob at each path, and which commit removed it.
 //!
-//! Every commit is diffed against each of its parents (a root commit against the empty tree),
-//! in parallel, with gix's tree diff. Additions and modifications say "blob B appeared at path P
+//! Every commit is diffed against its first parent (a root commit against the empty tree), in
+//! parallel, with gix's tree diff. Additions and modifications say "blob B appeared at path P
 //! in commit C"; the earliest such commit per (blob, path) is the one that introduced it. A
 //! deletion or modification against the first parent says "B left P in C".
 
@@ -12,7 +12,7 @@ use gix::bstr::BString;
 use gix::prelude::*;
 use rayon::prelude::*;
 
-use super::{CommitMeta, thread_local};
+use super::{CommitMeta, PerThread, thread_local};
 
 /// Index into [`Provenance::commits`].
 pub type CommitIdx = u32;
@@ -43,7 +43,9 @@ struct Seen {
 }
 
 /// Commits diffed per parallel batch: bounds the memory of pending changes.
-const BATCH: usize = 2048;
+const BATCH: usize = 4096;
+/// Consecutive commits one worker diffs in a row.
+const RUN: usize = 128;
 
 /// Diffs every commit against its parents and builds the provenance tables.
 pub fn attribute(
@@ -59,20 +61,30 @@ pub fn attribute(
     let mut first: HashMap<(ObjectId, PathIdx), CommitIdx> = HashMap::new();
     let mut submodules: std::collections::BTreeSet<String> = Default::default();
     let indexes: Vec<CommitIdx> = (0..prov.commits.len() as CommitIdx).collect();
+    let workers = PerThread::new();
+    let trees: HashMap<ObjectId, ObjectId> = prov.commits.iter().map(|c| (c.id, c.tree)).collect();
     for chunk in indexes.chunks(BATCH) {
+        // Consecutive commits of the walk are mostly parent and child: giving each worker a run
+        // of them lets the object cache serve the parent's trees, loaded moments before.
         let results: Vec<Result<(Vec<Seen>, Vec<String>), String>> = chunk
-            .par_iter()
-            .map_init(
-                || {
-                    (
-                        thread_local(repo),
-                        gix::diff::tree::State::default(),
-                        Vec::new(),
-                        Vec::new(),
-                    )
-                },
-                |(r, state, lbuf, rbuf), &ci| diff_commit(r, state, lbuf, rbuf, &prov.commits, ci),
-            )
+            .par_chunks(RUN)
+            .flat_map_iter(|run| {
+                workers.with(
+                    || {
+                        (
+                            thread_local(repo),
+                            gix::diff::tree::State::default(),
+                            Vec::new(),
+                            Vec::new(),
+                        )
+                    },
+                    |(r, state, lbuf, rbuf)| {
+                        run.iter()
+                            .map(|&ci| diff_commit(r, state, lbuf, rbuf, &prov.commits, &trees, ci))
+                            .collect::<Vec<_>>()
+                    },
+                )
+            })
             .collect();
         for res in results {
             let (seen, subs) = match res {
@@ -128,25 +140,28 @@ fn diff_commit(
     lbuf: &mut Vec<u8>,
     rbuf: &mut Vec<u8>,
     commits: &[CommitMeta],
+    trees: &HashMap<ObjectId, ObjectId>,
     ci: CommitIdx,
 ) -> Result<(Vec<Seen>, Vec<String>), String> {
     let c = &commits[ci as usize];
     let mut seen = Vec::new();
     let mut subs = Vec::new();
-    let parents: Vec<Option<ObjectId>> = if c.parents.is_empty() {
-        vec![None]
-    } else {
-        c.parents.iter().map(|p| Some(*p)).collect()
-    };
+    // Merges are diffed against their first parent only: what the other parents brought was
+    // introduced by their own (earlier) commits, which win the earliest-commit rule anyway,
+    // while content new in the merge itself (conflict resolutions) still shows up here.
+    let parents: Vec<Option<ObjectId>> = vec![c.parents.first().copied()];
     for (n, parent) in parents.iter().enumerate() {
         let parent_tree = match parent {
-            Some(p) => {
-                let pc = r
-                    .objects
-                    .find_commit(p, lbuf)
-                    .map_err(|e| format!("commit {}: parent {p}: {e}", c.id))?;
-                Some(pc.tree())
-            }
+            // The walk already decoded the parent: reuse its tree id instead of inflating it again.
+            Some(p) => match trees.get(p) {
+                Some(t) => Some(*t),
+                None => Some(
+                    r.objects
+                        .find_commit(p, lbuf)
+                        .map_err(|e| format!("commit {}: parent {p}: {e}", c.id))?
+                        .tree(),
+                ),
+            },
             None => None,
         };
         let lhs = match &parent_tree {
