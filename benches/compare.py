@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Throughput and peak memory of `sprawl scan` against peer scanners on one directory.
+"""Throughput and peak memory of `sprawl scan` against peer scanners on one directory or one
+git repository (whole history).
 
 Runs each command N times, alternating between tools so machine noise hits both alike, and
-reports the median wall time, MB/s and the median peak RSS (from wait4). Usage:
+reports the median wall time, CPU time, MB/s and peak RSS (from wait4). With --git, TARGET is a
+repository, MB/s counts its blob bytes, and the floor `git cat-file --batch-all-objects --batch`
+(reading every object once, single-threaded) is timed alongside. Usage:
 
-    python3 benches/compare.py DIR [--runs 5] [--sprawl target/release/sprawl] [--kingfisher PATH]
+    python3 benches/compare.py TARGET [--git] [--runs 5] [--sprawl target/release/sprawl] [--kingfisher PATH]
 """
 import argparse
 import os
@@ -26,12 +29,19 @@ def dir_bytes(path):
     return total
 
 
+def blob_bytes(repo):
+    out = subprocess.run(["git", "-C", repo, "cat-file", "--batch-all-objects", "--batch-check=%(objecttype) %(objectsize)"],
+                         capture_output=True, text=True, check=True).stdout
+    sizes = [int(l.split()[1]) for l in out.splitlines() if l.startswith("blob ")]
+    return len(sizes), sum(sizes)
+
+
 def run_once(cmd):
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    return wall, usage.ru_maxrss / 1024.0, os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024.0, os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
 
 
 def main():
@@ -41,16 +51,23 @@ def main():
     ap.add_argument("--sprawl", default="target/release/sprawl")
     ap.add_argument("--kingfisher", default=None)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--git", action="store_true", help="TARGET is a git repository: scan its history")
     args = ap.parse_args()
 
+    mode = ["--git-history", "full"] if args.git else ["--no-ignore"]
     tools = {
-        "sprawl": [args.sprawl, "scan", "--no-progress", "--no-ignore", "-j", str(args.threads), "--format", "json", args.dir],
+        "sprawl": [args.sprawl, "scan", "--no-progress", *mode, "-j", str(args.threads), "--format", "json", args.dir],
     }
     if args.kingfisher:
         tools["kingfisher"] = [args.kingfisher, "scan", "--no-validate", "--no-update-check", "-j", str(args.threads),
                                "--format", "json", args.dir]
-    size = dir_bytes(args.dir)
-    print(f"corpus: {args.dir}: {size / 1e6:.1f} MB, {args.runs} runs each, {args.threads} threads")
+    if args.git:
+        tools["floor"] = ["git", "-C", args.dir, "cat-file", "--batch-all-objects", "--batch"]
+        blobs, size = blob_bytes(args.dir)
+        print(f"repository: {args.dir}: {blobs} blobs, {size / 1e6:.1f} MB of blob content, {args.runs} runs each, {args.threads} threads")
+    else:
+        size = dir_bytes(args.dir)
+        print(f"corpus: {args.dir}: {size / 1e6:.1f} MB, {args.runs} runs each, {args.threads} threads")
     results = {name: [] for name in tools}
     for name, cmd in tools.items():  # warm the page cache and any rule cache
         run_once(cmd)
@@ -61,14 +78,17 @@ def main():
     for name, runs in results.items():
         wall = statistics.median(r[0] for r in runs)
         rss = statistics.median(r[1] for r in runs)
+        cpu = statistics.median(r[3] for r in runs)
         codes = sorted({r[2] for r in runs})
         rows[name] = (wall, rss)
-        print(f"{name:<11} median {wall:7.2f} s  {size / 1e6 / wall:7.1f} MB/s  peak RSS {rss:7.1f} MB  exit {codes}"
-              f"  runs: {', '.join(f'{r[0]:.2f}' for r in runs)}")
+        print(f"{name:<11} median {wall:7.2f} s wall {cpu:7.2f} s CPU {size / 1e6 / wall:7.1f} MB/s  peak RSS {rss:7.1f} MB"
+              f"  exit {codes}  runs: {', '.join(f'{r[0]:.2f}' for r in runs)}")
     if "kingfisher" in rows:
         w = rows["kingfisher"][0] / rows["sprawl"][0]
         m = rows["sprawl"][1] / rows["kingfisher"][1]
-        print(f"sprawl is {w:.2f}x faster than kingfisher; sprawl peak RSS is {m:.2f}x kingfisher's")
+        print(f"sprawl is {w:.2f}x faster than kingfisher (wall ratio {1 / w:.2f}); sprawl peak RSS is {m:.2f}x kingfisher's")
+    if "floor" in rows:
+        print(f"sprawl wall is {rows['sprawl'][0] / rows['floor'][0]:.2f}x the git cat-file floor")
 
 
 if __name__ == "__main__":

@@ -89,6 +89,10 @@ pub fn check_rules(loaded: &LoadedRules) -> CheckReport {
                 rule.source, s.id
             ));
         }
+        if let Some(e) = rule.compile_error() {
+            report.failures.push(e);
+            continue;
+        }
         let engine = Engine::new(vec![Rule::clone(rule)]);
         let mut scratch = Scratch::default();
         for (i, ex) in s.examples.iter().enumerate() {

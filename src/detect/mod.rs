@@ -87,7 +87,7 @@ impl Engine {
             let rule = &self.rules[ri];
             match rule.spec.matcher {
                 Matcher::Regex => {
-                    let Some(re) = &rule.regex else { continue };
+                    let Some(re) = rule.regex() else { continue };
                     let mut locs = re.capture_locations();
                     let mut at = 0;
                     while at <= hay.len() {

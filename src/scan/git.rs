@@ -173,7 +173,8 @@ fn scan_history(
     opts: &GitOptions,
     out: &mut ScanOutcome,
 ) {
-    let r = git::thread_local(repo);
+    // Metadata work (refs, commits, tip trees) needs no big pack cache.
+    let r = repo.to_thread_local();
     let mut errors = Vec::new();
     let t0 = std::time::Instant::now();
     let phase = |name: &str| {

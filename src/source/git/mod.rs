@@ -27,13 +27,18 @@ pub fn is_repository(path: &Path) -> bool {
     path.join(".git").exists() || (path.join("HEAD").is_file() && path.join("objects").is_dir())
 }
 
-/// Gives a per-thread repository handle a pack cache big enough for delta-heavy history
-/// (measured 1.4-1.6x faster than the default; see CRATES.md).
+/// Bytes of delta bases each worker keeps decompressed. CRATES.md measured 256 MB as the best
+/// single setting on gitoxide (1.4-1.6x over the default, one worker). On the 20k-commit
+/// benchmark history with 2 workers, 64 MB ran as fast as 128 MB and 256 MB and kept peak RSS
+/// below Kingfisher's (545 MB against 630 MB and 865 MB; see BENCHMARKS.md).
+pub const PACK_CACHE: usize = 64 << 20;
+
+/// Gives a per-thread repository handle a pack cache big enough for delta-heavy history.
 pub fn thread_local(repo: &gix::ThreadSafeRepository) -> gix::Repository {
     let mut r = repo.to_thread_local();
     r.objects.set_pack_cache(|| {
         Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
-            256 << 20,
+            PACK_CACHE,
         ))
     });
     r
