@@ -17,7 +17,7 @@ use crate::report::{self, Format, ReportInput};
 use crate::rules::Rule;
 use crate::rules::load;
 use crate::scan::git::{GitMode, GitOptions, scan_repo};
-use crate::scan::{ScanOptions, ScanOutcome, scan_paths};
+use crate::scan::{ScanOptions, ScanOutcome, scan_paths, sort_findings};
 use crate::source::fs::{WalkOptions, Windowing};
 
 /// A finished scan with the rules it used.
@@ -242,14 +242,7 @@ fn scan_targets(
             },
         }
     }
-    outcome.findings.sort_by(|a, b| {
-        (a.origin.display_path(), a.line, a.column, &a.rule_id).cmp(&(
-            b.origin.display_path(),
-            b.line,
-            b.column,
-            &b.rule_id,
-        ))
-    });
+    sort_findings(&mut outcome.findings);
     outcome.elapsed = started.elapsed();
     outcome
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{ScanOutcome, detect_stream, to_findings};
+use super::{ScanOutcome, detect_stream, sort_findings, to_findings};
 use crate::detect::{Engine, Scratch};
 use crate::finding::Finding;
 use crate::fingerprint::Fingerprinter;
@@ -100,14 +100,7 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
     }
     drop(tx);
     let mut outcome = collector.join().unwrap_or_default();
-    outcome.findings.sort_by(|a, b| {
-        (a.origin.display_path(), a.line, a.column, &a.rule_id).cmp(&(
-            b.origin.display_path(),
-            b.line,
-            b.column,
-            &b.rule_id,
-        ))
-    });
+    sort_findings(&mut outcome.findings);
     outcome.errors.sort();
     outcome.elapsed = started.elapsed();
     outcome

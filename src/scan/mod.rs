@@ -118,3 +118,15 @@ pub fn to_findings(engine: &Engine, matches: Vec<BlobMatch>, origin: &Origin) ->
         .map(|m| to_finding(engine, m, origin.clone()))
         .collect()
 }
+
+/// Sorts findings the way every report shows them: path, line, column, rule.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (a.origin.display_path(), a.line, a.column, &a.rule_id).cmp(&(
+            b.origin.display_path(),
+            b.line,
+            b.column,
+            &b.rule_id,
+        ))
+    });
+}
