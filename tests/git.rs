@@ -526,6 +526,19 @@ fn submodules_are_listed_not_followed() {
     let (code, doc, err) = scan(r.path(), &[]);
     assert_eq!(code, 0, "{err} {doc}");
     assert!(err.contains("submodule vendor/sub not followed"), "{err}");
+    let (code, doc, err) = scan(r.path(), &["--recurse-submodules"]);
+    assert_eq!(code, 1, "{err}");
+    let f = findings(&doc);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["path"], "secret.txt");
+    assert!(
+        f[0]["git"]["repo"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("/vendor/sub"),
+        "{}",
+        f[0]["git"]["repo"]
+    );
 }
 
 #[test]
@@ -546,4 +559,131 @@ fn repository_owned_by_another_user_is_scanned() {
     let (code, doc, err) = scan(r.path(), &[]);
     assert_eq!(code, 1, "{err}");
     assert_eq!(findings(&doc).len(), 1);
+}
+
+#[test]
+fn commits_in_the_same_second_are_ordered_by_ancestry() {
+    let mut r = Repo::new();
+    let tok = fake_github("ghp_", 330);
+    r.write("s.txt", &format!("k={tok}\n"));
+    let c1 = r.commit("add");
+    r.clock -= 1; // same timestamp as the first commit
+    r.write("s.txt", &format!("header\nk={tok}\n"));
+    let c2 = r.commit("edit");
+    let (_, doc, _) = scan(r.path(), &[]);
+    let f = findings(&doc);
+    assert_eq!(commits_of(&f[0]), [c1, c2]);
+    assert_eq!(f[0]["line"], 1);
+}
+
+#[test]
+fn removed_in_is_the_last_removal_and_chmod_is_no_removal() {
+    let mut r = Repo::new();
+    r.write("README.md", "hi\n");
+    r.commit("init");
+    let tok = fake_github("ghp_", 331);
+    r.write("s.txt", &format!("k={tok}\n"));
+    r.commit("add");
+    r.git(&["update-index", "--chmod=+x", "s.txt"]);
+    r.clock += 1;
+    r.git(&["commit", "-q", "-m", "chmod"]);
+    r.git(&["rm", "-q", "-f", "s.txt"]);
+    r.commit("rm");
+    r.clock += 1;
+    r.git(&["revert", "--no-edit", "HEAD"]);
+    r.git(&["rm", "-q", "-f", "s.txt"]);
+    let last = r.commit("rm again");
+    let (_, doc, _) = scan(r.path(), &[]);
+    let f = findings(&doc);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0]["git"]["history_only"], true);
+    assert_eq!(f[0]["git"]["removed_in"]["commit"], last.as_str());
+}
+
+#[test]
+fn non_utf8_path_still_counts_as_present() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut r = Repo::new();
+    let tok = fake_github("ghp_", 332);
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+    std::fs::write(r.path().join(name), format!("k={tok}\n")).expect("write");
+    r.commit("add");
+    let (_, doc, _) = scan(r.path(), &[]);
+    let f = findings(&doc);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["git"]["history_only"], false);
+}
+
+#[test]
+fn range_with_a_merge_of_the_base_reports_nothing_old() {
+    let mut r = Repo::new();
+    r.write("README.md", "hi\n");
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("f.txt", "feature work\n");
+    r.commit("feat1");
+    r.git(&["checkout", "-q", "main"]);
+    let tok = fake_github("ghp_", 333);
+    r.write("s.txt", &format!("k={tok}\n"));
+    r.commit("secret on main");
+    r.git(&["checkout", "-q", "feature"]);
+    r.clock += 1;
+    r.git(&["merge", "-q", "--no-ff", "-m", "merge main", "main"]);
+    let (code, doc, err) = scan(r.path(), &["--range", "main..feature"]);
+    assert_eq!(code, 0, "{err} {doc}");
+}
+
+#[test]
+fn range_of_deletions_only_is_clean() {
+    let mut r = Repo::new();
+    r.write("a.txt", "a\n");
+    r.write("b.txt", "b\n");
+    r.commit("two");
+    std::fs::remove_file(r.path().join("b.txt")).expect("rm");
+    r.commit("delete b");
+    let (code, _, err) = scan(r.path(), &["--since", "HEAD~1"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn unreadable_blob_is_not_recorded_as_seen() {
+    let mut r = Repo::new();
+    let tok = fake_github("ghp_", 334);
+    r.write("bad.txt", &format!("k={tok}\n"));
+    r.commit("add");
+    let bad = r.git(&["rev-parse", "HEAD:bad.txt"]);
+    let obj = r
+        .path()
+        .join(".git/objects")
+        .join(&bad[..2])
+        .join(&bad[2..]);
+    let saved = std::fs::read(&obj).expect("read object");
+    let mut perms = std::fs::metadata(&obj).expect("meta").permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&obj, perms).expect("chmod");
+    std::fs::write(&obj, b"not zlib").expect("corrupt");
+    let seen = TempDir::new().expect("tempdir");
+    let seen_file = seen.path().join("seen");
+    let seen_arg = seen_file.to_str().expect("utf-8");
+    let (code, _, _) = scan(r.path(), &["--seen-file", seen_arg]);
+    assert_eq!(code, 2);
+    std::fs::write(&obj, saved).expect("repair");
+    let (code, doc, err) = scan(r.path(), &["--seen-file", seen_arg]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(findings(&doc).len(), 1);
+}
+
+#[test]
+fn dangling_symbolic_ref_is_a_note_not_an_error() {
+    let mut r = Repo::new();
+    r.write("a.txt", "a\n");
+    r.commit("a");
+    r.git(&[
+        "symbolic-ref",
+        "refs/remotes/origin/HEAD",
+        "refs/remotes/origin/gone",
+    ]);
+    let (code, _, err) = scan(r.path(), &[]);
+    assert_eq!(code, 0, "{err}");
 }

@@ -138,6 +138,9 @@ pub struct CommonScanArgs {
     /// Keep the clone of a remote repository in DIR instead of a temporary directory.
     #[arg(long, value_name = "DIR")]
     pub keep_clone: Option<PathBuf>,
+    /// Also scan the history of submodules (checked out, or cloned under .git/modules).
+    #[arg(long)]
+    pub recurse_submodules: bool,
 }
 
 /// `--git-history` values.

@@ -224,6 +224,7 @@ fn scan_targets(
         seen_file: common.seen_file.clone(),
         threads: opts.walk.threads,
         windowing: opts.windowing,
+        recurse_submodules: common.recurse_submodules,
     };
     for t in targets {
         match t {

@@ -16,7 +16,8 @@ use super::{BlobMatch, ScanOutcome, detect_stream, to_finding};
 use crate::detect::{Engine, Scratch};
 use crate::fingerprint::Fingerprinter;
 use crate::source::fs::{self, ReadOutcome, Windowing};
-use crate::source::git::{self, CommitMeta, history::Provenance};
+use crate::source::git::history::{Provenance, order_key};
+use crate::source::git::{self, CommitMeta};
 use crate::source::{GitCommit, GitOrigin, Origin};
 
 /// What part of a repository to scan.
@@ -49,7 +50,12 @@ pub struct GitOptions {
     pub threads: usize,
     /// Window sizes for gigantic blobs.
     pub windowing: Windowing,
+    /// Also scan the history of submodules that are checked out or cloned under `.git/modules`.
+    pub recurse_submodules: bool,
 }
+
+/// How deep `--recurse-submodules` follows submodules of submodules.
+const MAX_SUBMODULE_DEPTH: usize = 4;
 
 /// Scans the repository at `path` (shown as `display`) and adds to `out`.
 pub fn scan_repo(
@@ -79,7 +85,7 @@ pub fn scan_repo(
     };
     pool.install(|| match &opts.mode {
         GitMode::Staged => scan_staged(engine, fp, &repo, display, opts, out),
-        mode => scan_history(engine, fp, &repo, display, mode, opts, out),
+        mode => scan_history(engine, fp, &repo, display, mode, opts, out, 0),
     });
 }
 
@@ -94,14 +100,14 @@ fn scan_blob(
     scratch: &mut Scratch,
     data: &[u8],
     w: Windowing,
-) -> Option<Vec<BlobMatch>> {
-    // Reading from memory cannot fail.
-    let (outcome, matches) =
-        detect_stream(engine, fp, scratch, |f| fs::read_stream(data, w, f)).ok()?;
-    match outcome {
+) -> Result<Option<Vec<BlobMatch>>, String> {
+    // Reading from memory fails only for content sprawl refuses (oversized UTF-16).
+    let (outcome, matches) = detect_stream(engine, fp, scratch, |f| fs::read_stream(data, w, f))
+        .map_err(|e| e.to_string())?;
+    Ok(match outcome {
         ReadOutcome::Text(_) => Some(matches),
         _ => None,
-    }
+    })
 }
 
 fn scan_staged(
@@ -136,9 +142,17 @@ fn scan_staged(
             }
         };
         out.stats.bytes_scanned += blob.data.len() as u64;
-        let Some(matches) = scan_blob(engine, fp, &mut scratch, blob.data, opts.windowing) else {
-            out.stats.skipped_binary += 1;
-            continue;
+        let matches = match scan_blob(engine, fp, &mut scratch, blob.data, opts.windowing) {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                out.stats.skipped_binary += 1;
+                continue;
+            }
+            Err(e) => {
+                out.errors
+                    .push(format!("{display}: staged {path} (blob {id}): {e}"));
+                continue;
+            }
         };
         out.stats.blobs_scanned += 1;
         for m in matches {
@@ -172,6 +186,7 @@ fn scan_history(
     mode: &GitMode,
     opts: &GitOptions,
     out: &mut ScanOutcome,
+    depth: usize,
 ) {
     // Metadata work (refs, commits, tip trees) needs no big pack cache.
     let r = repo.to_thread_local();
@@ -185,7 +200,9 @@ fn scan_history(
     if r.is_shallow().unwrap_or(false) {
         out.notes.push(format!("{display}: shallow clone: history before the shallow boundary is not available and was not scanned"));
     }
-    let all_tips = git::ref_tips(&r, &mut errors);
+    let mut ref_notes = Vec::new();
+    let all_tips = git::ref_tips(&r, &mut errors, &mut ref_notes);
+    out.notes.extend(prefixed(display, ref_notes));
     let (commits, tips): (Vec<CommitMeta>, Vec<git::RefTip>) = match mode {
         GitMode::Range { exclude, include } => {
             let ex = resolve_all(&r, exclude, &mut errors);
@@ -218,11 +235,35 @@ fn scan_history(
         }
     }
     phase("walk");
-    let prov = git::history::attribute(repo, commits, &mut errors);
+    let commits_empty = commits.is_empty();
+    let in_range = matches!(mode, GitMode::Range { .. });
+    let prov = git::history::attribute(repo, commits, in_range, &mut errors);
     phase("attribute");
     for sub in &prov.submodules {
-        out.notes
-            .push(format!("{display}: submodule {sub} not followed"));
+        if !opts.recurse_submodules || depth >= MAX_SUBMODULE_DEPTH {
+            out.notes.push(format!(
+                "{display}: submodule {sub} not followed (--recurse-submodules follows it)"
+            ));
+            continue;
+        }
+        match submodule_repo(&r, sub) {
+            Some(dir) => match git::open(&dir) {
+                Ok(sub_repo) => scan_history(
+                    engine,
+                    fp,
+                    &sub_repo,
+                    &format!("{display}/{sub}"),
+                    &GitMode::Full,
+                    opts,
+                    out,
+                    depth + 1,
+                ),
+                Err(e) => errors.push(e),
+            },
+            None => out.notes.push(format!(
+                "{display}: submodule {sub} is not checked out or cloned: not scanned"
+            )),
+        }
     }
     let seen_before = load_seen(opts.seen_file.as_deref(), &mut errors);
     let wanted: HashSet<ObjectId> = prov
@@ -274,11 +315,15 @@ fn scan_history(
                     let res = match tr.objects.find_blob(id, buf) {
                         Ok(blob) => {
                             bytes.fetch_add(blob.data.len() as u64, Ordering::Relaxed);
-                            let found = scan_blob(engine, fp, scratch, blob.data, opts.windowing);
-                            if found.is_none() {
-                                binary.fetch_add(1, Ordering::Relaxed);
+                            match scan_blob(engine, fp, scratch, blob.data, opts.windowing) {
+                                Ok(found) => {
+                                    if found.is_none() {
+                                        binary.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    Ok(found.filter(|m| !m.is_empty()))
+                                }
+                                Err(e) => Err(format!("blob {id}: {e}")),
                             }
-                            Ok(found.filter(|m| !m.is_empty()))
                         }
                         Err(e) => Err(format!("blob {id}: {e}")),
                     };
@@ -289,22 +334,44 @@ fn scan_history(
         .collect();
     phase("scan blobs");
     let mut matches: HashMap<ObjectId, Vec<BlobMatch>> = HashMap::new();
+    // Only blobs actually read count as scanned, and only they go to the seen-file: a blob that
+    // failed to read must be tried again next run, not skipped forever.
+    let mut read_ok: Vec<ObjectId> = Vec::with_capacity(results.len());
     for (id, res) in results {
         match res {
-            Ok(Some(m)) => {
-                matches.insert(id, m);
+            Ok(found) => {
+                read_ok.push(id);
+                if let Some(m) = found {
+                    matches.insert(id, m);
+                }
             }
-            Ok(None) => {}
             Err(e) => errors.push(e),
         }
     }
+    let binary = binary.into_inner();
     out.stats.bytes_scanned += bytes.into_inner();
-    out.stats.skipped_binary += binary.load(Ordering::Relaxed);
-    out.stats.blobs_scanned += plan.ids.len() as u64 - binary.into_inner();
-    save_seen(opts.seen_file.as_deref(), &plan.ids, &mut errors);
+    out.stats.skipped_binary += binary;
+    out.stats.blobs_scanned += read_ok.len() as u64 - binary;
+    if !commits_empty && plan.ids.is_empty() {
+        // Commits that bring no new blob (deletions only, empty commits, all seen before).
+        out.notes.push(format!("{display}: no new blobs to scan"));
+        out.empty_ok = true;
+    }
+    save_seen(opts.seen_file.as_deref(), &read_ok, &mut errors);
     fan_out(engine, &r, display, &prov, &tips, &matches, out);
     phase("fan out");
     out.errors.extend(prefixed(display, errors));
+}
+
+/// Where a submodule's repository lives: checked out in the work tree, or cloned under
+/// `.git/modules/<path>` (git names module directories after their path by default).
+fn submodule_repo(r: &gix::Repository, sub: &str) -> Option<PathBuf> {
+    let in_tree = r
+        .workdir()
+        .map(|w| w.join(sub))
+        .filter(|p| git::is_repository(p));
+    in_tree
+        .or_else(|| Some(r.git_dir().join("modules").join(sub)).filter(|p| git::is_repository(p)))
 }
 
 /// One (secret, rule, path) with every commit that brought it there.
@@ -356,10 +423,10 @@ fn fan_out(
             }
         }
     }
-    let mut tip_trees: HashMap<ObjectId, Option<gix::Tree<'_>>> = HashMap::new();
+    let mut tip_index = TipIndex::new(r, tips);
     for ((path, fingerprint, _), mut g) in groups {
-        let commit_time = |c: u32| prov.commits[c as usize].time;
-        g.commits.sort_by_key(|&(c, _, _)| (commit_time(c), c));
+        g.commits
+            .sort_by_key(|&(c, _, _)| order_key(&prov.commits, c));
         g.commits.dedup_by_key(|x| x.0);
         let (c0, b0, _) = g.commits[0];
         let (first, first_blob) = if b0 == g.first_blob {
@@ -374,7 +441,7 @@ fn fan_out(
             )
         };
         let path_str = prov.paths[path as usize].to_string();
-        let present_in = present_at_tips(r, tips, &path_str, &fingerprint, matches, &mut tip_trees);
+        let present_in = tip_index.present(prov, path, &fingerprint, matches);
         let history_only = present_in.is_empty();
         let removed_in = if history_only {
             g.commits
@@ -408,38 +475,73 @@ fn fan_out(
     }
 }
 
-/// Names of the refs whose tip holds the secret at `path` (by its fingerprint, so a file that
-/// changed around the secret still counts).
-fn present_at_tips<'r>(
+/// Whether a ref's tip is checked for "still present": HEAD, branches and remote-tracking
+/// branches. Tags are snapshots of the past (a secret in an old release tag is history), and
+/// checking thousands of them per finding made fan-out the slowest phase on tag-heavy repos.
+fn is_branch_like(name: &str) -> bool {
+    name == "HEAD"
+        || name.starts_with("refs/heads/")
+        || name.starts_with("refs/remotes/")
+        || name == "refs/stash"
+}
+
+/// Blob at `path` in each branch-like tip, looked up once per (tip tree, path).
+struct TipIndex<'r> {
     r: &'r gix::Repository,
-    tips: &[git::RefTip],
-    path: &str,
-    fingerprint: &str,
-    matches: &HashMap<ObjectId, Vec<BlobMatch>>,
-    trees: &mut HashMap<ObjectId, Option<gix::Tree<'r>>>,
-) -> Vec<String> {
-    let mut names = Vec::new();
-    for tip in tips {
-        let tree = trees
-            .entry(tip.commit)
-            .or_insert_with(|| r.find_commit(tip.commit).ok().and_then(|c| c.tree().ok()));
-        let Some(tree) = tree else { continue };
-        let Ok(rel) = gix::path::from_bstr(path.as_bytes().as_bstr()) else {
-            continue;
-        };
-        let Ok(Some(entry)) = tree.lookup_entry_by_path(rel) else {
-            continue;
-        };
-        if matches
-            .get(&entry.object_id())
-            .is_some_and(|ms| ms.iter().any(|m| m.fingerprint == fingerprint))
-        {
-            names.push(tip.name.clone());
+    tips: Vec<(String, ObjectId)>, // (ref name, root tree)
+    at_path: HashMap<(ObjectId, u32), Option<ObjectId>>,
+}
+
+impl<'r> TipIndex<'r> {
+    fn new(r: &'r gix::Repository, tips: &[git::RefTip]) -> TipIndex<'r> {
+        let mut buf = Vec::new();
+        let tips = tips
+            .iter()
+            .filter(|t| is_branch_like(&t.name))
+            .filter_map(|t| {
+                git::read_commit(r, &t.commit, &mut buf)
+                    .ok()
+                    .map(|c| (t.name.clone(), c.tree))
+            })
+            .collect();
+        TipIndex {
+            r,
+            tips,
+            at_path: HashMap::new(),
         }
     }
-    names.sort();
-    names.dedup();
-    names
+
+    /// Refs whose tip holds the secret `fingerprint` at `path` (by fingerprint, so a file edited
+    /// around the secret still counts).
+    fn present(
+        &mut self,
+        prov: &Provenance,
+        path: u32,
+        fingerprint: &str,
+        matches: &HashMap<ObjectId, Vec<BlobMatch>>,
+    ) -> Vec<String> {
+        let mut names = Vec::new();
+        for (name, tree) in &self.tips {
+            let r = self.r;
+            let blob = *self.at_path.entry((*tree, path)).or_insert_with(|| {
+                let rel = gix::path::from_bstr(prov.paths[path as usize].as_bstr()).ok()?;
+                r.find_tree(*tree)
+                    .ok()?
+                    .lookup_entry_by_path(rel)
+                    .ok()?
+                    .map(|e| e.object_id())
+            });
+            if blob
+                .and_then(|b| matches.get(&b))
+                .is_some_and(|ms| ms.iter().any(|m| m.fingerprint == fingerprint))
+            {
+                names.push(name.clone());
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
 }
 
 fn commit_view(c: &CommitMeta, line: usize) -> GitCommit {

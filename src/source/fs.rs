@@ -127,6 +127,16 @@ pub fn read_stream(
     if let Some(utf16) = utf16_kind(&buf) {
         // UTF-16 text (Windows configs, PowerShell): transcode, bounded by the window size.
         fill(&mut r, &mut buf, w.window)?;
+        if buf.len() >= w.window && fill(&mut r, &mut buf, w.window + 1)? > w.window {
+            // Never report a partial scan as a clean one.
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "UTF-16 text larger than {} MiB is not scanned",
+                    w.window >> 20
+                ),
+            ));
+        }
         let text = decode_utf16(&buf, utf16);
         f(Window {
             bytes: text.as_bytes(),

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use gix::ObjectId;
-use gix::bstr::BString;
+use gix::bstr::{BString, ByteSlice};
 use gix::prelude::*;
 use rayon::prelude::*;
 
@@ -51,6 +51,7 @@ const RUN: usize = 128;
 pub fn attribute(
     repo: &gix::ThreadSafeRepository,
     commits: Vec<CommitMeta>,
+    range: bool,
     errors: &mut Vec<String>,
 ) -> Provenance {
     let mut prov = Provenance {
@@ -80,7 +81,9 @@ pub fn attribute(
                     },
                     |(r, state, lbuf, rbuf)| {
                         run.iter()
-                            .map(|&ci| diff_commit(r, state, lbuf, rbuf, &prov.commits, &trees, ci))
+                            .map(|&ci| {
+                                diff_commit(r, state, lbuf, rbuf, &prov.commits, &trees, range, ci)
+                            })
                             .collect::<Vec<_>>()
                     },
                 )
@@ -101,20 +104,19 @@ pub fn attribute(
                 if pi == next {
                     prov.paths.push(BString::default());
                 }
-                let table = if s.removal {
-                    &mut prov.removed
+                // Introductions keep the earliest commit, removals the latest (a secret removed,
+                // restored by a revert and removed again left in the last removal).
+                let key = order_key(&prov.commits, s.commit);
+                let (table, keep_earliest) = if s.removal {
+                    (&mut prov.removed, false)
                 } else {
-                    &mut first
+                    (&mut first, true)
                 };
-                let time = prov.commits[s.commit as usize].time;
-                table
-                    .entry((s.blob, pi))
-                    .and_modify(|c| {
-                        if (time, s.commit) < (prov.commits[*c as usize].time, *c) {
-                            *c = s.commit;
-                        }
-                    })
-                    .or_insert(s.commit);
+                let slot = table.entry((s.blob, pi)).or_insert(s.commit);
+                let current = order_key(&prov.commits, *slot);
+                if key != current && (key < current) == keep_earliest {
+                    *slot = s.commit;
+                }
             }
         }
     }
@@ -128,10 +130,16 @@ pub fn attribute(
             .push((path, commit));
     }
     for list in prov.introduced.values_mut() {
-        list.sort_by_key(|&(p, c)| (prov.commits[c as usize].time, p));
+        list.sort_by_key(|&(p, c)| (order_key(&prov.commits, c), p));
     }
     prov.submodules = submodules.into_iter().collect();
     prov
+}
+
+/// Orders commits by ancestry first (generation), then author time, then walk position.
+pub fn order_key(commits: &[CommitMeta], c: CommitIdx) -> (u32, i64, CommitIdx) {
+    let m = &commits[c as usize];
+    (m.generation, m.time, c)
 }
 
 fn diff_commit(
@@ -141,6 +149,7 @@ fn diff_commit(
     rbuf: &mut Vec<u8>,
     commits: &[CommitMeta],
     trees: &HashMap<ObjectId, ObjectId>,
+    range: bool,
     ci: CommitIdx,
 ) -> Result<(Vec<Seen>, Vec<String>), String> {
     let c = &commits[ci as usize];
@@ -205,6 +214,9 @@ fn diff_commit(
                     oid,
                     path,
                 } => {
+                    if previous_oid == oid {
+                        continue; // a mode change (chmod): same content, nothing added or removed
+                    }
                     if entry_mode.is_blob() {
                         seen.push(Seen {
                             blob: oid,
@@ -239,6 +251,30 @@ fn diff_commit(
                 }
             }
         }
+    }
+    if range && c.parents.len() > 1 {
+        // In a range (a pull request) a merge of the base into the branch would otherwise
+        // bring back every secret the excluded base holds: keep only what no parent had.
+        let others: Vec<gix::Tree<'_>> = c.parents[1..]
+            .iter()
+            .filter_map(|p| {
+                trees.get(p).copied().or_else(|| {
+                    r.find_commit(*p)
+                        .ok()
+                        .and_then(|pc| pc.tree_id().ok().map(|t| t.detach()))
+                })
+            })
+            .filter_map(|t| r.find_tree(t).ok())
+            .collect();
+        seen.retain(|s| {
+            s.removal
+                || !others.iter().any(|t| {
+                    gix::path::from_bstr(s.path.as_bstr())
+                        .ok()
+                        .and_then(|rel| t.lookup_entry_by_path(rel).ok().flatten())
+                        .is_some_and(|e| e.object_id() == s.blob)
+                })
+        });
     }
     Ok((seen, subs))
 }

@@ -55,7 +55,11 @@ pub struct RefTip {
 
 /// Every ref that peels to a commit (branches, tags, remote-tracking refs, stash) plus HEAD.
 /// Refs that cannot be peeled are reported in `errors` and skipped.
-pub fn ref_tips(repo: &gix::Repository, errors: &mut Vec<String>) -> Vec<RefTip> {
+pub fn ref_tips(
+    repo: &gix::Repository,
+    errors: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Vec<RefTip> {
     let mut tips = Vec::new();
     if let Ok(Some(id)) = repo.head_id().map(Some).or_else(|_| Ok::<_, ()>(None)) {
         tips.push(RefTip {
@@ -91,8 +95,12 @@ pub fn ref_tips(repo: &gix::Repository, errors: &mut Vec<String>) -> Vec<RefTip>
                 name,
                 commit: obj.id,
             }),
-            // A tag of a tree or blob: rare; its content is still reached with --all-objects.
-            Err(e) => errors.push(format!("ref {name}: cannot peel to a commit: {e}")),
+            // A tag of a tree or blob, or a symbolic ref left dangling (a stale
+            // origin/HEAD): git ignores these too; say so, the content of a tagged tree or
+            // blob is still reached with --all-objects.
+            Err(e) => notes.push(format!(
+                "ref {name} does not point to a commit, skipped: {e}"
+            )),
         }
     }
     tips
@@ -113,6 +121,9 @@ pub struct CommitMeta {
     pub time: i64,
     /// First line of the message.
     pub summary: String,
+    /// 1 + the largest generation of its parents (roots are 1): orders commits by ancestry,
+    /// which author dates do not (rebases keep them, and many commits share a second).
+    pub generation: u32,
 }
 
 /// Reads the commit `id`.
@@ -125,16 +136,19 @@ pub fn read_commit(
         .objects
         .find_commit(id, buf)
         .map_err(|e| format!("commit {id}: {e}"))?;
-    let author = c
-        .author()
-        .map_err(|e| format!("commit {id}: bad author: {e}"))?;
+    // A malformed author line must not drop the commit (and with it all its ancestors).
+    let (author, time) = match c.author() {
+        Ok(a) => (format!("{} <{}>", a.name, a.email), a.seconds()),
+        Err(_) => ("<unparseable author>".to_string(), 0),
+    };
     Ok(CommitMeta {
         id: *id,
         tree: c.tree(),
         parents: c.parents().collect(),
-        author: format!("{} <{}>", author.name, author.email),
-        time: author.seconds(),
+        author,
+        time,
         summary: c.message().summary().to_string(),
+        generation: 0,
     })
 }
 
@@ -171,7 +185,51 @@ pub fn walk_commits(
             Err(e) => errors.push(e),
         }
     }
+    assign_generations(&mut out);
     out
+}
+
+/// Fills in [`CommitMeta::generation`] for a set of walked commits (parents outside the set,
+/// as beyond a shallow boundary or a range, count as generation 0).
+pub fn assign_generations(commits: &mut [CommitMeta]) {
+    let index: std::collections::HashMap<ObjectId, usize> =
+        commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+    let mut gens = vec![0u32; commits.len()];
+    // Iterative post-order: a commit is finished once all its parents are.
+    for start in 0..commits.len() {
+        if gens[start] != 0 {
+            continue;
+        }
+        let mut stack = vec![start];
+        while let Some(&i) = stack.last() {
+            let mut pending = false;
+            for p in &commits[i].parents {
+                if let Some(&pi) = index.get(p) {
+                    if gens[pi] == 0 {
+                        stack.push(pi);
+                        pending = true;
+                    }
+                }
+            }
+            if pending {
+                continue;
+            }
+            stack.pop();
+            if gens[i] == 0 {
+                let max_parent = commits[i]
+                    .parents
+                    .iter()
+                    .filter_map(|p| index.get(p))
+                    .map(|&pi| gens[pi])
+                    .max()
+                    .unwrap_or(0);
+                gens[i] = max_parent + 1;
+            }
+        }
+    }
+    for (c, g) in commits.iter_mut().zip(gens) {
+        c.generation = g;
+    }
 }
 
 /// Commits reachable from `include` but not from `exclude` (for `A..B` ranges).
