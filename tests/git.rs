@@ -687,3 +687,84 @@ fn dangling_symbolic_ref_is_a_note_not_an_error() {
     let (code, _, err) = scan(r.path(), &[]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn older_stash_entries_are_scanned() {
+    let mut r = Repo::new();
+    r.write("a.txt", "a\n");
+    r.commit("a");
+    let tok = fake_github("ghp_", 335);
+    r.write("a.txt", &format!("k={tok}\n"));
+    r.git(&["stash", "-q"]);
+    r.write("a.txt", "z\n");
+    r.git(&["stash", "-q"]);
+    let (code, doc, err) = scan(r.path(), &[]);
+    assert_eq!(code, 1, "{err}");
+    let f = findings(&doc);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["path"], "a.txt");
+}
+
+#[test]
+fn commits_in_other_worktrees_are_scanned() {
+    let mut r = Repo::new();
+    r.write("a.txt", "a\n");
+    r.commit("a");
+    let wt = TempDir::new().expect("tempdir");
+    let wt_path = wt.path().join("wt");
+    r.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "--detach",
+        wt_path.to_str().expect("utf-8"),
+    ]);
+    let tok = fake_github("ghp_", 336);
+    std::fs::write(wt_path.join("w.txt"), format!("k={tok}\n")).expect("write");
+    for args in [
+        &["add", "-A"][..],
+        &["commit", "-q", "-m", "in worktree"][..],
+    ] {
+        let ok = Command::new("git")
+            .args(args)
+            .current_dir(&wt_path)
+            .env("GIT_AUTHOR_NAME", "Dev One")
+            .env("GIT_AUTHOR_EMAIL", "dev@example.org")
+            .env("GIT_COMMITTER_NAME", "Dev One")
+            .env("GIT_COMMITTER_EMAIL", "dev@example.org")
+            .status()
+            .expect("git");
+        assert!(ok.success());
+    }
+    let (code, doc, err) = scan(r.path(), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(findings(&doc)[0]["path"], "w.txt");
+}
+
+#[test]
+fn subdirectory_of_a_work_tree_scans_that_part_of_history() {
+    let mut r = Repo::new();
+    let inside = fake_github("ghp_", 337);
+    let outside = fake_github("ghp_", 338);
+    r.write("sub/old.env", &format!("T={inside}\n"));
+    r.write("other/x.env", &format!("T={outside}\n"));
+    r.commit("both");
+    std::fs::remove_file(r.path().join("sub/old.env")).expect("rm");
+    r.write("sub/keep.txt", "k\n");
+    r.commit("rm sub secret");
+    let (code, doc, err) = scan(
+        &r.path().join("sub"),
+        &["--git-history", "full", "--show-secrets"],
+    );
+    assert_eq!(code, 1, "{err}");
+    let f = findings(&doc);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0]["secret"], inside.as_str());
+    assert_eq!(f[0]["git"]["history_only"], true);
+    // Staged changes outside the subdirectory are not this scan's business.
+    let staged = fake_github("ghp_", 339);
+    r.write("other/new.env", &format!("T={staged}\n"));
+    r.git(&["add", "-A"]);
+    let (code, _, err) = scan(&r.path().join("sub"), &["--staged"]);
+    assert_eq!(code, 0, "{err}");
+}

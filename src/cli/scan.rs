@@ -111,6 +111,8 @@ enum Target {
     Files(PathBuf),
     /// A local repository.
     Repo(PathBuf),
+    /// A directory inside a repository's work tree: the repository, limited to that path.
+    RepoPath(PathBuf, String),
     /// A remote repository to clone.
     Remote(String),
 }
@@ -139,12 +141,36 @@ fn classify(common: &CommonScanArgs, targets: &[PathBuf], errors: &mut Vec<Strin
         {
             out.push(Target::Repo(t.clone()));
         } else if common.git_history == Some(GitHistory::Full) || git_only {
-            errors.push(format!("{}: not a git repository (needed for --git-history full, --staged, --range, --since)", t.display()));
+            match enclosing_repository(t) {
+                Some((root, prefix)) => out.push(Target::RepoPath(root, prefix)),
+                None => errors.push(format!(
+                    "{}: not a git repository (needed for --git-history full, --staged, --range, --since)",
+                    t.display()
+                )),
+            }
         } else {
             out.push(Target::Files(t.clone()));
         }
     }
     out
+}
+
+/// The repository whose work tree holds `dir`, and `dir`'s path inside it (`src/app/`).
+fn enclosing_repository(dir: &Path) -> Option<(PathBuf, String)> {
+    let abs = std::fs::canonicalize(dir).ok()?;
+    let mut cur = abs.parent();
+    while let Some(c) = cur {
+        if c.join(".git").exists() {
+            let rel = abs
+                .strip_prefix(c)
+                .ok()?
+                .to_string_lossy()
+                .replace('\\', "/");
+            return Some((c.to_path_buf(), format!("{rel}/")));
+        }
+        cur = c.parent();
+    }
+    None
 }
 
 fn git_mode(common: &CommonScanArgs) -> GitMode {
@@ -225,6 +251,7 @@ fn scan_targets(
         threads: opts.walk.threads,
         windowing: opts.windowing,
         recurse_submodules: common.recurse_submodules,
+        path_prefix: None,
     };
     for t in targets {
         match t {
@@ -237,6 +264,20 @@ fn scan_targets(
                 &git_opts,
                 &mut outcome,
             ),
+            Target::RepoPath(root, prefix) => {
+                let opts = GitOptions {
+                    path_prefix: Some(prefix.clone()),
+                    ..git_opts.clone()
+                };
+                scan_repo(
+                    engine,
+                    fp,
+                    &root,
+                    &format!("{}:{prefix}", root.display()),
+                    &opts,
+                    &mut outcome,
+                )
+            }
             Target::Remote(url) => match clone(&url, common.keep_clone.as_deref()) {
                 Ok((dir, _guard)) => scan_repo(engine, fp, &dir, &url, &git_opts, &mut outcome),
                 Err(e) => outcome.errors.push(e),

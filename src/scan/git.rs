@@ -52,6 +52,17 @@ pub struct GitOptions {
     pub windowing: Windowing,
     /// Also scan the history of submodules that are checked out or cloned under `.git/modules`.
     pub recurse_submodules: bool,
+    /// Only paths under this prefix (`src/app/`): a directory inside a work tree was given.
+    pub path_prefix: Option<String>,
+}
+
+impl GitOptions {
+    /// True when `path` is inside the scanned part of the repository.
+    fn wants_path(&self, path: &[u8]) -> bool {
+        self.path_prefix
+            .as_ref()
+            .is_none_or(|p| path.starts_with(p.as_bytes()))
+    }
 }
 
 /// How deep `--recurse-submodules` follows submodules of submodules.
@@ -126,6 +137,10 @@ fn scan_staged(
             return;
         }
     };
+    let staged: Vec<_> = staged
+        .into_iter()
+        .filter(|(p, _)| opts.wants_path(p))
+        .collect();
     if staged.is_empty() {
         out.notes.push(format!("{display}: nothing staged"));
         out.empty_ok = true;
@@ -266,13 +281,22 @@ fn scan_history(
         }
     }
     let seen_before = load_seen(opts.seen_file.as_deref(), &mut errors);
-    let wanted: HashSet<ObjectId> = prov
+    let in_scope: Vec<ObjectId> = prov
         .introduced
-        .keys()
+        .iter()
+        .filter(|(_, places)| {
+            places
+                .iter()
+                .any(|&(p, _)| opts.wants_path(&prov.paths[p as usize]))
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    let wanted: HashSet<ObjectId> = in_scope
+        .iter()
         .filter(|id| !seen_before.contains(*id))
         .copied()
         .collect();
-    let skipped_seen = prov.introduced.len() - wanted.len();
+    let skipped_seen = in_scope.len() - wanted.len();
     if skipped_seen > 0 {
         out.notes.push(format!(
             "{display}: {skipped_seen} blob(s) scanned in an earlier run were skipped"
@@ -358,7 +382,7 @@ fn scan_history(
         out.empty_ok = true;
     }
     save_seen(opts.seen_file.as_deref(), &read_ok, &mut errors);
-    fan_out(engine, &r, display, &prov, &tips, &matches, out);
+    fan_out(engine, &r, display, &prov, &tips, &matches, opts, out);
     phase("fan out");
     out.errors.extend(prefixed(display, errors));
 }
@@ -388,6 +412,7 @@ fn fan_out(
     prov: &Provenance,
     tips: &[git::RefTip],
     matches: &HashMap<ObjectId, Vec<BlobMatch>>,
+    opts: &GitOptions,
     out: &mut ScanOutcome,
 ) {
     let mut groups: BTreeMap<(u32, String, usize), Group<'_>> = BTreeMap::new();
@@ -410,7 +435,10 @@ fn fan_out(
             }
             continue;
         };
-        for &(path, commit) in places {
+        for &(path, commit) in places
+            .iter()
+            .filter(|&&(p, _)| opts.wants_path(&prov.paths[p as usize]))
+        {
             for m in ms {
                 let g = groups
                     .entry((path, m.fingerprint.clone(), m.rule))

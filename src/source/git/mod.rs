@@ -103,6 +103,42 @@ pub fn ref_tips(
             )),
         }
     }
+    // Older stash entries live only in the stash's reflog; git counts them as reachable.
+    if let Ok(stash) = repo.find_reference("refs/stash") {
+        let mut platform = stash.log_iter();
+        if let Ok(Some(entries)) = platform.all() {
+            let ids: Vec<ObjectId> = entries
+                .filter_map(Result::ok)
+                .map(|line| line.new_oid())
+                .collect();
+            let n = ids.len();
+            for (i, id) in ids.into_iter().enumerate() {
+                tips.push(RefTip {
+                    name: format!("stash@{{{}}}", n - 1 - i),
+                    commit: id,
+                });
+            }
+        }
+    }
+    // Commits made in other worktrees (a detached HEAD there) are reachable too.
+    if let Ok(worktrees) = repo.worktrees() {
+        for wt in worktrees {
+            let name = wt
+                .id()
+                .map(|n| n.to_string())
+                .unwrap_or_else(|_| "?".into());
+            match wt
+                .into_repo_with_possibly_inaccessible_worktree()
+                .and_then(|w| Ok(w.head_id()?.detach()))
+            {
+                Ok(id) => tips.push(RefTip {
+                    name: format!("worktree {name}: HEAD"),
+                    commit: id,
+                }),
+                Err(e) => notes.push(format!("worktree {name}: HEAD not readable, skipped: {e}")),
+            }
+        }
+    }
     tips
 }
 
