@@ -130,7 +130,7 @@ pub struct CommonScanArgs {
     #[arg(long, value_name = "REV")]
     pub since: Option<String>,
     /// Also scan blobs that no ref reaches (dangling objects, dropped stashes).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["staged", "range", "since"])]
     pub all_objects: bool,
     /// Skip git blobs listed in FILE (scanned by an earlier run) and append the ones scanned now.
     #[arg(long, value_name = "FILE")]

@@ -130,6 +130,12 @@ fn scan_staged(
     out: &mut ScanOutcome,
 ) {
     let r = git::thread_local(repo);
+    if r.is_bare() {
+        out.errors.push(format!(
+            "{display}: a bare repository has no index: --staged needs a work tree"
+        ));
+        return;
+    }
     let staged = match git::staged::staged_blobs(&r) {
         Ok(s) => s,
         Err(e) => {
