@@ -370,3 +370,24 @@ fn exit_code_flag() {
         .assert()
         .code(42);
 }
+
+#[test]
+fn json_escaped_slashes_and_newline_escapes() {
+    let tok = fake_github("ghp_", 21);
+    let body = format!(
+        "{{\"webhook\":\"https:\\/\\/hooks.slack.com\\/services\\/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\"}}\n{{\"notes\":\"rotate\\n{tok}\"}}\n"
+    );
+    let dir = tree(&[("dump.json", &body)]);
+    let out = sprawl()
+        .args(["scan", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let f = json_findings(&out);
+    let rules: Vec<&str> = f.iter().filter_map(|x| x["rule_id"].as_str()).collect();
+    assert_eq!(rules, ["slack.webhook", "github.pat.classic"], "{f:#?}");
+    assert_eq!(f[1]["line"], 2);
+}

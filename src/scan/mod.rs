@@ -75,21 +75,83 @@ pub fn detect_stream(
 ) -> std::io::Result<(ReadOutcome, Vec<BlobMatch>)> {
     let mut found = Vec::new();
     let outcome = read(&mut |win: Window<'_>| {
-        let matches = engine.find(win.bytes, scratch);
-        let spans: Vec<(usize, usize)> = matches.iter().map(|m| (m.start, m.end)).collect();
-        for m in matches.into_iter().filter(|m| m.start < win.report_before) {
-            found.push(BlobMatch {
-                rule: m.rule,
-                line: win.lines_before + m.line,
-                column: m.column,
-                end_line: win.lines_before + m.end_line,
-                preview: preview(win.bytes, m.start, &spans, false),
-                fingerprint: fp.fingerprint(&m.secret),
-                secret: String::from_utf8_lossy(&m.secret).into_owned(),
-            });
+        let first = found.len();
+        collect_matches(engine, fp, scratch, &win, win.bytes, |u| u, &mut found);
+        // JSON writers that escape slashes (`https:\/\/hooks.slack.com\/services\/...`) hide
+        // URL-shaped secrets: scan a copy without the escapes too. Deleting bytes keeps every
+        // line number; offsets are mapped back for the window boundary.
+        if memchr::memmem::find(win.bytes, b"\\/").is_some() {
+            let (plain, shifts) = unescape_slashes(win.bytes);
+            let mut extra = Vec::new();
+            collect_matches(
+                engine,
+                fp,
+                scratch,
+                &win,
+                &plain,
+                |u| u + shifts.partition_point(|&x| x <= u),
+                &mut extra,
+            );
+            for m in extra {
+                if !found[first..]
+                    .iter()
+                    .any(|f| f.line == m.line && f.fingerprint == m.fingerprint)
+                {
+                    found.push(m);
+                }
+            }
         }
     })?;
     Ok((outcome, found))
+}
+
+/// Runs the engine over `hay` (the window's bytes or a transformed copy with the same lines)
+/// and keeps the matches that start before the window's boundary (`to_window` maps an offset
+/// of `hay` back to the window).
+fn collect_matches(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    scratch: &mut Scratch,
+    win: &Window<'_>,
+    hay: &[u8],
+    to_window: impl Fn(usize) -> usize,
+    out: &mut Vec<BlobMatch>,
+) {
+    let matches = engine.find(hay, scratch);
+    let spans: Vec<(usize, usize)> = matches.iter().map(|m| (m.start, m.end)).collect();
+    for m in matches
+        .into_iter()
+        .filter(|m| to_window(m.start) < win.report_before)
+    {
+        out.push(BlobMatch {
+            rule: m.rule,
+            line: win.lines_before + m.line,
+            column: m.column,
+            end_line: win.lines_before + m.end_line,
+            preview: preview(hay, m.start, &spans, false),
+            fingerprint: fp.fingerprint(&m.secret),
+            secret: String::from_utf8_lossy(&m.secret).into_owned(),
+        });
+    }
+}
+
+/// `hay` with every `\/` turned into `/`, and for each removed backslash its offset in the
+/// result (non-decreasing), so an offset `u` of the result is `u + (removals at or before u)`
+/// in `hay`.
+fn unescape_slashes(hay: &[u8]) -> (Vec<u8>, Vec<usize>) {
+    let mut out = Vec::with_capacity(hay.len());
+    let mut shifts = Vec::new();
+    let mut i = 0;
+    while i < hay.len() {
+        if hay[i] == b'\\' && hay.get(i + 1) == Some(&b'/') {
+            shifts.push(out.len());
+            i += 1;
+            continue;
+        }
+        out.push(hay[i]);
+        i += 1;
+    }
+    (out, shifts)
 }
 
 /// Builds a finding from a blob match and the place it was found.
