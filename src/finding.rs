@@ -56,15 +56,13 @@ pub fn preview(hay: &[u8], focus: usize, secrets: &[(usize, usize)], reveal: boo
         if i == focus {
             focus_out = out.len();
         }
-        if !reveal {
-            if let Some(&(s, e)) = secrets.iter().find(|&&(s, e)| s <= i && i < e) {
-                let text = String::from_utf8_lossy(&hay[s..e]);
-                if i == s || i == line_start {
-                    out.extend_from_slice(redact(&text).as_bytes());
-                }
-                i = e.min(line_end);
-                continue;
+        if !reveal && let Some(&(s, e)) = secrets.iter().find(|&&(s, e)| s <= i && i < e) {
+            let text = String::from_utf8_lossy(&hay[s..e]);
+            if i == s || i == line_start {
+                out.extend_from_slice(redact(&text).as_bytes());
             }
+            i = e.min(line_end);
+            continue;
         }
         out.push(hay[i]);
         i += 1;

@@ -391,7 +391,7 @@ fn seen_file_skips_blobs_from_earlier_runs() {
     r.write("a.txt", &format!("{a}\n"));
     r.commit("a");
     let seen = r.path().join("../seen-blobs.txt");
-    let seen = PathBuf::from(seen);
+    let seen = seen;
     let seen_arg = seen.to_str().expect("utf-8").to_string();
     let (code, doc, _) = scan(r.path(), &["--seen-file", &seen_arg]);
     assert_eq!((code, findings(&doc).len()), (1, 1));

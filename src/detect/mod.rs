@@ -99,13 +99,13 @@ impl Engine {
                         } else {
                             m.end() + 1
                         };
-                        if let Some((s, e)) = locs.get(rule.secret_group) {
-                            if e > s {
-                                if self.keep(rule, hay, s, e) {
-                                    raw.push((ri, s, e));
-                                } else if !rule.spec.generic {
-                                    vetoed.push((s, e));
-                                }
+                        if let Some((s, e)) = locs.get(rule.secret_group)
+                            && e > s
+                        {
+                            if self.keep(rule, hay, s, e) {
+                                raw.push((ri, s, e));
+                            } else if !rule.spec.generic {
+                                vetoed.push((s, e));
                             }
                         }
                     }
@@ -138,15 +138,15 @@ impl Engine {
     /// The filters every candidate passes: entropy, checksum, placeholder, allow comment.
     fn keep(&self, rule: &Rule, hay: &[u8], s: usize, e: usize) -> bool {
         let secret = &hay[s..e];
-        if let Some(min) = rule.spec.min_entropy {
-            if entropy::shannon_entropy(secret) < min {
-                return false;
-            }
+        if let Some(min) = rule.spec.min_entropy
+            && entropy::shannon_entropy(secret) < min
+        {
+            return false;
         }
-        if let Some(c) = rule.checksum {
-            if !c.is_valid(secret) {
-                return false;
-            }
+        if let Some(c) = rule.checksum
+            && !c.is_valid(secret)
+        {
+            return false;
         }
         !placeholder::is_placeholder(secret) && !allow::is_allowed(hay, s, e)
     }

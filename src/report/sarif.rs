@@ -117,11 +117,11 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
     let mut used: Vec<&Rule> = Vec::new();
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     for f in input.findings {
-        if !index.contains_key(f.rule_id.as_str()) {
-            if let Some(r) = input.rules.iter().find(|r| r.spec.id == f.rule_id) {
-                index.insert(&r.spec.id, used.len());
-                used.push(r);
-            }
+        if !index.contains_key(f.rule_id.as_str())
+            && let Some(r) = input.rules.iter().find(|r| r.spec.id == f.rule_id)
+        {
+            index.insert(&r.spec.id, used.len());
+            used.push(r);
         }
     }
     let results: Vec<SarifResult> = input

@@ -194,10 +194,10 @@ impl Rule {
                 "keyword {k:?} is shorter than 3 characters"
             )));
         }
-        if let Some(e) = spec.min_entropy {
-            if !(0.0..=8.0).contains(&e) {
-                return Err(invalid(format!("min_entropy {e} is outside 0..8")));
-            }
+        if let Some(e) = spec.min_entropy
+            && !(0.0..=8.0).contains(&e)
+        {
+            return Err(invalid(format!("min_entropy {e} is outside 0..8")));
         }
         let checksum = match &spec.checksum {
             None => None,

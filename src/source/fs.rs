@@ -108,10 +108,10 @@ pub fn read_file(
 ) -> io::Result<ReadOutcome> {
     let file = File::open(path)?;
     let meta = file.metadata()?;
-    if let Some(max) = max_size {
-        if meta.len() > max {
-            return Ok(ReadOutcome::TooLarge(meta.len()));
-        }
+    if let Some(max) = max_size
+        && meta.len() > max
+    {
+        return Ok(ReadOutcome::TooLarge(meta.len()));
     }
     read_stream(file, w, f)
 }

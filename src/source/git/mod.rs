@@ -61,7 +61,7 @@ pub fn ref_tips(
     notes: &mut Vec<String>,
 ) -> Vec<RefTip> {
     let mut tips = Vec::new();
-    if let Ok(Some(id)) = repo.head_id().map(Some).or_else(|_| Ok::<_, ()>(None)) {
+    if let Ok(Some(id)) = repo.head_id().map(Some).or(Ok::<_, ()>(None)) {
         tips.push(RefTip {
             name: "HEAD".into(),
             commit: id.detach(),
@@ -240,11 +240,11 @@ pub fn assign_generations(commits: &mut [CommitMeta]) {
         while let Some(&i) = stack.last() {
             let mut pending = false;
             for p in &commits[i].parents {
-                if let Some(&pi) = index.get(p) {
-                    if gens[pi] == 0 {
-                        stack.push(pi);
-                        pending = true;
-                    }
+                if let Some(&pi) = index.get(p)
+                    && gens[pi] == 0
+                {
+                    stack.push(pi);
+                    pending = true;
                 }
             }
             if pending {
