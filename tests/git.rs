@@ -58,6 +58,21 @@ impl Repo {
         std::fs::write(p, body).expect("write");
     }
 
+    /// The loose object file of `HEAD:<path>` (made writable) and the blob id.
+    fn loose_object(&self, path: &str) -> (PathBuf, String) {
+        let id = self.git(&["rev-parse", &format!("HEAD:{path}")]);
+        let obj = self
+            .path()
+            .join(".git/objects")
+            .join(&id[..2])
+            .join(&id[2..]);
+        let mut perms = std::fs::metadata(&obj).expect("loose object").permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        std::fs::set_permissions(&obj, perms).expect("chmod");
+        (obj, id)
+    }
+
     /// Commits everything with `msg`; returns the commit id. Each commit is one day later.
     fn commit(&mut self, msg: &str) -> String {
         self.clock += 1;
@@ -436,12 +451,7 @@ fn missing_object_is_named_and_the_rest_is_scanned() {
     r.write("keep.txt", &format!("{tok}\n"));
     r.write("lost.txt", "this blob will vanish\n");
     r.commit("two files");
-    let lost = r.git(&["rev-parse", "HEAD:lost.txt"]);
-    let obj = r
-        .path()
-        .join(".git/objects")
-        .join(&lost[..2])
-        .join(&lost[2..]);
+    let (obj, lost) = r.loose_object("lost.txt");
     std::fs::remove_file(obj).expect("remove loose object");
     let (code, doc, err) = scan(r.path(), &[]);
     assert_eq!(code, 2, "{err}");
@@ -456,16 +466,7 @@ fn corrupt_loose_object_is_named() {
     r.write("keep.txt", &format!("{tok}\n"));
     r.write("bad.txt", "will be corrupted\n");
     r.commit("two files");
-    let bad = r.git(&["rev-parse", "HEAD:bad.txt"]);
-    let obj = r
-        .path()
-        .join(".git/objects")
-        .join(&bad[..2])
-        .join(&bad[2..]);
-    let mut perms = std::fs::metadata(&obj).expect("meta").permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    std::fs::set_permissions(&obj, perms).expect("chmod");
+    let (obj, bad) = r.loose_object("bad.txt");
     std::fs::write(&obj, b"not zlib at all").expect("corrupt");
     let (code, doc, err) = scan(r.path(), &[]);
     assert_eq!(code, 2, "{err}");
@@ -651,17 +652,8 @@ fn unreadable_blob_is_not_recorded_as_seen() {
     let tok = fake_github("ghp_", 334);
     r.write("bad.txt", &format!("k={tok}\n"));
     r.commit("add");
-    let bad = r.git(&["rev-parse", "HEAD:bad.txt"]);
-    let obj = r
-        .path()
-        .join(".git/objects")
-        .join(&bad[..2])
-        .join(&bad[2..]);
+    let (obj, _) = r.loose_object("bad.txt");
     let saved = std::fs::read(&obj).expect("read object");
-    let mut perms = std::fs::metadata(&obj).expect("meta").permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    std::fs::set_permissions(&obj, perms).expect("chmod");
     std::fs::write(&obj, b"not zlib").expect("corrupt");
     let seen = TempDir::new().expect("tempdir");
     let seen_file = seen.path().join("seen");
