@@ -85,6 +85,13 @@ const NOT_SECRET_QUALIFIERS: &[&str] = &[
     "public",
     "pub",
     "nonce",
+    "input",
+    "output",
+    "starting",
+    "change",
+    "purchase",
+    "update",
+    "copy",
 ];
 
 /// True when the identifier names a secret: its last word, or its last two words joined, is one
@@ -124,6 +131,9 @@ pub fn find(hay: &[u8], hits: &[(usize, usize)], names: &[String], out: &mut Vec
             continue;
         }
         last_ident_start = s;
+        if s > 0 && hay[s - 1] == b':' {
+            continue; // a field of a colon path: arn:aws:secretsmanager:...:secret:name
+        }
         // `config.password` / `--password`: trim leading punctuation that is not part of the name.
         let ident = &hay[s..e];
         if !names_secret(ident, names) {
@@ -413,7 +423,15 @@ pub fn looks_like_literal_secret(v: &[u8], quoted: bool) -> bool {
     let letters_only = digit_n == 0
         && v.iter()
             .all(|&b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.'));
-    if letters_only && !(v.len() >= 20 && shannon_entropy(v) >= 4.0 && upper_n > 0 && lower_n > 0) {
+    // Letters-only values are words unless long, mixed-case, high-entropy and not dotted
+    // (`DistributionList.NextMarker` is a path, not a token).
+    if letters_only
+        && !(v.len() >= 20
+            && shannon_entropy(v) >= 4.0
+            && upper_n > 0
+            && lower_n > 0
+            && !v.contains(&b'.'))
+    {
         return false; // words, identifiers, CONSTANT_NAMES, dotted.paths
     }
     if !quoted
@@ -434,9 +452,18 @@ pub fn looks_like_literal_secret(v: &[u8], quoted: bool) -> bool {
     !is_uuid(v) && !is_version(v)
 }
 
+/// Type names that start with an acronym: `PKCS7PrivateKeyTypes`, `X509Certificate`.
+static ACRONYM_TYPE: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+    regex::bytes::Regex::new(r"^[A-Z][A-Z0-9]{1,7}(?:[A-Z][a-z]{2,}[0-9]*)+$")
+        .expect("static regex")
+});
+
 /// Names as programmers write them: CONSTANT_CASE or snake_case with an underscore, or
 /// CamelCase words. Random secrets almost never have these shapes.
 fn is_code_identifier(v: &[u8]) -> bool {
+    if ACRONYM_TYPE.is_match(v) {
+        return true;
+    }
     if !v.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_') || v[0].is_ascii_digit() {
         return false;
     }
@@ -631,6 +658,10 @@ mod tests {
             "token: \"0x6b175474e89094c44da98b954eedeac495271d0f\"",
             "secret: sha256:0d17a5b2c8e94f1a3b6c7d8e9f0a1b2c",
             "nonce_token = Zr7kP2qLx9wT",
+            "private_key: PKCS7PrivateKeyTypes,",
+            "\"Resource\": \"arn:aws:secretsmanager:*:*:secret:rds-db-credentials-Xk9mQ2\"",
+            "\"output_token\": \"DistributionList.NextMarker\",",
+            "aws waf update-ip-set --change-token 12cs345-67cd-890b-1cd2-c3a4567d89f1",
         ] {
             assert!(run(t, &["password", "secret", "token"]).is_empty(), "{t}");
         }
