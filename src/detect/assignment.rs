@@ -131,7 +131,8 @@ pub fn find(hay: &[u8], hits: &[(usize, usize)], names: &[String], out: &mut Vec
             continue;
         }
         last_ident_start = s;
-        if s > 0 && hay[s - 1] == b':' {
+        let powershell_env = s >= 4 && hay[s - 4..s].eq_ignore_ascii_case(b"env:");
+        if s > 0 && hay[s - 1] == b':' && !powershell_env {
             continue; // a field of a colon path: arn:aws:secretsmanager:...:secret:name
         }
         // `config.password` / `--password`: trim leading punctuation that is not part of the name.
@@ -171,11 +172,29 @@ fn value_after(hay: &[u8], s: usize, e: usize) -> Option<Candidate> {
         i += 1;
     }
     if let Some(op_len) = operator(hay, i) {
+        // `NAME=value` with no spaces is shell/env syntax (`DB_PASSWORD=x npm start`) and a
+        // `--flag=value` is an argument: neither has to end the statement.
+        let tight = i == after_key && !matches!(hay.get(i + op_len), Some(b' ' | b'\t'));
+        let statement = !(tight || hay[s] == b'-');
         i += op_len;
         while matches!(hay.get(i), Some(b' ' | b'\t')) {
             i += 1;
         }
-        return read_value(hay, i, s, true);
+        return read_value(hay, i, s, statement);
+    }
+    // define('DB_PASSWORD', '...'), putenv/setdefault('API_SECRET', '...'), SQL VALUES tuples.
+    let quoted_key = matches!(before, b'"' | b'\'') && s >= 2 && hay[s - 2] == b'(';
+    if quoted_key && hay.get(i) == Some(&b',') {
+        let mut k = i + 1;
+        while matches!(hay.get(k), Some(b' ' | b'\t')) {
+            k += 1;
+        }
+        return read_value(hay, k, s, true);
+    }
+    // Setters: setDbPassword("..."), set_api_secret('...').
+    let method = hay[s..e].rsplit(|&b| b == b'.').next().unwrap_or_default();
+    if hay.get(i) == Some(&b'(') && words(method).first().is_some_and(|w| w == "set") {
+        return read_value(hay, i + 1, s, true);
     }
     if let Some(c) = paired_value(hay, s, after_key) {
         return Some(c);
@@ -268,8 +287,24 @@ fn paired_value(hay: &[u8], s: usize, after_key: usize) -> Option<Candidate> {
 /// Reads a quoted (`"..."`, `'...'`, `` `...` ``, `\"...\"`) or bare value starting at `i`.
 /// A bare value after an operator must end the statement (end of line, `,`, `;`, `&`, a closing
 /// bracket or a comment): `x = a ? b : c` is code, not a secret.
-fn read_value(hay: &[u8], i: usize, match_start: usize, bare_must_end: bool) -> Option<Candidate> {
+fn read_value(
+    hay: &[u8],
+    mut i: usize,
+    match_start: usize,
+    bare_must_end: bool,
+) -> Option<Candidate> {
     let limit = |start: usize| hay.len().min(start + MAX_VALUE + 1);
+    // String prefixes: C# @"...", Rust r"..." / r#"..."#, Python r'...' / b'...'.
+    match (hay.get(i), hay.get(i + 1)) {
+        (Some(b'@' | b'r' | b'b'), Some(b'"' | b'\'')) => i += 1,
+        (Some(b'r'), Some(b'#')) => {
+            i += 1;
+            while hay.get(i) == Some(&b'#') {
+                i += 1;
+            }
+        }
+        _ => {}
+    }
     if hay[i..].starts_with(b"\\\"") {
         let start = i + 2;
         let len = memchr::memmem::find(&hay[start..limit(start)], b"\\\"")?;
@@ -591,6 +626,17 @@ mod tests {
             run("PGPASSWORD=Kq9vL2mXp7zR4w", &["password"]),
             ["Kq9vL2mXp7zR4w"]
         );
+        for (text, kw) in [
+            ("$env:DB_PASSWORD = \"Kq9vL2mXp7zR4w\"", "password"),
+            ("define('DB_PASSWORD', 'Kq9vL2mXp7zR4w');", "password"),
+            ("cfg.setDbPassword(\"Kq9vL2mXp7zR4w\");", "password"),
+            ("var dbPassword = @\"Kq9vL2mXp7zR4w\";", "password"),
+            ("let db_password = r#\"Kq9vL2mXp7zR4w\"#;", "password"),
+            ("./deploy --token=Kq9vL2mXp7zR4w --env prod", "token"),
+            ("DB_PASSWORD=Kq9vL2mXp7zR4w npm start", "password"),
+        ] {
+            assert_eq!(run(text, &[kw]), ["Kq9vL2mXp7zR4w"], "{text}");
+        }
         assert_eq!(
             run(
                 "- name: DB_PASSWORD\n  value: \"Zr7kP2qLx9wT\"\n",
