@@ -760,3 +760,19 @@ fn subdirectory_of_a_work_tree_scans_that_part_of_history() {
     let (code, _, err) = scan(&r.path().join("sub"), &["--staged"]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn max_file_size_skips_big_blobs_and_says_so() {
+    let mut r = Repo::new();
+    let tok = fake_github("ghp_", 340);
+    r.write("small.txt", &format!("{tok}\n"));
+    r.write("big.txt", &format!("{}\n{tok}\n", "x".repeat(10_000)));
+    r.commit("two");
+    let (code, doc, err) = scan(r.path(), &["--max-file-size", "1000"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(doc["stats"]["skipped_too_large"], 1);
+    let f = findings(&doc);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["path"], "small.txt");
+    assert!(err.contains("larger than --max-file-size"), "{err}");
+}

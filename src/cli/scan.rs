@@ -252,6 +252,7 @@ fn scan_targets(
         windowing: opts.windowing,
         recurse_submodules: common.recurse_submodules,
         path_prefix: None,
+        max_blob_size: common.max_file_size,
     };
     for t in targets {
         match t {

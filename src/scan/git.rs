@@ -54,6 +54,8 @@ pub struct GitOptions {
     pub recurse_submodules: bool,
     /// Only paths under this prefix (`src/app/`): a directory inside a work tree was given.
     pub path_prefix: Option<String>,
+    /// Skip blobs larger than this many bytes (`--max-file-size`).
+    pub max_blob_size: Option<u64>,
 }
 
 impl GitOptions {
@@ -333,6 +335,7 @@ fn scan_history(
 
     phase("plan");
     let workers = git::PerThread::new();
+    let too_large = std::sync::Mutex::new(Vec::<ObjectId>::new());
     let bytes = AtomicU64::new(0);
     let binary = AtomicU64::new(0);
     let results: Vec<(ObjectId, Result<Option<Vec<BlobMatch>>, String>)> = plan
@@ -342,6 +345,18 @@ fn scan_history(
             workers.with(
                 || (git::thread_local(repo), Scratch::default(), Vec::new()),
                 |(tr, scratch, buf)| {
+                    // gix inflates a whole object into memory: honour --max-file-size first.
+                    if let Some(max) = opts.max_blob_size {
+                        if let Ok(h) = tr.objects.header(id) {
+                            if h.size() > max {
+                                too_large
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .push(*id);
+                                return (*id, Ok(None));
+                            }
+                        }
+                    }
                     let res = match tr.objects.find_blob(id, buf) {
                         Ok(blob) => {
                             bytes.fetch_add(blob.data.len() as u64, Ordering::Relaxed);
@@ -379,6 +394,14 @@ fn scan_history(
         }
     }
     let binary = binary.into_inner();
+    // Oversized blobs were not read: not scanned, and not recorded as seen.
+    let too_large: HashSet<ObjectId> = too_large
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .collect();
+    out.stats.skipped_too_large += too_large.len() as u64;
+    read_ok.retain(|id| !too_large.contains(id));
     out.stats.bytes_scanned += bytes.into_inner();
     out.stats.skipped_binary += binary;
     out.stats.blobs_scanned += read_ok.len() as u64 - binary;
