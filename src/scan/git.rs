@@ -485,14 +485,14 @@ fn fan_out(
         g.commits
             .sort_by_key(|&(c, _, _)| order_key(&prov.commits, c));
         g.commits.dedup_by_key(|x| x.0);
-        let (c0, b0, _) = g.commits[0];
+        let (_, b0, _) = g.commits[0];
         let (first, first_blob) = if b0 == g.first_blob {
             (g.first, g.first_blob)
         } else {
             (
-                matches[&b0]
-                    .iter()
-                    .find(|m| m.fingerprint == fingerprint)
+                matches
+                    .get(&b0)
+                    .and_then(|ms| ms.iter().find(|m| m.fingerprint == fingerprint))
                     .unwrap_or(g.first),
                 b0,
             )
@@ -523,7 +523,6 @@ fn fan_out(
             staged: false,
             blob: first_blob.to_string(),
         };
-        let _ = c0;
         out.findings.push(to_finding(
             engine,
             first.clone(),
