@@ -294,6 +294,11 @@ fn read_value(
     bare_must_end: bool,
 ) -> Option<Candidate> {
     let limit = |start: usize| hay.len().min(start + MAX_VALUE + 1);
+    // A YAML block scalar holding one line (`api-secret: >-` then the value, indented, on the
+    // next line), as Kubernetes Secret `stringData` is often written.
+    if let Some(v) = yaml_block_value(hay, i) {
+        return accept(hay, v.0, v.1, match_start, true);
+    }
     // String prefixes: C# @"...", Rust r"..." / r#"..."#, Python r'...' / b'...'.
     match (hay.get(i), hay.get(i + 1)) {
         (Some(b'@' | b'r' | b'b'), Some(b'"' | b'\'')) => i += 1,
@@ -360,6 +365,44 @@ fn read_value(
         }
         None => None,
     }
+}
+
+/// The span of a one-line YAML block scalar starting at `i` (`|`, `>`, `|-`, `>-`, `|+`, `>+`):
+/// the next line, trimmed, when the line after it is not indented deeper (one line only).
+fn yaml_block_value(hay: &[u8], i: usize) -> Option<(usize, usize)> {
+    let mut k = i;
+    if !matches!(hay.get(k), Some(b'|' | b'>')) {
+        return None;
+    }
+    k += 1;
+    if matches!(hay.get(k), Some(b'-' | b'+')) {
+        k += 1;
+    }
+    while matches!(hay.get(k), Some(b' ' | b'\t' | b'\r')) {
+        k += 1;
+    }
+    if hay.get(k) != Some(&b'\n') {
+        return None;
+    }
+    let line_start = k + 1;
+    let line_end = memchr::memchr(b'\n', &hay[line_start..]).map_or(hay.len(), |n| line_start + n);
+    let line = &hay[line_start..line_end];
+    let indent = line.iter().take_while(|b| **b == b' ').count();
+    if indent == 0 {
+        return None;
+    }
+    // A second line at the same indentation would make a multi-line value: not a token.
+    if line_end < hay.len() {
+        let next = &hay[line_end + 1..];
+        if next.iter().take_while(|b| **b == b' ').count() >= indent
+            && next.get(indent).is_some_and(|b| !b.is_ascii_whitespace())
+        {
+            return None;
+        }
+    }
+    let start = line_start + indent;
+    let end = line_start + line.trim_ascii_end().len();
+    (end > start).then_some((start, end))
 }
 
 /// Decides whether a value looks like a literal secret rather than code, prose or a reference.
@@ -634,6 +677,10 @@ mod tests {
             ("let db_password = r#\"Kq9vL2mXp7zR4w\"#;", "password"),
             ("./deploy --token=Kq9vL2mXp7zR4w --env prod", "token"),
             ("DB_PASSWORD=Kq9vL2mXp7zR4w npm start", "password"),
+            (
+                "stringData:\n  db-password: >-\n    Kq9vL2mXp7zR4w\n",
+                "password",
+            ),
         ] {
             assert_eq!(run(text, &[kw]), ["Kq9vL2mXp7zR4w"], "{text}");
         }
