@@ -19,6 +19,11 @@ fn tree(files: &[(&str, &str)]) -> TempDir {
     dir
 }
 
+/// Runs `sprawl scan ARGS TARGET` and returns the assertion handle.
+fn scan_in(target: &std::path::Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    sprawl().arg("scan").args(args).arg(target).assert()
+}
+
 fn json_findings(out: &[u8]) -> Vec<serde_json::Value> {
     let v: serde_json::Value = serde_json::from_slice(out).expect("JSON report");
     v["findings"].as_array().expect("findings array").clone()
@@ -28,10 +33,7 @@ fn json_findings(out: &[u8]) -> Vec<serde_json::Value> {
 fn finds_a_token_and_exits_1() {
     let tok = fake_github("ghp_", 1);
     let dir = tree(&[("app/config.env", &format!("GITHUB_TOKEN={tok}\n"))]);
-    let out = sprawl()
-        .args(["scan", "--format", "json"])
-        .arg(dir.path())
-        .assert()
+    let out = scan_in(dir.path(), &["--format", "json"])
         .code(1)
         .get_output()
         .stdout
@@ -55,10 +57,7 @@ fn finds_a_token_and_exits_1() {
 fn show_secrets_reveals() {
     let tok = fake_github("ghp_", 2);
     let dir = tree(&[("a.txt", &format!("token: {tok}\n"))]);
-    sprawl()
-        .args(["scan", "--show-secrets", "--format", "json"])
-        .arg(dir.path())
-        .assert()
+    scan_in(dir.path(), &["--show-secrets", "--format", "json"])
         .code(1)
         .stdout(predicate::str::contains(tok.as_str()));
 }
@@ -69,16 +68,13 @@ fn bad_checksum_is_not_reported() {
     let last = tok.pop().expect("char");
     tok.push(if last == 'A' { 'B' } else { 'A' });
     let dir = tree(&[("a.txt", &format!("token: {tok}\n"))]);
-    sprawl().args(["scan"]).arg(dir.path()).assert().code(0);
+    scan_in(dir.path(), &[]).code(0);
 }
 
 #[test]
 fn clean_tree_exits_0() {
     let dir = tree(&[("README.md", "# hello\nnothing to see\n")]);
-    sprawl()
-        .args(["scan"])
-        .arg(dir.path())
-        .assert()
+    scan_in(dir.path(), &[])
         .code(0)
         .stdout(predicate::str::contains("0 finding(s)"));
 }
@@ -86,10 +82,7 @@ fn clean_tree_exits_0() {
 #[test]
 fn empty_directory_fails_closed() {
     let dir = TempDir::new().expect("tempdir");
-    sprawl()
-        .args(["scan"])
-        .arg(dir.path())
-        .assert()
+    scan_in(dir.path(), &[])
         .code(2)
         .stderr(predicate::str::contains("nothing was scanned"));
 }
@@ -124,18 +117,12 @@ fn unreadable_file_is_reported_by_name() {
         );
         std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("dangling"))
             .expect("symlink");
-        sprawl()
-            .args(["scan", "--follow-symlinks"])
-            .arg(dir.path())
-            .assert()
+        scan_in(dir.path(), &["--follow-symlinks"])
             .code(2)
             .stderr(predicate::str::contains("dangling"));
         return;
     }
-    sprawl()
-        .args(["scan"])
-        .arg(dir.path())
-        .assert()
+    scan_in(dir.path(), &[])
         .code(2)
         .stderr(predicate::str::contains("locked.txt"));
 }
@@ -147,10 +134,7 @@ fn invalid_utf8_is_scanned() {
     let mut body = b"caf\xe9 \xff\xfe garbage\n".to_vec();
     body.extend_from_slice(format!("x = \"{tok}\"\n").as_bytes());
     fs::write(dir.path().join("latin1.txt"), body).expect("write");
-    let out = sprawl()
-        .args(["scan", "--format", "json"])
-        .arg(dir.path())
-        .assert()
+    let out = scan_in(dir.path(), &["--format", "json"])
         .code(1)
         .get_output()
         .stdout
@@ -166,10 +150,7 @@ fn sparse_2gb_file_is_skipped_quickly() {
     let dir = tree(&[("ok.txt", &format!("{tok}\n"))]);
     let f = fs::File::create(dir.path().join("disk.img")).expect("create");
     f.set_len(2 << 30).expect("sparse 2 GB");
-    let out = sprawl()
-        .args(["scan", "--format", "json"])
-        .arg(dir.path())
-        .assert()
+    let out = scan_in(dir.path(), &["--format", "json"])
         .code(1)
         .get_output()
         .stdout
@@ -196,10 +177,7 @@ fn large_text_file_is_scanned_in_windows() {
     body.push_str(&format!("c = {}\n", toks[2]));
     let lines = body.lines().count();
     let dir = tree(&[("big.log", &body)]);
-    let out = sprawl()
-        .args(["scan", "--format", "json"])
-        .arg(dir.path())
-        .assert()
+    let out = scan_in(dir.path(), &["--format", "json"])
         .code(1)
         .get_output()
         .stdout
@@ -216,12 +194,9 @@ fn symlink_loop_terminates() {
     let dir = tree(&[("sub/a.txt", &format!("{tok}\n"))]);
     std::os::unix::fs::symlink("..", dir.path().join("sub/loop")).expect("symlink");
     // Default: links are not followed, so the loop is harmless.
-    sprawl().args(["scan"]).arg(dir.path()).assert().code(1);
+    scan_in(dir.path(), &[]).code(1);
     // Following links: the loop is detected, named, the rest is still scanned, exit code 2.
-    let out = sprawl()
-        .args(["scan", "--follow-symlinks", "--format", "json"])
-        .arg(dir.path())
-        .assert()
+    let out = scan_in(dir.path(), &["--follow-symlinks", "--format", "json"])
         .code(2)
         .get_output()
         .clone();
@@ -289,7 +264,7 @@ fn allow_comments_suppress() {
         "x = \"{a}\" # sprawl:allow\ny = \"{b}\" # gitleaks:allow\n# pragma: allowlist nextline secret\nz = \"{c}\"\n"
     );
     let dir = tree(&[("a.py", &body)]);
-    sprawl().args(["scan"]).arg(dir.path()).assert().code(0);
+    scan_in(dir.path(), &[]).code(0);
 }
 
 #[test]
@@ -336,12 +311,8 @@ fn gitignore_respected_unless_no_ignore() {
         ("secret.env", &format!("T={tok}\n")),
         ("ok.txt", "hi\n"),
     ]);
-    sprawl().args(["scan"]).arg(dir.path()).assert().code(0);
-    sprawl()
-        .args(["scan", "--no-ignore"])
-        .arg(dir.path())
-        .assert()
-        .code(1);
+    scan_in(dir.path(), &[]).code(0);
+    scan_in(dir.path(), &["--no-ignore"]).code(1);
 }
 
 #[test]
@@ -353,22 +324,14 @@ fn excludes_and_config() {
         ("src/app.js", &format!("t='{tok2}'\n")),
         (".sprawl.toml", "[scan]\nexclude = [\"src/**\"]\n"),
     ]);
-    sprawl()
-        .args(["scan", "--exclude", "vendor/**"])
-        .arg(dir.path())
-        .assert()
-        .code(0);
+    scan_in(dir.path(), &["--exclude", "vendor/**"]).code(0);
 }
 
 #[test]
 fn exit_code_flag() {
     let tok = fake_github("ghp_", 20);
     let dir = tree(&[("a.txt", &format!("{tok}\n"))]);
-    sprawl()
-        .args(["scan", "--exit-code", "42"])
-        .arg(dir.path())
-        .assert()
-        .code(42);
+    scan_in(dir.path(), &["--exit-code", "42"]).code(42);
 }
 
 #[test]
@@ -378,10 +341,7 @@ fn json_escaped_slashes_and_newline_escapes() {
         "{{\"webhook\":\"https:\\/\\/hooks.slack.com\\/services\\/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\"}}\n{{\"notes\":\"rotate\\n{tok}\"}}\n"
     );
     let dir = tree(&[("dump.json", &body)]);
-    let out = sprawl()
-        .args(["scan", "--format", "json"])
-        .arg(dir.path())
-        .assert()
+    let out = scan_in(dir.path(), &["--format", "json"])
         .code(1)
         .get_output()
         .stdout
