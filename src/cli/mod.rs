@@ -81,7 +81,9 @@ pub enum BaselineCommand {
 /// Options shared by `scan` and `baseline create`.
 #[derive(Debug, Args, Clone)]
 pub struct CommonScanArgs {
-    /// Files or directories to scan; `-` reads stdin. Default: the current directory.
+    /// Files, directories, git repositories (local or URL), container images (a `docker save`
+    /// archive, an OCI layout directory or tar, or `oci://HOST/REPO:TAG` in a registry); `-`
+    /// reads stdin. Default: the current directory.
     #[arg(value_name = "TARGET")]
     pub targets: Vec<PathBuf>,
     /// Config file (default: .sprawl.toml in the first directory target).
@@ -132,7 +134,8 @@ pub struct CommonScanArgs {
     /// Also scan blobs that no ref reaches (dangling objects, dropped stashes).
     #[arg(long, conflicts_with_all = ["staged", "range", "since"])]
     pub all_objects: bool,
-    /// Skip git blobs listed in FILE (scanned by an earlier run) and append the ones scanned now.
+    /// Skip git blobs and image layers listed in FILE (scanned by an earlier run) and append
+    /// the ones scanned now.
     #[arg(long, value_name = "FILE")]
     pub seen_file: Option<PathBuf>,
     /// Keep the clone of a remote repository in DIR instead of a temporary directory.
@@ -141,6 +144,33 @@ pub struct CommonScanArgs {
     /// Also scan the history of submodules (checked out, or cloned under .git/modules).
     #[arg(long)]
     pub recurse_submodules: bool,
+    /// Images: scan only this platform of multi-platform images (`linux/amd64`); default all.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Registries: use plain HTTP (for registries without TLS, e.g. a local test registry).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Registries: user name (default: from ~/.docker/config.json).
+    #[arg(long, value_name = "USER")]
+    pub registry_username: Option<String>,
+    /// Registries: password or token for --registry-username.
+    #[arg(
+        long,
+        env = "SPRAWL_REGISTRY_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
+    pub registry_password: Option<String>,
+    /// Images: stop reading a layer (or nested archive) past this many decompressed bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 30)]
+    pub max_layer_size: u64,
+    /// Images: stop reading a layer whose decompressed size passes this multiple of its stored
+    /// size (after the first 256 MiB): a decompression bomb.
+    #[arg(long, value_name = "RATIO", default_value_t = 100)]
+    pub max_layer_ratio: u64,
+    /// Images: open archives inside layers (.tar, .tar.gz, .zip, .jar, .war) this deep.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub archive_depth: usize,
 }
 
 /// `--git-history` values.

@@ -17,8 +17,11 @@ use crate::report::{self, Format, ReportInput};
 use crate::rules::Rule;
 use crate::rules::load;
 use crate::scan::git::{GitMode, GitOptions, scan_repo};
+use crate::scan::image::{ImageOptions, ImageTarget, scan_images};
 use crate::scan::{ScanOptions, ScanOutcome, scan_paths, sort_findings};
 use crate::source::fs::{WalkOptions, Windowing};
+use crate::source::image::layer::Limits;
+use crate::source::image::registry::RegistryOptions;
 
 /// A finished scan with the rules it used.
 pub struct Scanned {
@@ -115,6 +118,8 @@ enum Target {
     RepoPath(PathBuf, String),
     /// A remote repository to clone.
     Remote(String),
+    /// A container image on disk or in a registry.
+    Image(ImageTarget),
 }
 
 /// True for `https://`, `ssh://`, `git://`, `file://` URLs and scp-like `user@host:path`.
@@ -134,6 +139,13 @@ fn classify(common: &CommonScanArgs, targets: &[PathBuf], errors: &mut Vec<Strin
         let text = t.to_string_lossy();
         if text == "-" {
             out.push(Target::Files(t.clone()));
+        } else if text.starts_with("oci://") {
+            out.push(Target::Image(ImageTarget::Registry(text.into_owned())));
+        } else if let Some(kind) = (!git_only && !crate::source::git::is_repository(t))
+            .then(|| crate::source::image::store::sniff(t))
+            .flatten()
+        {
+            out.push(Target::Image(ImageTarget::Disk(t.clone(), kind)));
         } else if is_remote(&text) {
             out.push(Target::Remote(text.into_owned()));
         } else if crate::source::git::is_repository(t)
@@ -254,9 +266,38 @@ fn scan_targets(
         path_prefix: None,
         max_blob_size: common.max_file_size,
     };
+    let images: Vec<ImageTarget> = targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::Image(i) => Some(i.clone()),
+            _ => None,
+        })
+        .collect();
+    if !images.is_empty() {
+        let image_opts = ImageOptions {
+            threads: opts.walk.threads,
+            platform: common.platform.clone(),
+            limits: Limits {
+                max_bytes: common.max_layer_size,
+                max_ratio: common.max_layer_ratio.max(1),
+                max_depth: common.archive_depth,
+                ..Limits::default()
+            },
+            max_file_size: common.max_file_size,
+            windowing: opts.windowing,
+            seen_file: common.seen_file.clone(),
+            registry: RegistryOptions {
+                insecure: common.insecure,
+                username: common.registry_username.clone(),
+                password: common.registry_password.clone(),
+                docker_config: None,
+            },
+        };
+        scan_images(engine, fp, &images, &image_opts, &mut outcome);
+    }
     for t in targets {
         match t {
-            Target::Files(_) => {}
+            Target::Files(_) | Target::Image(_) => {}
             Target::Repo(p) => scan_repo(
                 engine,
                 fp,

@@ -8,7 +8,7 @@ use super::ReportInput;
 use crate::finding::Finding;
 use crate::rules::{Confidence, Severity};
 use crate::scan::Stats;
-use crate::source::{GitOrigin, Origin};
+use crate::source::{GitOrigin, ImageOrigin, Origin};
 
 /// The JSON shape of one finding.
 #[derive(Serialize)]
@@ -29,6 +29,8 @@ pub struct JsonFinding<'a> {
     /// Provenance in a git repository.
     #[serde(skip_serializing_if = "Option::is_none")]
     git: Option<&'a GitOrigin>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a ImageOrigin>,
 }
 
 impl<'a> JsonFinding<'a> {
@@ -49,6 +51,10 @@ impl<'a> JsonFinding<'a> {
             secret: show_secrets.then_some(f.secret.as_str()),
             git: match &f.origin {
                 Origin::Git(g) => Some(g),
+                _ => None,
+            },
+            image: match &f.origin {
+                Origin::Image(i) => Some(i),
                 _ => None,
             },
         }

@@ -149,11 +149,20 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
             let mut fps = BTreeMap::new();
             fps.insert(FINGERPRINT_KEY.to_string(), f.fingerprint.clone());
             let mut props = BTreeMap::new();
-            if let crate::source::Origin::Git(g) = &f.origin {
-                props.insert(
-                    "git".to_string(),
-                    serde_json::to_value(g.as_ref()).unwrap_or_default(),
-                );
+            match &f.origin {
+                crate::source::Origin::Git(g) => {
+                    props.insert(
+                        "git".to_string(),
+                        serde_json::to_value(g.as_ref()).unwrap_or_default(),
+                    );
+                }
+                crate::source::Origin::Image(i) => {
+                    props.insert(
+                        "image".to_string(),
+                        serde_json::to_value(i.as_ref()).unwrap_or_default(),
+                    );
+                }
+                _ => {}
             }
             let b = SarifResult::builder()
                 .properties(PropertyBag::builder().additional_properties(props).build())

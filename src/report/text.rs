@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::ReportInput;
 use crate::rules::Severity;
-use crate::source::{GitOrigin, Origin};
+use crate::source::{GitOrigin, ImageOrigin, Origin};
 
 /// Provenance lines for a finding in a git repository.
 fn write_git(out: &mut dyn Write, c: bool, g: &GitOrigin) -> io::Result<()> {
@@ -53,6 +53,33 @@ fn write_git(out: &mut dyn Write, c: bool, g: &GitOrigin) -> io::Result<()> {
     }
 }
 
+/// Provenance lines for a finding in a container image.
+fn write_image(out: &mut dyn Write, c: bool, i: &ImageOrigin) -> io::Result<()> {
+    let platform = i
+        .platform
+        .as_ref()
+        .map(|p| format!(" ({p})"))
+        .unwrap_or_default();
+    writeln!(out, "  image: {}{platform}", i.image)?;
+    if let Some(k) = i.layer_index {
+        let digest = i.layer_digest.as_deref().unwrap_or("");
+        writeln!(out, "  layer {k} {}", &digest[..digest.len().min(19)])?;
+    }
+    if let Some(cb) = &i.created_by {
+        let cb = cb.replace('\n', " ");
+        let short: String = cb.chars().take(120).collect();
+        let more = if short.len() < cb.len() { "…" } else { "" };
+        writeln!(out, "  created by: {short}{more}")?;
+    }
+    let vis = i.visibility.describe();
+    match i.visibility {
+        crate::source::image::Visibility::Hidden { .. } => {
+            writeln!(out, "  {}", paint(c, "33", &vis))
+        }
+        _ => writeln!(out, "  {vis}"),
+    }
+}
+
 fn paint(color: bool, code: &str, s: &str) -> String {
     if color {
         format!("\x1b[{code}m{s}\x1b[0m")
@@ -91,8 +118,10 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
             f.column
         )?;
         writeln!(out, "  {}", f.preview)?;
-        if let Origin::Git(g) = &f.origin {
-            write_git(out, c, g)?;
+        match &f.origin {
+            Origin::Git(g) => write_git(out, c, g)?,
+            Origin::Image(i) => write_image(out, c, i)?,
+            _ => {}
         }
         if input.show_secrets {
             writeln!(out, "  secret: {}", f.secret)?;

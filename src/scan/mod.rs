@@ -3,6 +3,7 @@
 
 pub mod files;
 pub mod git;
+pub mod image;
 
 pub use files::{ScanOptions, scan_paths};
 
@@ -27,6 +28,13 @@ pub struct Stats {
     pub skipped_binary: u64,
     /// Files skipped for size.
     pub skipped_too_large: u64,
+    /// Distinct image layers read (each once per run, however many images share it).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub layers_read: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What a scan produced.
@@ -184,8 +192,8 @@ pub fn to_findings(engine: &Engine, matches: Vec<BlobMatch>, origin: &Origin) ->
 /// Sorts findings the way every report shows them: path, line, column, rule.
 pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
-        (a.origin.display_path(), a.line, a.column, &a.rule_id).cmp(&(
-            b.origin.display_path(),
+        (a.origin.sort_key(), a.line, a.column, &a.rule_id).cmp(&(
+            b.origin.sort_key(),
             b.line,
             b.column,
             &b.rule_id,

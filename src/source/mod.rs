@@ -2,8 +2,11 @@
 
 pub mod fs;
 pub mod git;
+pub mod image;
 
 use serde::Serialize;
+
+pub use image::ImageOrigin;
 
 /// Where a blob was found.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -18,6 +21,8 @@ pub enum Origin {
     Stdin,
     /// A path in a git repository, with every commit that brought the secret there.
     Git(Box<GitOrigin>),
+    /// A file in an image layer, or a field of an image config.
+    Image(Box<ImageOrigin>),
 }
 
 /// Where a secret lives in a git repository: one path, all the commits that introduced it there,
@@ -64,6 +69,16 @@ impl Origin {
             Origin::File { path } => path,
             Origin::Stdin => "<stdin>",
             Origin::Git(g) => &g.path,
+            Origin::Image(i) => &i.path,
+        }
+    }
+
+    /// Reports sort by this: image and layer first (empty for files and repositories), then
+    /// the path.
+    pub fn sort_key(&self) -> (&str, usize, &str) {
+        match self {
+            Origin::Image(i) => (&i.image, i.layer_index.map_or(0, |l| l + 1), &i.path),
+            o => ("", 0, o.display_path()),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: the binary, and generated fake credentials.
 #![allow(dead_code)]
 
+pub mod oci;
+
 use assert_cmd::Command;
 
 /// The `sprawl` binary with colour and progress off.

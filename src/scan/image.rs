@@ -1,0 +1,594 @@
+//! The image pipeline: list the images of every target (source::image), read each config and
+//! scan its fields, then read every distinct layer once (keyed by diff id, across all images of
+//! the run) with reader threads that decompress and walk the tar while detector threads scan
+//! file contents, each distinct content once (BLAKE3). Findings then fan out to every image,
+//! layer and path holding the content, with the layer's build step and whether a later layer
+//! hides the file.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+use super::{BlobMatch, ScanOutcome, detect_stream, to_finding};
+use crate::detect::{Engine, Scratch};
+use crate::fingerprint::Fingerprinter;
+use crate::source::Origin;
+use crate::source::fs::{self, ReadOutcome, Windowing};
+use crate::source::image::config::{self, ImageConfig};
+use crate::source::image::layer::{self, LayerListing, Limits, Visitor};
+use crate::source::image::manifest::{self, MAX_JSON};
+use crate::source::image::registry::{ImageRef, Registry, RegistryOptions};
+use crate::source::image::store::{self, DiskImage, Store, read_small};
+use crate::source::image::visibility::visibility;
+use crate::source::image::{BlobRef, ImageOrigin, ImageSpec, Visibility};
+
+/// An image target.
+#[derive(Debug, Clone)]
+pub enum ImageTarget {
+    /// An archive or layout on disk.
+    Disk(PathBuf, DiskImage),
+    /// `oci://host/repo:tag` in a registry.
+    Registry(String),
+}
+
+/// Options of an image scan.
+#[derive(Debug, Clone, Default)]
+pub struct ImageOptions {
+    /// Detector threads (and at most as many layer readers).
+    pub threads: usize,
+    /// Only this platform of multi-platform images (`linux/amd64`).
+    pub platform: Option<String>,
+    /// Decompression limits.
+    pub limits: Limits,
+    /// Skip files larger than this.
+    pub max_file_size: Option<u64>,
+    /// Window sizes for gigantic files.
+    pub windowing: Windowing,
+    /// Layers (diff ids) scanned in earlier runs: skipped, and new ones appended.
+    pub seen_file: Option<PathBuf>,
+    /// Registry access.
+    pub registry: RegistryOptions,
+}
+
+/// One image with everything needed to attribute findings.
+struct Image {
+    store: usize,
+    spec: ImageSpec,
+    config: ImageConfig,
+    /// Layer slot of each layer (None: not read, e.g. a foreign layer).
+    slots: Vec<Option<usize>>,
+}
+
+/// A distinct layer to read.
+struct Slot {
+    store: usize,
+    blob: BlobRef,
+    diff_id: Option<String>,
+    /// How errors name it.
+    label: String,
+}
+
+/// What reading a layer produced.
+#[derive(Default)]
+struct LayerResult {
+    listing: LayerListing,
+    /// (top path, shown path, content id) of every text file read.
+    files: Vec<(String, String, u32)>,
+    /// Content id of each top-level path, for "rewritten with the same bytes".
+    by_path: HashMap<String, u32>,
+    error: Option<String>,
+    notes: Vec<String>,
+}
+
+/// Counters shared by readers and detectors.
+#[derive(Default)]
+struct Counters {
+    blobs: AtomicU64,
+    bytes: AtomicU64,
+    binary: AtomicU64,
+    too_large: AtomicU64,
+}
+
+/// Content to scan.
+struct Job {
+    content: u32,
+    bytes: Vec<u8>,
+}
+
+/// Scans every image target and adds to `out`.
+pub fn scan_images(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    targets: &[ImageTarget],
+    opts: &ImageOptions,
+    out: &mut ScanOutcome,
+) {
+    let mut stores: Vec<(String, Box<dyn Store>)> = Vec::new();
+    let mut images: Vec<Image> = Vec::new();
+    for t in targets {
+        let (name, store, listing) = match open_target(t, opts) {
+            Ok(x) => x,
+            Err(e) => {
+                out.errors.push(e);
+                continue;
+            }
+        };
+        out.notes.extend(listing.notes);
+        let idx = stores.len();
+        stores.push((name, store));
+        for spec in listing.images {
+            match load_config(stores[idx].1.as_ref(), &spec) {
+                Ok(config) => images.push(Image {
+                    store: idx,
+                    spec,
+                    config,
+                    slots: Vec::new(),
+                }),
+                Err(e) => out.errors.push(e),
+            }
+        }
+    }
+    let mut scratch = Scratch::default();
+    for img in &images {
+        scan_config(engine, fp, &mut scratch, img, out);
+    }
+
+    let seen_before = load_seen(opts.seen_file.as_deref(), &mut out.errors);
+    let (slots, skipped_seen) = plan_layers(&mut images, &seen_before, out);
+    if skipped_seen > 0 {
+        out.notes.push(format!(
+            "{skipped_seen} layer(s) scanned in an earlier run (--seen-file) were skipped"
+        ));
+    }
+
+    let counters = Counters::default();
+    let (results, matches) = read_layers(engine, fp, &stores, &slots, opts, &counters);
+    out.stats.blobs_scanned += counters.blobs.load(Ordering::Relaxed);
+    out.stats.bytes_scanned += counters.bytes.load(Ordering::Relaxed);
+    out.stats.skipped_binary += counters.binary.load(Ordering::Relaxed);
+    out.stats.skipped_too_large += counters.too_large.load(Ordering::Relaxed);
+
+    out.stats.layers_read += slots.len() as u64;
+    let mut read_ok = Vec::new();
+    for (slot, r) in slots.iter().zip(&results) {
+        out.notes.extend(r.notes.iter().cloned());
+        match &r.error {
+            Some(e) => out.errors.push(format!("{}: {e}", slot.label)),
+            None => read_ok.push(slot_key(slot)),
+        }
+    }
+    for img in &images {
+        attribute(engine, img, &slots, &results, &matches, out);
+    }
+    save_seen(opts.seen_file.as_deref(), &read_ok, &mut out.errors);
+}
+
+/// Opens a target's store and lists its images.
+fn open_target(
+    t: &ImageTarget,
+    opts: &ImageOptions,
+) -> Result<(String, Box<dyn Store>, manifest::Listing), String> {
+    let platform = opts.platform.as_deref();
+    match t {
+        ImageTarget::Disk(path, kind) => {
+            let name = path.display().to_string();
+            let store = store::open_disk(path, *kind)
+                .map_err(|e| format!("{name}: cannot read image archive: {e}"))?;
+            let listing = manifest::list_disk(store.as_ref(), &name, platform)?;
+            Ok((name, store, listing))
+        }
+        ImageTarget::Registry(text) => {
+            let r = Registry::new(ImageRef::parse(text)?, &opts.registry);
+            let listing = r.list(platform)?;
+            Ok((r.shown().to_string(), Box::new(r), listing))
+        }
+    }
+}
+
+/// Reads and parses an image's config, checking its digest.
+fn load_config(store: &dyn Store, spec: &ImageSpec) -> Result<ImageConfig, String> {
+    let what = format!("{}: config {}", spec.reference, spec.config.path);
+    let bytes =
+        read_small(store, &spec.config.path, MAX_JSON).map_err(|e| format!("{what}: {e}"))?;
+    if let Some(d) = &spec.config.digest {
+        manifest::verify_digest(&bytes, d, &what)?;
+    }
+    config::parse(&bytes).map_err(|e| format!("{what}: {e}"))
+}
+
+/// Scans the config's environment, command, labels and history as one text document.
+fn scan_config(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    scratch: &mut Scratch,
+    img: &Image,
+    out: &mut ScanOutcome,
+) {
+    let doc = &img.config.document;
+    let found = detect_stream(engine, fp, scratch, |f| {
+        fs::read_stream(doc.text.as_bytes(), Windowing::default(), f)
+    });
+    let Ok((_, matches)) = found else { return };
+    out.stats.blobs_scanned += 1;
+    out.stats.bytes_scanned += doc.text.len() as u64;
+    for m in matches {
+        let origin = ImageOrigin {
+            image: img.spec.reference.clone(),
+            platform: platform(img),
+            layer_index: None,
+            layer_digest: None,
+            created_by: None,
+            path: format!("config:{}", doc.field(m.line)),
+            visibility: Visibility::Config,
+        };
+        out.findings
+            .push(to_finding(engine, m, Origin::Image(Box::new(origin))));
+    }
+}
+
+fn platform(img: &Image) -> Option<String> {
+    img.spec
+        .platform
+        .clone()
+        .or_else(|| img.config.platform.clone())
+}
+
+/// The key a layer is known by across images and runs: its diff id when the config gives one.
+fn slot_key(s: &Slot) -> String {
+    s.diff_id
+        .clone()
+        .or_else(|| s.blob.digest.clone())
+        .unwrap_or_else(|| format!("{}#{}", s.store, s.blob.path))
+}
+
+/// Assigns every layer of every image to a distinct slot; layers seen in earlier runs and
+/// foreign layers get none.
+fn plan_layers(
+    images: &mut [Image],
+    seen: &HashSet<String>,
+    out: &mut ScanOutcome,
+) -> (Vec<Slot>, usize) {
+    let mut slots: Vec<Slot> = Vec::new();
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut skipped = HashSet::new();
+    for img in images.iter_mut() {
+        let n = img.spec.layers.len();
+        if !img.config.diff_ids.is_empty() && img.config.diff_ids.len() != n {
+            out.notes.push(format!(
+                "{}: the manifest lists {n} layer(s) but the config {} diff id(s)",
+                img.spec.reference,
+                img.config.diff_ids.len()
+            ));
+        }
+        for (i, blob) in img.spec.layers.iter().enumerate() {
+            let shown = blob.digest.as_deref().unwrap_or(&blob.path);
+            if blob.foreign {
+                out.notes.push(format!(
+                    "{}: layer {i} {shown} is a foreign layer (not in the image), not scanned",
+                    img.spec.reference
+                ));
+                img.slots.push(None);
+                continue;
+            }
+            let slot = Slot {
+                store: img.store,
+                blob: blob.clone(),
+                diff_id: img.config.diff_ids.get(i).cloned(),
+                label: format!("{}: layer {i} {shown}", img.spec.reference),
+            };
+            let key = slot_key(&slot);
+            if seen.contains(&key) {
+                skipped.insert(key);
+                img.slots.push(None);
+                continue;
+            }
+            let idx = *by_key.entry(key).or_insert_with(|| {
+                slots.push(slot);
+                slots.len() - 1
+            });
+            img.slots.push(Some(idx));
+        }
+    }
+    (slots, skipped.len())
+}
+
+/// Reads every slot: reader threads decompress and walk layers, detector threads scan each
+/// distinct file content once.
+fn read_layers(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    stores: &[(String, Box<dyn Store>)],
+    slots: &[Slot],
+    opts: &ImageOptions,
+    counters: &Counters,
+) -> (Vec<LayerResult>, HashMap<u32, Vec<BlobMatch>>) {
+    let threads = opts.threads.max(1);
+    let results: Vec<Mutex<LayerResult>> = slots.iter().map(|_| Mutex::default()).collect();
+    let matches: Mutex<HashMap<u32, Vec<BlobMatch>>> = Mutex::default();
+    let contents: Mutex<HashMap<[u8; 32], u32>> = Mutex::default();
+    let next_id = AtomicU32::new(0);
+    let next_slot = AtomicUsize::new(0);
+    let (tx, rx) = bounded::<Job>(threads * 4);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let rx: Receiver<Job> = rx.clone();
+            let matches = &matches;
+            s.spawn(move || {
+                let mut scratch = Scratch::default();
+                for job in rx {
+                    let found = detect_stream(engine, fp, &mut scratch, |f| {
+                        fs::read_stream(&job.bytes[..], opts.windowing, f)
+                    });
+                    record(counters, matches, job.content, found);
+                }
+            });
+        }
+        drop(rx);
+        for _ in 0..threads.min(slots.len()) {
+            let tx: Sender<Job> = tx.clone();
+            let (next_slot, results, contents, matches, next_id) =
+                (&next_slot, &results, &contents, &matches, &next_id);
+            s.spawn(move || {
+                let mut scratch = Scratch::default();
+                loop {
+                    let i = next_slot.fetch_add(1, Ordering::Relaxed);
+                    let Some(slot) = slots.get(i) else { break };
+                    let mut reader = LayerReader {
+                        engine,
+                        fp,
+                        opts,
+                        counters,
+                        contents,
+                        next_id,
+                        matches,
+                        scratch: &mut scratch,
+                        tx: &tx,
+                        result: LayerResult::default(),
+                        label: &slot.label,
+                    };
+                    let store = stores[slot.store].1.as_ref();
+                    let outcome = store
+                        .open(&slot.blob.path)
+                        .map_err(|e| format!("cannot open: {e}"))
+                        .and_then(|raw| {
+                            let mut listing = LayerListing::default();
+                            let r = layer::walk_layer(
+                                raw,
+                                slot.blob.digest.as_deref(),
+                                slot.diff_id.as_deref(),
+                                &opts.limits,
+                                &mut listing,
+                                &mut reader,
+                            );
+                            reader.result.listing = listing;
+                            r
+                        });
+                    let mut result = reader.result;
+                    result.error = outcome.err();
+                    if let Ok(mut r) = results[i].lock() {
+                        *r = result;
+                    }
+                }
+            });
+        }
+        drop(tx);
+    });
+    let results = results
+        .into_iter()
+        .map(|m| m.into_inner().unwrap_or_default())
+        .collect();
+    (results, matches.into_inner().unwrap_or_default())
+}
+
+fn record(
+    counters: &Counters,
+    matches: &Mutex<HashMap<u32, Vec<BlobMatch>>>,
+    content: u32,
+    found: io::Result<(ReadOutcome, Vec<BlobMatch>)>,
+) {
+    match found {
+        Ok((ReadOutcome::Text(n), m)) => {
+            counters.blobs.fetch_add(1, Ordering::Relaxed);
+            counters.bytes.fetch_add(n, Ordering::Relaxed);
+            if !m.is_empty()
+                && let Ok(mut all) = matches.lock()
+            {
+                all.insert(content, m);
+            }
+        }
+        Ok((ReadOutcome::Binary, _)) => {
+            counters.binary.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok((ReadOutcome::TooLarge(_), _)) => {
+            counters.too_large.fetch_add(1, Ordering::Relaxed);
+        }
+        // In-memory reads only fail on oversized UTF-16; counted as skipped.
+        Err(_) => {
+            counters.too_large.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The visitor of one layer walk: sniffs, deduplicates and dispatches file contents.
+struct LayerReader<'a> {
+    engine: &'a Engine,
+    fp: &'a Fingerprinter,
+    opts: &'a ImageOptions,
+    counters: &'a Counters,
+    contents: &'a Mutex<HashMap<[u8; 32], u32>>,
+    next_id: &'a AtomicU32,
+    matches: &'a Mutex<HashMap<u32, Vec<BlobMatch>>>,
+    scratch: &'a mut Scratch,
+    tx: &'a Sender<Job>,
+    result: LayerResult,
+    label: &'a str,
+}
+
+impl LayerReader<'_> {
+    fn new_content_id(&self) -> u32 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn occurrence(&mut self, top: &str, shown: &str, id: u32) {
+        if top == shown {
+            self.result.by_path.insert(top.to_string(), id);
+        }
+        self.result
+            .files
+            .push((top.to_string(), shown.to_string(), id));
+    }
+}
+
+impl Visitor for LayerReader<'_> {
+    fn file(
+        &mut self,
+        top: &str,
+        shown: &str,
+        size: u64,
+        content: &mut dyn Read,
+    ) -> io::Result<()> {
+        if let Some(max) = self.opts.max_file_size
+            && size > max
+        {
+            self.counters.too_large.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        let mut head = Vec::with_capacity(8192);
+        content.take(8192).read_to_end(&mut head)?;
+        let utf16 = head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]);
+        if !utf16 && memchr::memchr(0, &head).is_some() {
+            self.counters.binary.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        if size > self.opts.windowing.window as u64 {
+            // Gigantic text: stream it through the detector here, window by window.
+            let id = self.new_content_id();
+            let stream = io::Cursor::new(head).chain(content);
+            let found = detect_stream(self.engine, self.fp, self.scratch, |f| {
+                fs::read_stream(stream, self.opts.windowing, f)
+            });
+            record(self.counters, self.matches, id, found);
+            self.occurrence(top, shown, id);
+            return Ok(());
+        }
+        let mut bytes = head;
+        bytes.reserve(size.saturating_sub(bytes.len() as u64) as usize);
+        content.read_to_end(&mut bytes)?;
+        let hash = *blake3::hash(&bytes).as_bytes();
+        let (id, new) = {
+            let mut c = self.contents.lock().unwrap_or_else(|p| p.into_inner());
+            match c.get(&hash) {
+                Some(&id) => (id, false),
+                None => {
+                    let id = self.new_content_id();
+                    c.insert(hash, id);
+                    (id, true)
+                }
+            }
+        };
+        if new {
+            self.tx
+                .send(Job { content: id, bytes })
+                .map_err(|_| io::Error::other("detector threads stopped"))?;
+        }
+        self.occurrence(top, shown, id);
+        Ok(())
+    }
+
+    fn note(&mut self, message: String) {
+        self.result.notes.push(format!("{}: {message}", self.label));
+    }
+}
+
+/// Findings of one image: every file occurrence whose content matched, with visibility.
+fn attribute(
+    engine: &Engine,
+    img: &Image,
+    slots: &[Slot],
+    results: &[LayerResult],
+    matches: &HashMap<u32, Vec<BlobMatch>>,
+    out: &mut ScanOutcome,
+) {
+    let empty = LayerListing::default();
+    let listings: Vec<&LayerListing> = img
+        .slots
+        .iter()
+        .map(|s| s.map_or(&empty, |s| &results[s].listing))
+        .collect();
+    for (k, slot) in img.slots.iter().enumerate() {
+        let Some(s) = *slot else { continue };
+        for (top, shown, id) in &results[s].files {
+            let Some(found) = matches.get(id) else {
+                continue;
+            };
+            let vis = visibility(&listings, k, top, |j| {
+                img.slots[j].is_some_and(|sj| results[sj].by_path.get(top) == Some(id))
+            });
+            for m in found {
+                let origin = ImageOrigin {
+                    image: img.spec.reference.clone(),
+                    platform: platform(img),
+                    layer_index: Some(k),
+                    layer_digest: slots[s]
+                        .blob
+                        .digest
+                        .clone()
+                        .or_else(|| slots[s].diff_id.clone()),
+                    created_by: img.config.layer_created_by.get(k).cloned().flatten(),
+                    path: shown.clone(),
+                    visibility: vis,
+                };
+                out.findings.push(to_finding(
+                    engine,
+                    m.clone(),
+                    Origin::Image(Box::new(origin)),
+                ));
+            }
+        }
+    }
+}
+
+fn load_seen(path: Option<&Path>, errors: &mut Vec<String>) -> HashSet<String> {
+    let Some(path) = path else {
+        return HashSet::new();
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => text
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("sha256:"))
+            .map(str::to_string)
+            .collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => HashSet::new(),
+        Err(e) => {
+            errors.push(format!("{}: cannot read seen-file: {e}", path.display()));
+            HashSet::new()
+        }
+    }
+}
+
+fn save_seen(path: Option<&Path>, keys: &[String], errors: &mut Vec<String>) {
+    let Some(path) = path else { return };
+    let keys: Vec<&String> = keys.iter().filter(|k| k.starts_with("sha256:")).collect();
+    if keys.is_empty() {
+        return;
+    }
+    let res = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|f| {
+            let mut w = io::BufWriter::new(f);
+            for k in keys {
+                writeln!(w, "{k}")?;
+            }
+            w.flush()
+        });
+    if let Err(e) = res {
+        errors.push(format!("{}: cannot write seen-file: {e}", path.display()));
+    }
+}

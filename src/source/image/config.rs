@@ -1,0 +1,151 @@
+//! The image config: which layers (diff ids), which build step made each (`history`), and the
+//! fields where secrets leak without any file (environment, command, labels, and build
+//! arguments recorded in `RUN` lines of the history).
+
+use serde_json::Value;
+
+/// The parts of an image config sprawl uses.
+#[derive(Debug, Default, Clone)]
+pub struct ImageConfig {
+    /// Digests of the uncompressed layers, base first.
+    pub diff_ids: Vec<String>,
+    /// `created_by` of the history entries that made a layer, in layer order.
+    pub layer_created_by: Vec<Option<String>>,
+    /// `os/arch[/variant]`.
+    pub platform: Option<String>,
+    /// The config fields as a text document, one field per line, for the detector.
+    pub document: ConfigDocument,
+}
+
+/// The config's secret-bearing fields laid out as text: `ENV K=V`, `CMD …`, `LABEL k=v`, and
+/// every history command, so the detector sees assignments the way a Dockerfile shows them.
+#[derive(Debug, Default, Clone)]
+pub struct ConfigDocument {
+    /// The text.
+    pub text: String,
+    /// For each line of `text` (0-based), the config field it came from.
+    pub fields: Vec<String>,
+}
+
+impl ConfigDocument {
+    fn push(&mut self, field: &str, line: &str) {
+        // Multi-line values (heredocs in RUN) keep one field name per physical line.
+        for l in line.split('\n') {
+            self.text.push_str(l);
+            self.text.push('\n');
+            self.fields.push(field.to_string());
+        }
+    }
+
+    /// The field of 1-based line `line`.
+    pub fn field(&self, line: usize) -> &str {
+        self.fields
+            .get(line.saturating_sub(1))
+            .map_or("config", String::as_str)
+    }
+}
+
+/// Parses a config blob.
+pub fn parse(bytes: &[u8]) -> Result<ImageConfig, String> {
+    let v: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("config is not valid JSON: {e}"))?;
+    if !v.is_object() {
+        return Err("config is not a JSON object".to_string());
+    }
+    let diff_ids = v["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut layer_created_by = Vec::new();
+    let mut doc = ConfigDocument::default();
+    for (i, h) in v["history"].as_array().into_iter().flatten().enumerate() {
+        let created_by = h["created_by"].as_str().map(str::to_string);
+        if let Some(c) = &created_by {
+            doc.push(&format!("history[{i}].created_by"), c);
+        }
+        if let Some(c) = h["comment"].as_str() {
+            doc.push(&format!("history[{i}].comment"), c);
+        }
+        if !h["empty_layer"].as_bool().unwrap_or(false) {
+            layer_created_by.push(created_by);
+        }
+    }
+    // `config` is what runs; `container_config` (older Docker) repeats the build container's.
+    for section in ["config", "container_config"] {
+        let c = &v[section];
+        for (i, e) in c["Env"].as_array().into_iter().flatten().enumerate() {
+            if let Some(e) = e.as_str() {
+                doc.push(&format!("{section}.Env[{i}]"), &format!("ENV {e}"));
+            }
+        }
+        for key in ["Entrypoint", "Cmd"] {
+            if let Some(items) = c[key].as_array() {
+                let words: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                if !words.is_empty() {
+                    doc.push(
+                        &format!("{section}.{key}"),
+                        &format!("{} {}", key.to_uppercase(), words.join(" ")),
+                    );
+                }
+            }
+        }
+        if let Some(labels) = c["Labels"].as_object() {
+            for (k, val) in labels {
+                if let Some(val) = val.as_str() {
+                    doc.push(
+                        &format!("{section}.Labels.{k}"),
+                        &format!("LABEL {k}=\"{val}\""),
+                    );
+                }
+            }
+        }
+    }
+    let platform = match (v["os"].as_str(), v["architecture"].as_str()) {
+        (Some(os), Some(arch)) => Some(match v["variant"].as_str() {
+            Some(var) if !var.is_empty() => format!("{os}/{arch}/{var}"),
+            _ => format!("{os}/{arch}"),
+        }),
+        _ => None,
+    };
+    Ok(ImageConfig {
+        diff_ids,
+        layer_created_by,
+        platform,
+        document: doc,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_map_to_lines_and_history_to_layers() {
+        let cfg = br#"{"architecture":"amd64","os":"linux",
+          "config":{"Env":["PATH=/usr/bin","API_TOKEN=abc"],"Cmd":["run","--x"],
+                    "Labels":{"maintainer":"me"}},
+          "rootfs":{"type":"layers","diff_ids":["sha256:aa","sha256:bb"]},
+          "history":[{"created_by":"ADD file"},{"created_by":"ENV X=1","empty_layer":true},
+                     {"created_by":"RUN a\nb"}]}"#;
+        let c = parse(cfg).unwrap();
+        assert_eq!(c.diff_ids, ["sha256:aa", "sha256:bb"]);
+        assert_eq!(
+            c.layer_created_by,
+            [Some("ADD file".to_string()), Some("RUN a\nb".to_string())]
+        );
+        assert_eq!(c.platform.as_deref(), Some("linux/amd64"));
+        let lines: Vec<&str> = c.document.text.lines().collect();
+        let at = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap() + 1;
+        assert_eq!(c.document.field(at("API_TOKEN")), "config.Env[1]");
+        assert_eq!(c.document.field(at("b")), "history[2].created_by");
+        assert_eq!(
+            c.document.field(at("maintainer")),
+            "config.Labels.maintainer"
+        );
+        assert_eq!(c.document.field(at("CMD run --x")), "config.Cmd");
+    }
+}

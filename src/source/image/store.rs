@@ -1,0 +1,234 @@
+//! Where image blobs come from: a tar archive on disk (indexed once, then read by seeking, so
+//! `manifest.json` may come after the layers as `docker save` writes it), a directory (an OCI
+//! layout or an extracted archive), or a registry (see `registry`).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use super::normalize_path;
+
+/// A source of blobs addressed by a path (archive, directory) or a digest (registry).
+pub trait Store: Sync {
+    /// Opens the blob at `path` for streaming.
+    fn open(&self, path: &str) -> io::Result<Box<dyn Read + '_>>;
+    /// True when the store holds `path`.
+    fn contains(&self, path: &str) -> bool;
+}
+
+/// Reads a whole (small) blob: manifests and configs, bounded by `limit` bytes.
+pub fn read_small(store: &dyn Store, path: &str, limit: u64) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    store.open(path)?.take(limit + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{path}: larger than {limit} bytes, not a manifest or config"),
+        ));
+    }
+    Ok(out)
+}
+
+/// A tar archive on disk with an index of its members.
+pub struct TarStore {
+    file: PathBuf,
+    members: HashMap<String, (u64, u64)>,
+    /// Keeps a decompressed copy of a `.tar.gz` alive while the store is used.
+    _spill: Option<tempfile::NamedTempFile>,
+}
+
+impl TarStore {
+    /// Indexes the members of the tar at `file` (headers only; member data is skipped).
+    pub fn index(file: &Path) -> io::Result<TarStore> {
+        Self::index_inner(file.to_path_buf(), None)
+    }
+
+    fn index_inner(path: PathBuf, spill: Option<tempfile::NamedTempFile>) -> io::Result<TarStore> {
+        let f = File::open(&path)?;
+        let mut archive = tar::Archive::new(BufReader::new(f));
+        let mut members = HashMap::new();
+        for entry in archive.entries_with_seek()? {
+            let entry = entry?;
+            let kind = entry.header().entry_type();
+            if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+                continue;
+            }
+            let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let (name, _) = normalize_path(&raw);
+            members.insert(name, (entry.raw_file_position(), entry.size()));
+        }
+        Ok(TarStore {
+            file: path,
+            members,
+            _spill: spill,
+        })
+    }
+
+    /// Decompresses a gzip or zstd compressed tar into a temporary file, then indexes it.
+    pub fn index_compressed(file: &Path) -> io::Result<TarStore> {
+        let input = BufReader::new(File::open(file)?);
+        let mut decoder = super::layer::decompressor(input)?;
+        let mut spill = tempfile::Builder::new()
+            .prefix("sprawl-image-")
+            .tempfile()?;
+        io::copy(&mut decoder, spill.as_file_mut())?;
+        let path = spill.path().to_path_buf();
+        Self::index_inner(path, Some(spill))
+    }
+}
+
+impl Store for TarStore {
+    fn open(&self, path: &str) -> io::Result<Box<dyn Read + '_>> {
+        let (offset, size) = *self.members.get(path).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{path}: not in the archive"),
+            )
+        })?;
+        let mut f = File::open(&self.file)?;
+        f.seek(SeekFrom::Start(offset))?;
+        Ok(Box::new(BufReader::with_capacity(256 << 10, f.take(size))))
+    }
+
+    fn contains(&self, path: &str) -> bool {
+        self.members.contains_key(path)
+    }
+}
+
+/// A directory holding an OCI layout or an extracted `docker save` archive.
+pub struct DirStore {
+    root: PathBuf,
+}
+
+impl DirStore {
+    /// A store rooted at `root`.
+    pub fn new(root: &Path) -> DirStore {
+        DirStore {
+            root: root.to_path_buf(),
+        }
+    }
+
+    fn resolve(&self, path: &str) -> io::Result<PathBuf> {
+        // Paths come from manifests inside the image: never let them leave the directory.
+        let (clean, escapes) = normalize_path(path);
+        if escapes || clean.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{path}: refers outside the image directory"),
+            ));
+        }
+        Ok(self.root.join(clean))
+    }
+}
+
+impl Store for DirStore {
+    fn open(&self, path: &str) -> io::Result<Box<dyn Read + '_>> {
+        let p = self.resolve(path)?;
+        let meta = std::fs::symlink_metadata(&p)?;
+        if !meta.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{path}: not a regular file"),
+            ));
+        }
+        Ok(Box::new(BufReader::with_capacity(
+            256 << 10,
+            File::open(p)?,
+        )))
+    }
+
+    fn contains(&self, path: &str) -> bool {
+        self.resolve(path).is_ok_and(|p| p.is_file())
+    }
+}
+
+/// What a target on disk looks like, judged from its first bytes or files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskImage {
+    /// A tar archive (maybe an image; the index tells).
+    Tar,
+    /// A gzip or zstd compressed tar archive.
+    CompressedTar,
+    /// A directory with `oci-layout` or a docker-save `manifest.json`.
+    Directory,
+}
+
+/// Tells whether `path` may be an image: a directory with `oci-layout`/`manifest.json`, or a
+/// file that is a (possibly compressed) tar archive.
+pub fn sniff(path: &Path) -> Option<DiskImage> {
+    if path.is_dir() {
+        let oci = path.join("oci-layout").is_file() && path.join("index.json").is_file();
+        // Many projects have a manifest.json: only docker-save's list of {Config, Layers}.
+        let docker = std::fs::read(path.join("manifest.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|v| {
+                v.as_array().is_some_and(|a| {
+                    !a.is_empty()
+                        && a.iter()
+                            .all(|i| i["Config"].is_string() && i["Layers"].is_array())
+                })
+            });
+        return (oci || docker).then_some(DiskImage::Directory);
+    }
+    let mut head = [0u8; 512];
+    let mut f = File::open(path).ok()?;
+    let n = read_full(&mut f, &mut head).ok()?;
+    if n == 512 && is_tar_header(&head) {
+        return Some(DiskImage::Tar);
+    }
+    if super::layer::Compression::sniff(&head[..n]) != super::layer::Compression::None {
+        let input = BufReader::new(File::open(path).ok()?);
+        let mut dec = super::layer::decompressor(input).ok()?;
+        let m = read_full(&mut dec, &mut head).ok()?;
+        if m == 512 && is_tar_header(&head) {
+            return Some(DiskImage::CompressedTar);
+        }
+    }
+    None
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// A POSIX/GNU tar header: "ustar" magic and a valid checksum.
+fn is_tar_header(h: &[u8; 512]) -> bool {
+    if &h[257..262] != b"ustar" {
+        return false;
+    }
+    let text = String::from_utf8_lossy(&h[148..156]);
+    let Ok(stored) = u32::from_str_radix(text.trim_matches(|c: char| c == '\0' || c == ' '), 8)
+    else {
+        return false;
+    };
+    let sum: u32 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                b as u32
+            }
+        })
+        .sum();
+    sum == stored
+}
+
+/// Opens a target on disk as a store, or says it is not an image.
+pub fn open_disk(path: &Path, kind: DiskImage) -> io::Result<Box<dyn Store>> {
+    Ok(match kind {
+        DiskImage::Directory => Box::new(DirStore::new(path)),
+        DiskImage::Tar => Box::new(TarStore::index(path)?),
+        DiskImage::CompressedTar => Box::new(TarStore::index_compressed(path)?),
+    })
+}
