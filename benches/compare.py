@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Throughput and peak memory of `sprawl scan` against peer scanners on one directory or one
-git repository (whole history).
+"""Throughput and peak memory of `sprawl scan` against peer scanners on one directory, one
+git repository (whole history), or one container image archive (`docker save` tar).
 
 Runs each command N times, alternating between tools so machine noise hits both alike, and
 reports the median wall time, CPU time, MB/s and peak RSS (from wait4). With --git, TARGET is a
 repository, MB/s counts its blob bytes, and the floor `git cat-file --batch-all-objects --batch`
-(reading every object once, single-threaded) is timed alongside. Usage:
+(reading every object once, single-threaded) is timed alongside. With --image, TARGET is a
+docker-save archive, MB/s counts the archive's bytes, Kingfisher runs `scan docker --archive`
+(with --no-limits: its default 256 MiB extraction cap refuses larger images) and the floor is
+`tar -xOf` of the whole archive to /dev/null. Usage:
 
-    python3 benches/compare.py TARGET [--git] [--runs 5] [--sprawl target/release/sprawl] [--kingfisher PATH]
+    python3 benches/compare.py TARGET [--git|--image] [--runs 5] [--sprawl target/release/sprawl] [--kingfisher PATH]
 """
 import argparse
 import os
@@ -52,19 +55,27 @@ def main():
     ap.add_argument("--kingfisher", default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--git", action="store_true", help="TARGET is a git repository: scan its history")
+    ap.add_argument("--image", action="store_true", help="TARGET is a docker-save image archive")
     args = ap.parse_args()
 
-    mode = ["--git-history", "full"] if args.git else ["--no-ignore"]
+    mode = ["--git-history", "full"] if args.git else [] if args.image else ["--no-ignore"]
     tools = {
         "sprawl": [args.sprawl, "scan", "--no-progress", *mode, "-j", str(args.threads), "--format", "json", args.dir],
     }
-    if args.kingfisher:
+    if args.kingfisher and args.image:
+        tools["kingfisher"] = [args.kingfisher, "scan", "docker", "--archive", args.dir, "--no-limits", "--no-validate",
+                               "--no-update-check", "-j", str(args.threads), "--format", "json"]
+    elif args.kingfisher:
         tools["kingfisher"] = [args.kingfisher, "scan", "--no-validate", "--no-update-check", "-j", str(args.threads),
                                "--format", "json", args.dir]
     if args.git:
         tools["floor"] = ["git", "-C", args.dir, "cat-file", "--batch-all-objects", "--batch"]
         blobs, size = blob_bytes(args.dir)
         print(f"repository: {args.dir}: {blobs} blobs, {size / 1e6:.1f} MB of blob content, {args.runs} runs each, {args.threads} threads")
+    elif args.image:
+        tools["floor"] = ["tar", "-xOf", args.dir]
+        size = os.path.getsize(args.dir)
+        print(f"image archive: {args.dir}: {size / 1e6:.1f} MB, {args.runs} runs each, {args.threads} threads")
     else:
         size = dir_bytes(args.dir)
         print(f"corpus: {args.dir}: {size / 1e6:.1f} MB, {args.runs} runs each, {args.threads} threads")
@@ -88,7 +99,7 @@ def main():
         m = rows["sprawl"][1] / rows["kingfisher"][1]
         print(f"sprawl is {w:.2f}x faster than kingfisher (wall ratio {1 / w:.2f}); sprawl peak RSS is {m:.2f}x kingfisher's")
     if "floor" in rows:
-        print(f"sprawl wall is {rows['sprawl'][0] / rows['floor'][0]:.2f}x the git cat-file floor")
+        print(f"sprawl wall is {rows['sprawl'][0] / rows['floor'][0]:.2f}x the floor ({' '.join(tools['floor'][:2])})")
 
 
 if __name__ == "__main__":

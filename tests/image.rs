@@ -115,7 +115,7 @@ fn docker_save_archive_every_layer_config_and_visibility() {
 
     let e = images_of(&doc, &in_env);
     assert_eq!(e.len(), 1);
-    assert_eq!(e[0]["path"], "config:config.Env[1]");
+    assert_eq!(e[0]["path"], "config:Env[1]");
     assert_eq!(e[0]["visibility"]["state"], "config");
 
     // The build argument shows in the history entry (also the layer's created_by).
@@ -589,4 +589,77 @@ fn corrupt_manifest_json_is_an_error_not_a_crash() {
         doc["errors"].to_string().contains("not valid JSON"),
         "{doc:#}"
     );
+}
+
+#[test]
+fn multi_image_legacy_archive_with_linked_layers_and_an_empty_layer() {
+    let dir = TempDir::new().unwrap();
+    let shared_tok = fake_github("ghp_", 1101);
+    let b_tok = fake_github("ghp_", 1102);
+    let shared = oci::layer_tar(&[E::File("etc/shared.env", env_line("TOKEN", &shared_tok))]);
+    // Docker's empty layer: just the two zero end-of-archive blocks.
+    let empty = vec![0u8; 1024];
+    let b_only = oci::layer_tar(&[E::File("b.env", env_line("TOKEN", &b_tok))]);
+    let a = oci::build(&Img {
+        layers: vec![
+            (shared.clone(), Comp::None, "FROM base".into()),
+            (empty.clone(), Comp::None, "WORKDIR /app".into()),
+        ],
+        ..Img::default()
+    });
+    let b = oci::build(&Img {
+        layers: vec![
+            (shared, Comp::None, "FROM base".into()),
+            (b_only, Comp::None, "ADD b".into()),
+        ],
+        ..Img::default()
+    });
+    let archive = dir.path().join("multi.tar");
+    let mut t = tar::Builder::new(std::fs::File::create(&archive).unwrap());
+    let mut add = |name: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        t.append_data(&mut h, name, data).unwrap();
+    };
+    add("a.json", &a.config);
+    add("b.json", &b.config);
+    add("l0/layer.tar", &a.layers[0].0);
+    add("l1/layer.tar", &a.layers[1].0);
+    add("l2/layer.tar", &b.layers[1].0);
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    t.append_link(&mut h, "l3/layer.tar", "../l0/layer.tar")
+        .unwrap();
+    let manifest = serde_json::json!([
+        {"Config": "a.json", "RepoTags": ["a:1"], "Layers": ["l0/layer.tar", "l1/layer.tar"]},
+        {"Config": "b.json", "RepoTags": ["b:1"], "Layers": ["l3/layer.tar", "l2/layer.tar"]},
+    ]);
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_size(bytes.len() as u64);
+    h.set_mode(0o644);
+    t.append_data(&mut h, "manifest.json", &bytes[..]).unwrap();
+    t.finish().unwrap();
+    drop(t);
+
+    let (code, doc, err) = scan(&archive, &["--show-secrets"]);
+    assert_eq!(code, 1, "{err} {doc:#}");
+    let names: Vec<&str> = findings(&doc)
+        .iter()
+        .filter(|f| f["secret"] == shared_tok.as_str())
+        .map(|f| {
+            if f["image"]["image"] == "a:1" {
+                "a"
+            } else {
+                "b"
+            }
+        })
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(images_of(&doc, &b_tok)[0]["image"], "b:1");
+    // The shared layer is read once; the empty layer is fine.
+    assert_eq!(doc["stats"]["layers_read"], 3);
+    assert_eq!(doc["errors"], serde_json::json!([]));
 }

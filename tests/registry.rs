@@ -31,7 +31,8 @@ impl Drop for Proc {
 
 /// True when the registry and skopeo are installed; under CI their absence is a failure.
 fn tools_present() -> bool {
-    let ok = Path::new("/usr/bin/docker-registry").exists() && Path::new("/usr/bin/skopeo").exists();
+    let ok =
+        Path::new("/usr/bin/docker-registry").exists() && Path::new("/usr/bin/skopeo").exists();
     if !ok {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -63,7 +64,9 @@ fn start_registry(work: &Path, name: &str, token_auth: bool) -> Registry {
         let key = work.join("token.key");
         let cert = work.join("token.crt");
         let st = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
             .args(["-subj", "/CN=sprawl-test", "-keyout"])
             .arg(&key)
             .arg("-out")
@@ -75,7 +78,14 @@ fn start_registry(work: &Path, name: &str, token_auth: bool) -> Registry {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/token_server.py");
         let mut child = Command::new("python3")
             .arg(script)
-            .args(["--port", "0", "--issuer", "sprawl-test", "--service", "sprawl-registry"])
+            .args([
+                "--port",
+                "0",
+                "--issuer",
+                "sprawl-test",
+                "--service",
+                "sprawl-registry",
+            ])
             .args(["--user", USER, "--password", PASSWORD, "--quiet", "--key"])
             .arg(&key)
             .arg("--cert")
@@ -129,7 +139,10 @@ fn start_registry(work: &Path, name: &str, token_auth: bool) -> Registry {
         if matches!(status, Ok(200) | Ok(401)) {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "registry did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "registry did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     Registry {
@@ -240,7 +253,7 @@ fn token_auth_registry_by_tag_and_digest_with_flags_and_docker_config() {
     assert_eq!(d[0]["image"], target);
     assert_eq!(d[0]["layer_digest"], built.layers[0].1);
     assert_eq!(d[0]["visibility"]["how"], "whiteout");
-    assert_eq!(images_of(&doc, &in_env)[0]["path"], "config:config.Env[0]");
+    assert_eq!(images_of(&doc, &in_env)[0]["path"], "config:Env[0]");
 
     // By digest, credentials from a docker config.json.
     let cfg_dir = work.path().join("docker");
@@ -248,7 +261,10 @@ fn token_auth_registry_by_tag_and_digest_with_flags_and_docker_config() {
     let auth = base64_encode(&format!("{USER}:{PASSWORD}"));
     std::fs::write(
         cfg_dir.join("config.json"),
-        format!(r#"{{"auths":{{"127.0.0.1:{}":{{"auth":"{auth}"}}}}}}"#, reg.port),
+        format!(
+            r#"{{"auths":{{"127.0.0.1:{}":{{"auth":"{auth}"}}}}}}"#,
+            reg.port
+        ),
     )
     .unwrap();
     let by_digest = format!(
@@ -258,7 +274,14 @@ fn token_auth_registry_by_tag_and_digest_with_flags_and_docker_config() {
     );
     let mut c = sprawl();
     let out = c
-        .args(["scan", &by_digest, "--insecure", "--format", "json", "--show-secrets"])
+        .args([
+            "scan",
+            &by_digest,
+            "--insecure",
+            "--format",
+            "json",
+            "--show-secrets",
+        ])
         .env("DOCKER_CONFIG", &cfg_dir)
         .output()
         .unwrap();
@@ -276,7 +299,12 @@ fn token_auth_registry_by_tag_and_digest_with_flags_and_docker_config() {
         &[("SPRAWL_REGISTRY_PASSWORD", "wrong")],
     );
     assert_eq!(code, 2);
-    assert!(doc["errors"].to_string().contains("wrong user name or password"), "{doc:#}");
+    assert!(
+        doc["errors"]
+            .to_string()
+            .contains("wrong user name or password"),
+        "{doc:#}"
+    );
 
     // A tag that does not exist.
     let (code, doc) = scan(
@@ -305,12 +333,18 @@ fn anonymous_registry_and_a_registry_that_is_down() {
     // HTTPS is the default: a plain-HTTP registry without --insecure fails clearly.
     let (code, doc) = scan(&format!("oci://{dest}"), &[], &[]);
     assert_eq!(code, 2);
-    assert!(doc["errors"].to_string().contains("cannot reach registry"), "{doc:#}");
+    assert!(
+        doc["errors"].to_string().contains("cannot reach registry"),
+        "{doc:#}"
+    );
 
     let down = format!("oci://127.0.0.1:{}/app:v1", free_port());
     let (code, doc) = scan(&down, &["--insecure"], &[]);
     assert_eq!(code, 2);
-    assert!(doc["errors"].to_string().contains("cannot reach registry"), "{doc:#}");
+    assert!(
+        doc["errors"].to_string().contains("cannot reach registry"),
+        "{doc:#}"
+    );
 }
 
 fn base64_encode(s: &str) -> String {

@@ -135,3 +135,72 @@ fn sarif_fingerprint_is_stable_when_lines_move() {
     fs::write(&env, format!("\n\n\n{body}")).expect("write");
     assert_eq!(before, fp(dir.path()));
 }
+
+/// A two-layer image archive (a token deleted by a whiteout, one visible, one in Env) in a
+/// temporary directory, scanned as `app.tar` from there so reports carry no temporary path.
+fn image_run(format: &str) -> Vec<u8> {
+    use common::oci::{self, Comp, E, Img};
+    let dir = TempDir::new().expect("tempdir");
+    let img = Img {
+        layers: vec![
+            (
+                oci::layer_tar(&[E::File(
+                    "app/.env",
+                    format!("GITHUB_TOKEN={}\n", fake_github("ghp_", 121)).into_bytes(),
+                )]),
+                Comp::Gzip,
+                "COPY .env /app/".into(),
+            ),
+            (
+                oci::layer_tar(&[
+                    E::File("app/.wh..env", Vec::new()),
+                    E::File(
+                        "etc/app.conf",
+                        format!("token = \"{}\"\n", fake_github("ghp_", 122)).into_bytes(),
+                    ),
+                ]),
+                Comp::Zstd,
+                "RUN rm /app/.env".into(),
+            ),
+        ],
+        env: vec![format!("GH_TOKEN={}", fake_github("ghp_", 123))],
+        ..Img::default()
+    };
+    oci::docker_save(
+        &dir.path().join("app.tar"),
+        &[("example/app:1.0", &oci::build(&img))],
+    );
+    sprawl()
+        .current_dir(dir.path())
+        .args(["scan", "app.tar", "-j", "1", "--format", format])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone()
+}
+
+#[test]
+fn image_text_report() {
+    insta::assert_snapshot!(String::from_utf8(image_run("text")).expect("utf-8"));
+}
+
+#[test]
+fn image_json_report() {
+    insta::assert_snapshot!(String::from_utf8(image_run("json")).expect("utf-8"));
+}
+
+#[test]
+fn image_sarif_report_is_valid() {
+    let out = image_run("sarif");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/sarif-2.1.0-schema.json")).expect("schema");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let doc: serde_json::Value = serde_json::from_slice(&out).expect("SARIF is JSON");
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "schema errors: {errors:#?}");
+    insta::assert_snapshot!(String::from_utf8(out).expect("utf-8"));
+}

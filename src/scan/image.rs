@@ -215,14 +215,18 @@ fn scan_config(
     let Ok((_, matches)) = found else { return };
     out.stats.blobs_scanned += 1;
     out.stats.bytes_scanned += doc.text.len() as u64;
-    for m in matches {
+    for mut m in matches {
+        let field_line = doc.line_in_field(m.line);
+        m.end_line = field_line + (m.end_line - m.line);
+        let field = doc.field(m.line).to_string();
+        m.line = field_line;
         let origin = ImageOrigin {
             image: img.spec.reference.clone(),
             platform: platform(img),
             layer_index: None,
             layer_digest: None,
             created_by: None,
-            path: format!("config:{}", doc.field(m.line)),
+            path: format!("config:{field}"),
             visibility: Visibility::Config,
         };
         out.findings

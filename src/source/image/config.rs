@@ -43,6 +43,16 @@ impl ConfigDocument {
             .get(line.saturating_sub(1))
             .map_or("config", String::as_str)
     }
+
+    /// 1-based line `line` of the document as a line of its field (multi-line RUN commands).
+    pub fn line_in_field(&self, line: usize) -> usize {
+        let field = self.field(line);
+        let mut first = line.saturating_sub(1).min(self.fields.len());
+        while first > 0 && self.fields[first - 1] == field {
+            first -= 1;
+        }
+        line - first
+    }
 }
 
 /// Parses a config blob.
@@ -77,9 +87,15 @@ pub fn parse(bytes: &[u8]) -> Result<ImageConfig, String> {
     // `config` is what runs; `container_config` (older Docker) repeats the build container's.
     for section in ["config", "container_config"] {
         let c = &v[section];
+        // What runs is `config`: its fields are named plainly (`Env[2]`).
+        let section = if section == "config" {
+            String::new()
+        } else {
+            format!("{section}.")
+        };
         for (i, e) in c["Env"].as_array().into_iter().flatten().enumerate() {
             if let Some(e) = e.as_str() {
-                doc.push(&format!("{section}.Env[{i}]"), &format!("ENV {e}"));
+                doc.push(&format!("{section}Env[{i}]"), &format!("ENV {e}"));
             }
         }
         for key in ["Entrypoint", "Cmd"] {
@@ -87,7 +103,7 @@ pub fn parse(bytes: &[u8]) -> Result<ImageConfig, String> {
                 let words: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
                 if !words.is_empty() {
                     doc.push(
-                        &format!("{section}.{key}"),
+                        &format!("{section}{key}"),
                         &format!("{} {}", key.to_uppercase(), words.join(" ")),
                     );
                 }
@@ -97,7 +113,7 @@ pub fn parse(bytes: &[u8]) -> Result<ImageConfig, String> {
             for (k, val) in labels {
                 if let Some(val) = val.as_str() {
                     doc.push(
-                        &format!("{section}.Labels.{k}"),
+                        &format!("{section}Labels.{k}"),
                         &format!("LABEL {k}=\"{val}\""),
                     );
                 }
@@ -140,12 +156,11 @@ mod tests {
         assert_eq!(c.platform.as_deref(), Some("linux/amd64"));
         let lines: Vec<&str> = c.document.text.lines().collect();
         let at = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap() + 1;
-        assert_eq!(c.document.field(at("API_TOKEN")), "config.Env[1]");
+        assert_eq!(c.document.field(at("API_TOKEN")), "Env[1]");
+        assert_eq!(c.document.line_in_field(at("b")), 2);
+        assert_eq!(c.document.line_in_field(at("API_TOKEN")), 1);
         assert_eq!(c.document.field(at("b")), "history[2].created_by");
-        assert_eq!(
-            c.document.field(at("maintainer")),
-            "config.Labels.maintainer"
-        );
-        assert_eq!(c.document.field(at("CMD run --x")), "config.Cmd");
+        assert_eq!(c.document.field(at("maintainer")), "Labels.maintainer");
+        assert_eq!(c.document.field(at("CMD run --x")), "Cmd");
     }
 }

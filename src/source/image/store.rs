@@ -34,6 +34,8 @@ pub fn read_small(store: &dyn Store, path: &str, limit: u64) -> io::Result<Vec<u
 pub struct TarStore {
     file: PathBuf,
     members: HashMap<String, (u64, u64)>,
+    /// Symlinks and hard links between members: name to target.
+    links: HashMap<String, String>,
     /// Keeps a decompressed copy of a `.tar.gz` alive while the store is used.
     _spill: Option<tempfile::NamedTempFile>,
 }
@@ -48,19 +50,34 @@ impl TarStore {
         let f = File::open(&path)?;
         let mut archive = tar::Archive::new(BufReader::new(f));
         let mut members = HashMap::new();
+        let mut links = HashMap::new();
         for entry in archive.entries_with_seek()? {
             let entry = entry?;
             let kind = entry.header().entry_type();
-            if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-                continue;
-            }
             let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let (name, _) = normalize_path(&raw);
-            members.insert(name, (entry.raw_file_position(), entry.size()));
+            if kind.is_file() || kind == tar::EntryType::Continuous {
+                members.insert(name, (entry.raw_file_position(), entry.size()));
+            } else if kind.is_symlink() || kind.is_hard_link() {
+                // Older `docker save` links a layer shared by two images to its first copy
+                // (`../<id>/layer.tar`). Links are resolved inside the index, never on disk.
+                let Some(target) = entry.link_name_bytes() else {
+                    continue;
+                };
+                let target = String::from_utf8_lossy(&target).into_owned();
+                let joined = match name.rsplit_once('/') {
+                    Some((dir, _)) if kind.is_symlink() && !target.starts_with('/') => {
+                        format!("{dir}/{target}")
+                    }
+                    _ => target,
+                };
+                links.insert(name, normalize_path(&joined).0);
+            }
         }
         Ok(TarStore {
             file: path,
             members,
+            links,
             _spill: spill,
         })
     }
@@ -78,9 +95,23 @@ impl TarStore {
     }
 }
 
+impl TarStore {
+    /// Offset and size of `path`, following links between members (at most 8 hops).
+    fn member(&self, path: &str) -> Option<(u64, u64)> {
+        let mut name = normalize_path(path).0;
+        for _ in 0..8 {
+            if let Some(&m) = self.members.get(&name) {
+                return Some(m);
+            }
+            name = self.links.get(&name)?.clone();
+        }
+        None
+    }
+}
+
 impl Store for TarStore {
     fn open(&self, path: &str) -> io::Result<Box<dyn Read + '_>> {
-        let (offset, size) = *self.members.get(path).ok_or_else(|| {
+        let (offset, size) = self.member(path).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::NotFound,
                 format!("{path}: not in the archive"),
@@ -92,7 +123,7 @@ impl Store for TarStore {
     }
 
     fn contains(&self, path: &str) -> bool {
-        self.members.contains_key(path)
+        self.member(path).is_some()
     }
 }
 
