@@ -14,8 +14,12 @@ pub struct Finding {
     pub rule_name: String,
     /// Provider of the credential.
     pub provider: String,
-    /// Severity of the rule.
+    /// Severity of the rule, one level lower for test and dev credentials.
     pub severity: Severity,
+    /// Environment the secret belongs to.
+    pub environment: crate::environment::Environment,
+    /// CI/GitOps context (platform, job, step, key, risk notes).
+    pub context: Option<Box<crate::ci::CiContext>>,
     /// Confidence of the rule.
     pub confidence: Confidence,
     /// Where it was found.

@@ -2,9 +2,11 @@
 //! every place each secret lives. See ARCHITECTURE.md for the data flow.
 
 pub mod baseline;
+pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod detect;
+pub mod environment;
 pub mod finding;
 pub mod fingerprint;
 pub mod report;

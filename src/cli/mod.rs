@@ -1,6 +1,7 @@
 //! Command-line interface: one module per subcommand.
 
 pub mod baseline;
+pub mod ci;
 pub mod rules;
 pub mod scan;
 
@@ -43,6 +44,36 @@ pub enum Command {
         #[command(subcommand)]
         command: BaselineCommand,
     },
+    /// Understand CI pipelines: which jobs and steps consume which named secrets.
+    Ci {
+        /// What to do.
+        #[command(subcommand)]
+        command: CiCommand,
+    },
+}
+
+/// `sprawl ci ...`
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// For every named secret the pipelines under PATH reference (`secrets.NPM_TOKEN`,
+    /// `$(DeployKey)`, `credentials('id')`, `secretKeyRef`), the files, jobs and steps that use
+    /// it: what breaks when it is rotated.
+    Consumers {
+        /// Directory (or file) to read; default the current directory.
+        path: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value_t = ConsumersFormat::Text)]
+        format: ConsumersFormat,
+    },
+}
+
+/// Output of `sprawl ci consumers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConsumersFormat {
+    /// Grouped by secret, for people.
+    Text,
+    /// `{secrets: [{name, consumers: [...]}], errors}`.
+    Json,
 }
 
 /// `sprawl rules ...`
@@ -211,5 +242,6 @@ pub fn run(cli: Cli) -> i32 {
         Command::Scan(args) => scan::run(args),
         Command::Rules { command } => rules::run(command),
         Command::Baseline { command } => baseline::run(command),
+        Command::Ci { command } => ci::run(command),
     }
 }

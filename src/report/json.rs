@@ -5,6 +5,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::ReportInput;
+use crate::ci::CiContext;
+use crate::environment::Environment;
 use crate::finding::Finding;
 use crate::rules::{Confidence, Severity};
 use crate::scan::Stats;
@@ -18,6 +20,7 @@ pub struct JsonFinding<'a> {
     provider: &'a str,
     severity: Severity,
     confidence: Confidence,
+    environment: Environment,
     path: &'a str,
     line: usize,
     column: usize,
@@ -31,6 +34,9 @@ pub struct JsonFinding<'a> {
     git: Option<&'a GitOrigin>,
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<&'a ImageOrigin>,
+    /// CI/GitOps context.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ci: Option<&'a CiContext>,
 }
 
 impl<'a> JsonFinding<'a> {
@@ -42,6 +48,7 @@ impl<'a> JsonFinding<'a> {
             provider: &f.provider,
             severity: f.severity,
             confidence: f.confidence,
+            environment: f.environment,
             path: f.origin.display_path(),
             line: f.line,
             column: f.column,
@@ -57,6 +64,7 @@ impl<'a> JsonFinding<'a> {
                 Origin::Image(i) => Some(i),
                 _ => None,
             },
+            ci: f.context.as_deref(),
         }
     }
 }

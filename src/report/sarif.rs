@@ -149,6 +149,16 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
             let mut fps = BTreeMap::new();
             fps.insert(FINGERPRINT_KEY.to_string(), f.fingerprint.clone());
             let mut props = BTreeMap::new();
+            props.insert(
+                "environment".to_string(),
+                serde_json::json!(f.environment.name()),
+            );
+            if let Some(c) = &f.context {
+                props.insert(
+                    "ci".to_string(),
+                    serde_json::to_value(c.as_ref()).unwrap_or_default(),
+                );
+            }
             match &f.origin {
                 crate::source::Origin::Git(g) => {
                     props.insert(

@@ -80,6 +80,25 @@ fn write_image(out: &mut dyn Write, c: bool, i: &ImageOrigin) -> io::Result<()> 
     }
 }
 
+/// Where a finding sits in a CI config or GitOps file, and the risk notes.
+fn write_ci(out: &mut dyn Write, c: bool, ctx: &crate::ci::CiContext) -> io::Result<()> {
+    let mut parts = vec![ctx.kind.name().to_string()];
+    if let Some(j) = &ctx.job {
+        parts.push(format!("job {j}"));
+    }
+    if let Some(s) = &ctx.step {
+        parts.push(format!("step {s}"));
+    }
+    if let Some(k) = &ctx.key {
+        parts.push(format!("key {k}"));
+    }
+    writeln!(out, "  ci: {}", parts.join(", "))?;
+    for n in &ctx.notes {
+        writeln!(out, "  {}", paint(c, "33", &format!("note: {n}")))?;
+    }
+    Ok(())
+}
+
 fn paint(color: bool, code: &str, s: &str) -> String {
     if color {
         format!("\x1b[{code}m{s}\x1b[0m")
@@ -118,6 +137,12 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
             f.column
         )?;
         writeln!(out, "  {}", f.preview)?;
+        if f.environment != crate::environment::Environment::Unknown {
+            writeln!(out, "  environment: {}", f.environment.name())?;
+        }
+        if let Some(ctx) = &f.context {
+            write_ci(out, c, ctx)?;
+        }
         match &f.origin {
             Origin::Git(g) => write_git(out, c, g)?,
             Origin::Image(i) => write_image(out, c, i)?,

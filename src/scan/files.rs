@@ -35,6 +35,7 @@ enum Event {
     Blob { bytes: u64, findings: Vec<Finding> },
     Skipped(ReadOutcome),
     Error(String),
+    Note(String),
 }
 
 /// Runs a scan of `opts.targets` with `engine`.
@@ -87,11 +88,30 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                         .strip_prefix("./")
                         .map(str::to_string)
                         .unwrap_or(shown);
-                    let origin = Origin::File { path: shown };
                     let res = detect_stream(&engine, &fp, &mut scratch, |f| {
                         fs::read_file(path, max, windowing, f)
                     })
-                    .map(|(o, m)| (o, to_findings(&engine, m, &origin)));
+                    .map(|(o, mut m)| {
+                        // CI configs and manifests are read again, whole, for their structure.
+                        if matches!(o, ReadOutcome::Text(_))
+                            && crate::ci::candidate(&shown)
+                            && let Ok(bytes) = std::fs::read(path)
+                        {
+                            for n in crate::ci::refine_bytes(
+                                &shown,
+                                &bytes,
+                                &engine,
+                                &fp,
+                                &mut scratch,
+                                &mut m,
+                            ) {
+                                let _ = tx.send(Event::Note(n));
+                            }
+                        }
+                        super::filter_docs(&engine, &shown, &mut m);
+                        let origin = Origin::File { path: shown };
+                        (o, to_findings(&engine, m, &origin))
+                    });
                     send_result(&tx, &path.display().to_string(), res);
                     WalkState::Continue
                 })
@@ -144,6 +164,7 @@ fn collect(rx: crossbeam_channel::Receiver<Event>, progress: bool) -> ScanOutcom
             Event::Skipped(ReadOutcome::Binary) => out.stats.skipped_binary += 1,
             Event::Skipped(_) => out.stats.skipped_too_large += 1,
             Event::Error(e) => out.errors.push(e),
+            Event::Note(n) => out.notes.push(n),
         }
         if progress {
             if !shown && started.elapsed() > Duration::from_secs(1) {

@@ -338,6 +338,7 @@ fn scan_history(
     let too_large = std::sync::Mutex::new(Vec::<ObjectId>::new());
     let bytes = AtomicU64::new(0);
     let binary = AtomicU64::new(0);
+    let ci_notes = std::sync::Mutex::new(Vec::<String>::new());
     let results: Vec<(ObjectId, Result<Option<Vec<BlobMatch>>, String>)> = plan
         .ids
         .par_iter()
@@ -361,9 +362,29 @@ fn scan_history(
                         Ok(blob) => {
                             bytes.fetch_add(blob.data.len() as u64, Ordering::Relaxed);
                             match scan_blob(engine, fp, scratch, blob.data, opts.windowing) {
-                                Ok(found) => {
+                                Ok(mut found) => {
                                     if found.is_none() {
                                         binary.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    // A blob at a CI or GitOps path gets that file's structure
+                                    // (the first such path it was introduced at).
+                                    if let Some(m) = found.as_mut()
+                                        && let Some(path) = ci_path(&prov, id)
+                                    {
+                                        let n = crate::ci::refine_bytes(
+                                            &path, blob.data, engine, fp, scratch, m,
+                                        );
+                                        if !n.is_empty() {
+                                            ci_notes
+                                                .lock()
+                                                .unwrap_or_else(|p| p.into_inner())
+                                                .extend(n);
+                                        }
+                                    }
+                                    if let Some(m) = found.as_mut()
+                                        && let Some(path) = only_doc_path(&prov, id)
+                                    {
+                                        super::filter_docs(engine, &path, m);
                                     }
                                     Ok(found.filter(|m| !m.is_empty()))
                                 }
@@ -378,6 +399,8 @@ fn scan_history(
         })
         .collect();
     phase("scan blobs");
+    out.notes
+        .extend(prefixed(display, ci_notes.into_inner().unwrap_or_default()));
     let mut matches: HashMap<ObjectId, Vec<BlobMatch>> = HashMap::new();
     // Only blobs actually read count as scanned, and only they go to the seen-file: a blob that
     // failed to read must be tried again next run, not skipped forever.
@@ -630,6 +653,24 @@ pub fn iso8601(secs: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// The first CI or GitOps path a blob was introduced at, if any.
+fn ci_path(prov: &Provenance, id: &ObjectId) -> Option<String> {
+    prov.introduced.get(id)?.iter().find_map(|&(p, _)| {
+        let path = prov.paths[p as usize].to_str_lossy();
+        crate::ci::candidate(&path).then(|| path.into_owned())
+    })
+}
+
+/// A path of the blob when every path it was introduced at is documentation.
+fn only_doc_path(prov: &Provenance, id: &ObjectId) -> Option<String> {
+    let places = prov.introduced.get(id)?;
+    let paths: Vec<_> = places
+        .iter()
+        .map(|&(p, _)| prov.paths[p as usize].to_str_lossy())
+        .collect();
+    (!paths.is_empty() && paths.iter().all(|p| super::is_doc(p))).then(|| paths[0].to_string())
 }
 
 fn load_seen(path: Option<&Path>, errors: &mut Vec<String>) -> HashSet<ObjectId> {

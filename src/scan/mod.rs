@@ -72,6 +72,8 @@ pub struct BlobMatch {
     pub fingerprint: String,
     /// The secret.
     pub secret: String,
+    /// CI/GitOps context, for matches in pipelines and manifests.
+    pub context: Option<Box<crate::ci::CiContext>>,
 }
 
 /// Runs the detector over a blob delivered window by window by `read`.
@@ -139,6 +141,7 @@ fn collect_matches(
             preview: preview(hay, m.start, &spans, false),
             fingerprint: fp.fingerprint(&m.secret),
             secret: String::from_utf8_lossy(&m.secret).into_owned(),
+            context: None,
         });
     }
 }
@@ -162,14 +165,45 @@ fn unescape_slashes(hay: &[u8]) -> (Vec<u8>, Vec<usize>) {
     (out, shifts)
 }
 
+/// True for prose documentation (Markdown, reStructuredText, AsciiDoc).
+pub fn is_doc(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    [".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+}
+
+/// Entropy a generic match needs in documentation: a random value, not a memorable example.
+const DOC_GENERIC_ENTROPY: f64 = 4.0;
+
+/// In prose documentation a generic `password: …` match is an example far more often than a
+/// leak: keep it only when the value looks random. Provider formats are never dropped here.
+pub fn filter_docs(engine: &Engine, path: &str, matches: &mut Vec<BlobMatch>) {
+    if !is_doc(path) {
+        return;
+    }
+    matches.retain(|m| {
+        !engine.rules()[m.rule].spec.generic
+            || crate::detect::entropy::shannon_entropy(m.secret.as_bytes()) >= DOC_GENERIC_ENTROPY
+    });
+}
+
 /// Builds a finding from a blob match and the place it was found.
 pub fn to_finding(engine: &Engine, m: BlobMatch, origin: Origin) -> Finding {
     let rule = &engine.rules()[m.rule].spec;
+    let environment = crate::environment::classify(
+        &rule.id,
+        &m.secret,
+        m.context.as_ref().and_then(|c| c.key.as_deref()),
+        origin.display_path(),
+    );
     Finding {
         rule_id: rule.id.clone(),
         rule_name: rule.name.clone(),
         provider: rule.provider.clone(),
-        severity: rule.severity,
+        severity: environment.adjust(rule.severity),
+        environment,
+        context: m.context,
         confidence: rule.confidence,
         origin,
         line: m.line,

@@ -32,3 +32,18 @@ pub fn fake_github(prefix: &str, seed: u64) -> String {
         String::from_utf8(check).expect("ascii")
     )
 }
+
+/// A structurally valid fake AWS access key id (`AKIA` + 16 base32 characters) from a seed.
+pub fn fake_aws_key(seed: u32) -> String {
+    const B32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(12345);
+    let tail: String = (0..16)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            B32[(x % 32) as usize] as char
+        })
+        .collect();
+    format!("AKIA{tail}")
+}
