@@ -331,3 +331,141 @@ fn consumers_map_of_a_multi_workflow_repo() {
         "{text}"
     );
 }
+
+/// Every platform again, now with literal credentials (fakes): each one must be found, in its
+/// job and step, and nothing else.
+fn literal_tree() -> (Vec<(&'static str, String)>, Vec<String>) {
+    let t = |seed| fake_github("ghp_", seed);
+    let s = [
+        t(3001),
+        t(3002),
+        t(3003),
+        t(3004),
+        t(3005),
+        t(3006),
+        t(3007),
+        t(3008),
+        t(3009),
+        t(3010),
+    ];
+    let aws = fake_aws_key(31);
+    let files = vec![
+        (
+            ".gitlab-ci.yml",
+            format!(
+                "variables:\n  GITHUB_TOKEN: {}\ndeploy:\n  stage: deploy\n  script:\n    - curl -u deployer:Rv8kQ2mZx7Lp4Wn9 https://nexus.example.com/upload\n",
+                s[0]
+            ),
+        ),
+        (
+            ".circleci/config.yml",
+            format!(
+                "version: 2.1\njobs:\n  build:\n    docker:\n      - image: cimg/node:20.0\n        auth:\n          username: ci\n          password: Kp4Zr8Wq2Lx7Vm3N\n    steps:\n      - run:\n          name: Publish\n          command: git push https://bot:{}@github.com/org/repo.git\n",
+                s[1]
+            ),
+        ),
+        (
+            "azure-pipelines.yml",
+            format!(
+                "steps:\n  - script: ./deploy.sh\n    displayName: Deploy\n    env:\n      AWS_ACCESS_KEY_ID: {aws}\n      GITHUB_TOKEN: {}\n",
+                s[2]
+            ),
+        ),
+        (
+            "bitbucket-pipelines.yml",
+            format!(
+                "pipelines:\n  default:\n    - step:\n        name: Release\n        script:\n          - export GITHUB_TOKEN={}\n",
+                s[3]
+            ),
+        ),
+        (
+            ".travis.yml",
+            format!(
+                "env:\n  global:\n    - GITHUB_TOKEN={}\nscript:\n  - make release\n",
+                s[4]
+            ),
+        ),
+        (
+            ".drone.yml",
+            format!(
+                "kind: pipeline\nname: default\nsteps:\n  - name: publish\n    image: alpine\n    environment:\n      GITHUB_TOKEN: {}\n",
+                s[5]
+            ),
+        ),
+        (
+            ".buildkite/pipeline.yml",
+            format!(
+                "steps:\n  - label: deploy\n    command: ./deploy.sh\n    env:\n      GITHUB_TOKEN: {}\n",
+                s[6]
+            ),
+        ),
+        (
+            "tekton/task.yaml",
+            format!(
+                "apiVersion: tekton.dev/v1\nkind: Task\nmetadata:\n  name: push\nspec:\n  steps:\n    - name: push\n      image: alpine\n      env:\n        - name: GITHUB_TOKEN\n          value: {}\n",
+                s[7]
+            ),
+        ),
+        (
+            "argo/wf.yaml",
+            format!(
+                "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  generateName: build-\nspec:\n  templates:\n    - name: main\n      container:\n        image: alpine\n        args: [\"git clone https://x:{}@github.com/o/r\"]\n",
+                s[8]
+            ),
+        ),
+        (
+            "Jenkinsfile",
+            format!(
+                "pipeline {{\n  agent any\n  stages {{\n    stage('Publish') {{\n      environment {{\n        GITHUB_TOKEN = '{}'\n      }}\n      steps {{ sh 'make publish' }}\n    }}\n  }}\n}}\n",
+                s[9]
+            ),
+        ),
+        (
+            "infra/variables.tf",
+            "variable \"db_password\" {\n  type    = string\n  default = \"Xq7#vB2mK9pL4wZ1\"\n}\n"
+                .to_string(),
+        ),
+    ];
+    let mut expected: Vec<String> = s.to_vec();
+    expected.extend([
+        aws,
+        "Rv8kQ2mZx7Lp4Wn9".into(),
+        "Kp4Zr8Wq2Lx7Vm3N".into(),
+        "Xq7#vB2mK9pL4wZ1".into(),
+    ]);
+    (files, expected)
+}
+
+#[test]
+fn literals_on_every_platform_golden() {
+    let dir = TempDir::new().unwrap();
+    let (files, expected) = literal_tree();
+    write(dir.path(), &files);
+    let (code, doc) = scan(dir.path());
+    assert_eq!(code, 1);
+    let all = findings(&doc);
+    for e in &expected {
+        assert!(
+            all.iter().any(|f| f["secret"] == e.as_str()),
+            "{e} missing: {doc:#}"
+        );
+    }
+    assert_eq!(all.len(), expected.len(), "no extra findings: {doc:#}");
+    let mut lines: Vec<String> = all
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{} {} [{}] job={} step={} key={}",
+                f["path"].as_str().unwrap(),
+                f["line"],
+                f["rule_id"].as_str().unwrap(),
+                f["ci"]["kind"].as_str().unwrap_or("-"),
+                f["ci"]["job"].as_str().unwrap_or("-"),
+                f["ci"]["step"].as_str().unwrap_or("-"),
+                f["ci"]["key"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    lines.sort();
+    insta::assert_snapshot!(lines.join("\n"));
+}

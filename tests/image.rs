@@ -663,3 +663,26 @@ fn multi_image_legacy_archive_with_linked_layers_and_an_empty_layer() {
     assert_eq!(doc["stats"]["layers_read"], 3);
     assert_eq!(doc["errors"], serde_json::json!([]));
 }
+
+#[test]
+fn gzipped_archive_and_truncated_archive() {
+    let dir = TempDir::new().unwrap();
+    let (img, [deleted, ..]) = layered_image();
+    let archive = dir.path().join("app.tar");
+    oci::docker_save(&archive, &[("app:1", &oci::build(&img))]);
+    let bytes = std::fs::read(&archive).unwrap();
+
+    // `docker save | gzip > app.tar.gz`
+    let gz = dir.path().join("app.tar.gz");
+    std::fs::write(&gz, oci::compress(&bytes, Comp::Gzip)).unwrap();
+    let (code, doc, err) = scan(&gz, &["--show-secrets"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(images_of(&doc, &deleted).len(), 1);
+
+    // The archive cut short: named, exit 2, no crash.
+    let cut = dir.path().join("cut.tar");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let (code, doc, err) = scan(&cut, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(doc["errors"].to_string().contains("cut.tar"), "{doc:#}");
+}

@@ -135,6 +135,42 @@ pub fn consumers(kind: Kind, file: &str, text: &str) -> Result<Vec<Consumer>, St
     }
     let scalars = yaml::outline(text).map_err(|e| format!("{file}: {e}"))?;
     let names = element_names(&scalars);
+    // Managed secrets are inventoried by name: SealedSecret keys, SOPS-encrypted keys.
+    let sealed: Vec<(usize, String)> = scalars
+        .iter()
+        .filter(|s| s.path.len() == 1 && s.key() == Some("kind") && s.value == "SealedSecret")
+        .filter_map(|k| {
+            scalars
+                .iter()
+                .find(|s| s.doc == k.doc && yaml::path_string(&s.path) == "metadata.name")
+                .map(|n| (k.doc, n.value.clone()))
+        })
+        .collect();
+    for s in &scalars {
+        let managed = if let Some((_, name)) = sealed.iter().find(|(d, _)| *d == s.doc)
+            && s.under("encryptedData")
+        {
+            Some(format!("{name}/{}", s.key().unwrap_or("")))
+        } else if kind == Kind::Sops
+            && s.value.starts_with("ENC[AES256_GCM,")
+            && !matches!(s.path.first(), Some(Seg::Key(k)) if k == "sops")
+        {
+            Some(yaml::path_string(&s.path))
+        } else {
+            None
+        };
+        if let Some(secret) = managed {
+            out.push(Consumer {
+                secret,
+                file: file.to_string(),
+                kind,
+                job: None,
+                step: None,
+                line: s.line,
+                leaks_to_logs: false,
+            });
+        }
+    }
     for s in &scalars {
         let (job, step) = job_and_step(kind, &s.path, &names);
         let mut found: Vec<(String, usize)> = Vec::new();

@@ -43,6 +43,8 @@ pub enum Kind {
     Terraform,
     /// Ansible variables.
     Ansible,
+    /// A SOPS-encrypted YAML file (`sops:` metadata, `ENC[AES256_GCM,…]` values).
+    Sops,
 }
 
 impl Kind {
@@ -56,6 +58,7 @@ impl Kind {
                 | Kind::Dockerfile
                 | Kind::Terraform
                 | Kind::Ansible
+                | Kind::Sops
         )
     }
 
@@ -88,6 +91,7 @@ impl Kind {
             Kind::Dockerfile => "dockerfile",
             Kind::Terraform => "terraform",
             Kind::Ansible => "ansible",
+            Kind::Sops => "sops",
         }
     }
 }
@@ -181,7 +185,14 @@ pub fn classify(path: &str, text: &str) -> Option<Kind> {
     if !yamlish {
         return None;
     }
-    let head = &text[..text.len().min(64 << 10)];
+    let mut cut = text.len().min(64 << 10);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &text[..cut];
+    if text.contains("ENC[AES256_GCM,") && text.lines().any(|l| l.starts_with("sops:")) {
+        return Some(Kind::Sops);
+    }
     let api = |needle: &str| {
         head.lines()
             .any(|l| l.trim_start().starts_with("apiVersion:") && l.contains(needle))
@@ -255,5 +266,7 @@ mod tests {
             Some(Kind::Kubernetes)
         );
         assert_eq!(classify("notes.yaml", "a: b\n"), None);
+        let sops = "password: ENC[AES256_GCM,data:abc,type:str]\nsops:\n  mac: x\n";
+        assert_eq!(classify("secrets.enc.yaml", sops), Some(Kind::Sops));
     }
 }

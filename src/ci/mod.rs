@@ -94,6 +94,9 @@ pub fn refine(
     let mut notes = Vec::new();
     matches.retain(|m| !is_reference(&m.secret));
     if !kind.is_yaml() {
+        if kind == Kind::Terraform {
+            terraform_defaults(text, engine, fp, scratch, matches);
+        }
         line_context(kind, text, matches);
         return notes;
     }
@@ -193,6 +196,62 @@ fn line_context(kind: Kind, text: &str, matches: &mut [BlobMatch]) {
                 .find_map(|l| jenkins_stage(l));
         }
         m.context = Some(Box::new(ctx));
+    }
+}
+
+/// Terraform `variable "db_password" { default = "…" }`: the name is on the block, the value on
+/// the `default` line, so the detector is shown `db_password = "…"` and the match is reported
+/// at the default's line.
+fn terraform_defaults(
+    text: &str,
+    engine: &Engine,
+    fp: &Fingerprinter,
+    scratch: &mut Scratch,
+    matches: &mut Vec<BlobMatch>,
+) {
+    let mut current: Option<String> = None;
+    let mut depth = 0i32;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if current.is_none()
+            && let Some(rest) = t.strip_prefix("variable")
+            && let Some(name) = rest
+                .trim()
+                .strip_prefix('"')
+                .and_then(|r| r.split('"').next())
+        {
+            current = Some(name.to_string());
+            depth = 0;
+        }
+        let Some(name) = current.clone() else {
+            continue;
+        };
+        if let Some(v) = t.strip_prefix("default")
+            && let Some(value) = v.trim_start().strip_prefix('=')
+        {
+            let synthetic = format!("{name} = {}\n", value.trim());
+            if let Ok((_, found)) = detect_stream(engine, fp, scratch, |f| {
+                fs::read_stream(synthetic.as_bytes(), Windowing::default(), f)
+            }) {
+                for mut m in found {
+                    if matches
+                        .iter()
+                        .any(|x| x.line == i + 1 && x.fingerprint == m.fingerprint)
+                    {
+                        continue;
+                    }
+                    m.line = i + 1;
+                    m.end_line = i + 1;
+                    m.column = line.find(m.secret.as_str()).map_or(1, |c| c + 1);
+                    m.preview = format!("variable \"{name}\": {}", m.preview);
+                    matches.push(m);
+                }
+            }
+        }
+        depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
+        if depth <= 0 && line.contains('}') {
+            current = None;
+        }
     }
 }
 
@@ -397,13 +456,26 @@ fn job_and_step(
                 job = Some(name_of(i + 2).unwrap_or_else(|| format!("#{}", n + 1)));
             }
             ("steps", Some(Seg::Index(n))) => {
-                step = Some(name_of(i + 2).unwrap_or_else(|| format!("#{}", n + 1)));
+                // CircleCI `- run: {name: …}` and Bitbucket `- step: {name: …}` name the step
+                // one level down.
+                let inner = match path.get(i + 2) {
+                    Some(Seg::Key(_)) => name_of(i + 3),
+                    _ => None,
+                };
+                step = Some(
+                    name_of(i + 2)
+                        .or(inner)
+                        .unwrap_or_else(|| format!("#{}", n + 1)),
+                );
+            }
+            ("step", _) if step.is_none() && kind == Kind::BitbucketPipelines => {
+                step = name_of(i + 1);
             }
             _ => {}
         }
     }
     if job.is_none()
-        && matches!(kind, Kind::GitlabCi | Kind::Travis)
+        && kind == Kind::GitlabCi
         && let Some(Seg::Key(top)) = path.first()
         && !GITLAB_RESERVED.contains(&top.as_str())
         && path.len() > 1
