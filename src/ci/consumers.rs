@@ -19,6 +19,8 @@ pub struct Consumer {
     pub secret: String,
     /// The file.
     pub file: String,
+    /// 1-based line of the reference.
+    pub line: usize,
     /// Platform or file kind.
     pub kind: Kind,
     /// Job, when the platform has jobs.
@@ -27,8 +29,6 @@ pub struct Consumer {
     /// Step, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
-    /// 1-based line of the reference.
-    pub line: usize,
     /// The step echoes it or writes it to `$GITHUB_ENV`/`$GITHUB_OUTPUT`.
     pub leaks_to_logs: bool,
 }
