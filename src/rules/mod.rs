@@ -93,6 +93,74 @@ pub struct RuleSpec {
     /// Texts that must produce no finding of this rule.
     #[serde(default)]
     pub negatives: Vec<String>,
+    /// How to ask the provider whether a secret is live (`--verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifySpec>,
+}
+
+/// A rule's verification: an HTTP request built from templates and the answers that mean live
+/// or dead, or a built-in check (see rules/README.md).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySpec {
+    /// A built-in verifier instead of an HTTP template: `aws-sts`, `gcp-service-account`,
+    /// `private-key`.
+    #[serde(default)]
+    pub builtin: Option<String>,
+    /// Request URL; its host is fixed unless `host_capture` is set.
+    #[serde(default)]
+    pub url: String,
+    /// HTTP method (GET, POST, HEAD).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Request headers (templated values).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// HTTP Basic user and password (templated).
+    #[serde(default)]
+    pub basic: Option<(String, String)>,
+    /// Form body fields (templated).
+    #[serde(default)]
+    pub form: std::collections::BTreeMap<String, String>,
+    /// Raw JSON body (templated; values JSON-escaped).
+    #[serde(default)]
+    pub json: Option<String>,
+    /// Query parameters (templated).
+    #[serde(default)]
+    pub query: std::collections::BTreeMap<String, String>,
+    /// Regex over the secret whose named captures become template values.
+    #[serde(default)]
+    pub secret_captures: Option<String>,
+    /// Template name → rule id whose secret from the same file fills it.
+    #[serde(default)]
+    pub companions: std::collections::BTreeMap<String, String>,
+    /// The capture that builds the URL's host (the host is otherwise fixed).
+    #[serde(default)]
+    pub host_capture: Option<String>,
+    /// Requests per second to this provider.
+    #[serde(default)]
+    pub rps: Option<f64>,
+    /// Answers meaning live.
+    #[serde(default)]
+    pub live: Option<VerifyCheck>,
+    /// Answers meaning dead (revoked, invalid).
+    #[serde(default)]
+    pub dead: Option<VerifyCheck>,
+}
+
+/// Conditions on a response; all given ones must hold.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyCheck {
+    /// Accepted HTTP status codes.
+    #[serde(default)]
+    pub status: Vec<u16>,
+    /// JSON fields (dotted paths) and the values they must equal.
+    #[serde(default)]
+    pub json: std::collections::BTreeMap<String, toml::Value>,
+    /// Strings the body must contain.
+    #[serde(default)]
+    pub body: Vec<String>,
 }
 
 /// One TOML rule file: a list of `[[rule]]` tables.
