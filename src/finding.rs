@@ -20,6 +20,8 @@ pub struct Finding {
     pub environment: crate::environment::Environment,
     /// CI/GitOps context (platform, job, step, key, risk notes).
     pub context: Option<Box<crate::ci::CiContext>>,
+    /// Outcome of `--verify`.
+    pub verification: Option<crate::verify::Verification>,
     /// Confidence of the rule.
     pub confidence: Confidence,
     /// Where it was found.

@@ -219,7 +219,11 @@ pub fn classify(path: &str, text: &str) -> Option<Kind> {
     // A file pulled in by `include: local:` from anywhere in the repo: top-level jobs (keys at
     // two spaces) with `script:` and a `stage:` or `extends:`.
     let at_job_level = |l: &&str| l.starts_with("  ") && !l.starts_with("   ");
-    let has = |k: &str| head.lines().filter(at_job_level).any(|l| l.trim_start().starts_with(k));
+    let has = |k: &str| {
+        head.lines()
+            .filter(at_job_level)
+            .any(|l| l.trim_start().starts_with(k))
+    };
     if has("script:") && (has("stage:") || has("extends:")) {
         return Some(Kind::GitlabCi);
     }
@@ -274,7 +278,10 @@ mod tests {
         );
         assert_eq!(classify("notes.yaml", "a: b\n"), None);
         let inc = "deploy-prod:\n  stage: deploy\n  script:\n    - ./deploy.sh\n";
-        assert_eq!(classify("ci/templates/deploy.yml", inc), Some(Kind::GitlabCi));
+        assert_eq!(
+            classify("ci/templates/deploy.yml", inc),
+            Some(Kind::GitlabCi)
+        );
         let sops = "password: ENC[AES256_GCM,data:abc,type:str]\nsops:\n  mac: x\n";
         assert_eq!(classify("secrets.enc.yaml", sops), Some(Kind::Sops));
     }

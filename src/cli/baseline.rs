@@ -7,7 +7,8 @@ use crate::baseline::Baseline;
 pub fn run(cmd: BaselineCommand) -> i32 {
     match cmd {
         BaselineCommand::Create { output, scan } => {
-            let scanned = super::scan::scan_with(&scan);
+            let mut scanned = super::scan::scan_with(&scan);
+            super::scan::drop_companions(&mut scanned);
             for e in &scanned.outcome.errors {
                 eprintln!("error: {e}");
             }

@@ -87,6 +87,9 @@ pub enum RulesCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Only rules that `--verify` can check, with provider and endpoint.
+        #[arg(long)]
+        verifiable: bool,
     },
     /// Compile every rule and run its examples and negative examples.
     Check {
@@ -234,6 +237,29 @@ pub struct ScanArgs {
     /// Report only secrets not in this baseline file.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Ask each provider whether each distinct secret is live (sends the secret to the host
+    /// written in its rule, over verified TLS). Off by default.
+    #[arg(long)]
+    pub verify: bool,
+    /// Send a provider's checks to URL instead of the rule's host (`github=https://127.0.0.1:8443`;
+    /// the provider is the rule id's first part). For tests and private mirrors.
+    #[arg(long, value_name = "PROVIDER=URL")]
+    pub verify_endpoint: Vec<String>,
+    /// Let verification reach private, loopback and link-local addresses.
+    #[arg(long)]
+    pub allow_internal: bool,
+    /// Trust only the certificates in this PEM file for verification (tests).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub verify_ca: Option<PathBuf>,
+    /// Seconds per verification request.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub verify_timeout: u64,
+    /// Verification requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub verify_concurrency: usize,
+    /// AWS account ids never to verify against (canary tokens); repeatable.
+    #[arg(long, value_name = "ID")]
+    pub skip_aws_account: Vec<String>,
 }
 
 /// Runs the parsed command line and returns the process exit code.

@@ -10,18 +10,61 @@ use crate::rules::load::{self, LoadedRules};
 /// Runs a `rules` subcommand.
 pub fn run(cmd: RulesCommand) -> i32 {
     match cmd {
-        RulesCommand::List { rules, json } => list(&rules, json),
+        RulesCommand::List {
+            rules,
+            json,
+            verifiable,
+        } => list(&rules, json, verifiable),
         RulesCommand::Check { dir } => check(dir),
     }
 }
 
-fn list(extra: &[PathBuf], json: bool) -> i32 {
+/// `GET https://api.github.com/user`, or the built-in's name.
+fn verifier_summary(v: &crate::rules::VerifySpec) -> String {
+    match &v.builtin {
+        Some(b) => format!("built-in {b}"),
+        None => {
+            let method = v.method.clone().unwrap_or_else(|| {
+                if v.form.is_empty() && v.json.is_none() {
+                    "GET".into()
+                } else {
+                    "POST".into()
+                }
+            });
+            format!("{method} {}", v.url)
+        }
+    }
+}
+
+fn list(extra: &[PathBuf], json: bool, verifiable: bool) -> i32 {
     let mut loaded = load::builtin();
     for p in extra {
         loaded.add_path(p);
     }
     for e in &loaded.errors {
         eprintln!("error: {e}");
+    }
+    if verifiable {
+        loaded.rules.retain(|r| r.spec.verify.is_some());
+        if !json {
+            let mut providers = std::collections::BTreeSet::new();
+            for r in &loaded.rules {
+                let s = &r.spec;
+                let v = s.verify.as_ref().map(verifier_summary).unwrap_or_default();
+                providers.insert(s.provider.as_str());
+                println!("{:<40} {:<18} {v}", s.id, s.provider);
+            }
+            eprintln!(
+                "{} verifiable rules, {} providers",
+                loaded.rules.len(),
+                providers.len()
+            );
+            return if loaded.errors.is_empty() {
+                EXIT_CLEAN
+            } else {
+                EXIT_ERROR
+            };
+        }
     }
     if json {
         let specs: Vec<_> = loaded.rules.iter().map(|r| &r.spec).collect();

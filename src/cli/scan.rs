@@ -340,6 +340,23 @@ pub fn run(args: ScanArgs) -> i32 {
             Err(e) => scanned.outcome.errors.push(e),
         }
     }
+    if args.verify {
+        match verify_options(&args) {
+            Ok(opts) => {
+                let st = crate::verify::verify_findings(
+                    &mut scanned.outcome.findings,
+                    &scanned.rules,
+                    &opts,
+                );
+                scanned.outcome.notes.push(format!(
+                    "verification: {} distinct secret(s), {} request(s): {} live, {} dead, {} unknown, {} skipped",
+                    st.secrets, st.requests, st.live, st.dead, st.unknown, st.skipped
+                ));
+            }
+            Err(e) => scanned.outcome.errors.push(e),
+        }
+    }
+    drop_companions(&mut scanned);
     let outcome = &scanned.outcome;
     for n in &outcome.notes {
         eprintln!("note: {n}");
@@ -387,6 +404,49 @@ pub fn run(args: ScanArgs) -> i32 {
         return EXIT_ERROR;
     }
     exit_code(outcome, args.exit_code)
+}
+
+/// Drops matches of companion-only rules (identifiers kept for verifiers, never findings).
+pub fn drop_companions(scanned: &mut Scanned) {
+    let companion: std::collections::HashSet<&str> = scanned
+        .rules
+        .iter()
+        .filter(|r| r.spec.companion_only)
+        .map(|r| r.spec.id.as_str())
+        .collect();
+    if !companion.is_empty() {
+        scanned
+            .outcome
+            .findings
+            .retain(|f| !companion.contains(f.rule_id.as_str()));
+    }
+}
+
+/// Verification settings from the command line.
+fn verify_options(args: &ScanArgs) -> Result<crate::verify::VerifyOptions, String> {
+    let mut endpoints = std::collections::HashMap::new();
+    for e in &args.verify_endpoint {
+        let (k, v) = e
+            .split_once('=')
+            .ok_or_else(|| format!("--verify-endpoint {e:?}: expected PROVIDER=URL"))?;
+        if !v.starts_with("https://") {
+            return Err(format!("--verify-endpoint {e:?}: the URL must be https"));
+        }
+        endpoints.insert(k.to_string(), v.to_string());
+    }
+    let ca_pem = match &args.verify_ca {
+        Some(p) => Some(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        None => None,
+    };
+    Ok(crate::verify::VerifyOptions {
+        endpoints,
+        allow_internal: args.allow_internal,
+        ca_pem,
+        timeout: std::time::Duration::from_secs(args.verify_timeout.max(1)),
+        concurrency: args.verify_concurrency.max(1),
+        skip_aws_accounts: args.skip_aws_account.clone(),
+        ..crate::verify::VerifyOptions::default()
+    })
 }
 
 /// 2 on any error (fail closed), else `findings_code` when there are findings, else 0.

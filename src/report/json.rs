@@ -37,6 +37,9 @@ pub struct JsonFinding<'a> {
     /// CI/GitOps context.
     #[serde(skip_serializing_if = "Option::is_none")]
     ci: Option<&'a CiContext>,
+    /// Outcome of `--verify`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<&'a crate::verify::Verification>,
 }
 
 impl<'a> JsonFinding<'a> {
@@ -65,6 +68,7 @@ impl<'a> JsonFinding<'a> {
                 _ => None,
             },
             ci: f.context.as_deref(),
+            verification: f.verification.as_ref(),
         }
     }
 }

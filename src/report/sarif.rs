@@ -153,6 +153,12 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
                 "environment".to_string(),
                 serde_json::json!(f.environment.name()),
             );
+            if let Some(v) = &f.verification {
+                props.insert(
+                    "verification".to_string(),
+                    serde_json::to_value(v).unwrap_or_default(),
+                );
+            }
             if let Some(c) = &f.context {
                 props.insert(
                     "ci".to_string(),

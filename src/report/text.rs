@@ -143,6 +143,24 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
         if let Some(ctx) = &f.context {
             write_ci(out, c, ctx)?;
         }
+        if let Some(v) = &f.verification {
+            let status = format!("{:?}", v.status).to_lowercase();
+            let http = v
+                .http_status
+                .map(|s| format!(" (HTTP {s})"))
+                .unwrap_or_default();
+            let why = v
+                .reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            let code = match v.status {
+                crate::verify::Status::Live => "1;31",
+                crate::verify::Status::Dead => "32",
+                _ => "2",
+            };
+            writeln!(out, "  verified: {}{http}{why}", paint(c, code, &status))?;
+        }
         match &f.origin {
             Origin::Git(g) => write_git(out, c, g)?,
             Origin::Image(i) => write_image(out, c, i)?,

@@ -93,6 +93,10 @@ pub struct RuleSpec {
     /// Texts that must produce no finding of this rule.
     #[serde(default)]
     pub negatives: Vec<String>,
+    /// Matches only feed other rules' verifiers (an account SID for its auth token) and are
+    /// never reported on their own: an identifier is not a secret.
+    #[serde(default)]
+    pub companion_only: bool,
     /// How to ask the provider whether a secret is live (`--verify`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifySpec>,
@@ -146,6 +150,71 @@ pub struct VerifySpec {
     /// Answers meaning dead (revoked, invalid).
     #[serde(default)]
     pub dead: Option<VerifyCheck>,
+}
+
+impl VerifySpec {
+    /// Built-in verifiers.
+    pub const BUILTINS: [&'static str; 1] = ["aws-sts"];
+
+    /// Checks the rule's verifier: known built-in, https URL, a fixed host unless
+    /// `host_capture`, every template name defined, a live condition.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(b) = &self.builtin {
+            if !Self::BUILTINS.contains(&b.as_str()) {
+                return Err(format!(
+                    "unknown built-in {b:?} (known: {})",
+                    Self::BUILTINS.join(", ")
+                ));
+            }
+            return Ok(());
+        }
+        let rest = self
+            .url
+            .strip_prefix("https://")
+            .ok_or_else(|| format!("url {:?} must start with https://", self.url))?;
+        let host = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+        if host.contains("{{") && self.host_capture.is_none() {
+            return Err("the URL host must be fixed text (or declare host_capture)".into());
+        }
+        let mut names: Vec<String> = vec!["secret".into()];
+        if let Some(p) = &self.secret_captures {
+            let re = regex::Regex::new(p).map_err(|e| format!("secret_captures: {e}"))?;
+            names.extend(re.capture_names().flatten().map(str::to_string));
+        }
+        names.extend(self.companions.keys().cloned());
+        let mut texts: Vec<&str> = vec![self.url.as_str()];
+        texts.extend(self.headers.values().map(String::as_str));
+        texts.extend(self.form.values().map(String::as_str));
+        texts.extend(self.query.values().map(String::as_str));
+        if let Some((u, p)) = &self.basic {
+            texts.push(u);
+            texts.push(p);
+        }
+        if let Some(j) = &self.json {
+            texts.push(j);
+        }
+        for t in texts {
+            let mut rest = t;
+            while let Some(i) = rest.find("{{") {
+                let after = &rest[i + 2..];
+                let end = after.find("}}").ok_or("unclosed {{")?;
+                let name = after[..end].trim();
+                if !names.iter().any(|n| n == name) {
+                    return Err(format!("template uses undefined {{{{{name}}}}}"));
+                }
+                rest = &after[end + 2..];
+            }
+        }
+        if self.live.is_none() {
+            return Err("needs a `live` condition".into());
+        }
+        if let Some(m) = &self.method
+            && !matches!(m.as_str(), "GET" | "POST" | "HEAD")
+        {
+            return Err(format!("method {m} is not allowed (GET, POST, HEAD)"));
+        }
+        Ok(())
+    }
 }
 
 /// Conditions on a response; all given ones must hold.
@@ -266,6 +335,9 @@ impl Rule {
             && !(0.0..=8.0).contains(&e)
         {
             return Err(invalid(format!("min_entropy {e} is outside 0..8")));
+        }
+        if let Some(v) = &spec.verify {
+            v.validate().map_err(|m| invalid(format!("verify: {m}")))?;
         }
         let checksum = match &spec.checksum {
             None => None,

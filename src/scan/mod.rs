@@ -204,6 +204,7 @@ pub fn to_finding(engine: &Engine, m: BlobMatch, origin: Origin) -> Finding {
         severity: environment.adjust(rule.severity),
         environment,
         context: m.context,
+        verification: None,
         confidence: rule.confidence,
         origin,
         line: m.line,

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""A fake credential provider for sprawl's verification tests: HTTPS on 127.0.0.1 with a
+certificate the test made (its CA is trusted only by the test's sprawl run).
+
+The answer depends on which known token the request carries (in any header, the path, the query
+or the body). Scenarios, from the JSON file given with --scenarios ({"token": "scenario"}):
+
+  live          200 {"ok": true, "login": "octocat"}
+  dead          401 {"ok": false, "message": "Bad credentials"}
+  dead200       200 {"ok": false, "error": "invalid_auth"}   (Slack style)
+  retry_after   first request 429 with Retry-After: 1, then as live
+  always429     429 with Retry-After: 1, every time
+  error500      500
+  slow          sleeps 3 s, then as live
+  html          200 text/html (a WAF page)
+  redirect      302 to https://elsewhere.invalid/steal
+  aws           STS GetCallerIdentity: 200 XML with <Account> if the Authorization header is
+                a SigV4 signature for the access key id given as --aws-key-id, else 403
+
+Every request is appended to --log as one JSON line: method, path, host header, headers, body.
+Prints "PORT <n>" once listening.
+"""
+
+import argparse
+import json
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--scenarios", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--aws-key-id", default="")
+    ap.add_argument("--default", default=None, help="scenario for requests carrying no known token")
+    args = ap.parse_args()
+    scenarios = json.load(open(args.scenarios))
+    seen = {}
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def answer(self, status, body, ctype="application/json", extra=None):
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (extra or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def handle_any(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+            with lock:
+                with open(args.log, "a") as f:
+                    f.write(json.dumps({"method": self.command, "path": self.path,
+                                        "host": self.headers.get("Host"),
+                                        "headers": dict(self.headers.items()), "body": body}) + "\n")
+            hay = " ".join([self.path, body] + [v for _, v in self.headers.items()])
+            scenario = None
+            for token, sc in scenarios.items():
+                if token in hay:
+                    scenario = sc
+                    break
+            if scenario is None:
+                scenario = args.default
+            if scenario is None:
+                return self.answer(400, '{"error": "no known token"}')
+            with lock:
+                n = seen.get(scenario, 0)
+                seen[scenario] = n + 1
+            if scenario == "retry_after" and n == 0:
+                return self.answer(429, '{"error": "slow down"}', extra={"Retry-After": "1"})
+            if scenario == "always429":
+                return self.answer(429, '{"error": "slow down"}', extra={"Retry-After": "1"})
+            if scenario == "error500":
+                return self.answer(500, '{"error": "boom"}')
+            if scenario == "slow":
+                time.sleep(3)
+            if scenario == "html":
+                return self.answer(200, "<!DOCTYPE html><html><body>Checking your browser</body></html>", "text/html")
+            if scenario == "redirect":
+                return self.answer(302, "", extra={"Location": "https://elsewhere.invalid/steal"})
+            if scenario == "dead":
+                return self.answer(401, '{"ok": false, "message": "Bad credentials"}')
+            if scenario == "dead200":
+                return self.answer(200, '{"ok": false, "error": "invalid_auth"}')
+            if scenario == "aws":
+                auth = self.headers.get("Authorization", "")
+                ok = auth.startswith("AWS4-HMAC-SHA256 Credential=" + args.aws_key_id + "/") \
+                    and "SignedHeaders=content-type;host;x-amz-date" in auth \
+                    and body == "Action=GetCallerIdentity&Version=2011-06-15"
+                if ok:
+                    return self.answer(200, "<GetCallerIdentityResponse><GetCallerIdentityResult>"
+                                       "<Account>123456789012</Account></GetCallerIdentityResult>"
+                                       "</GetCallerIdentityResponse>", "text/xml")
+                return self.answer(403, "<ErrorResponse><Error><Code>InvalidClientTokenId</Code>"
+                                   "</Error></ErrorResponse>", "text/xml")
+            return self.answer(200, '{"ok": true, "login": "octocat"}')
+
+        do_GET = handle_any
+        do_POST = handle_any
+        do_HEAD = handle_any
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    print(f"PORT {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
