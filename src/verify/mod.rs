@@ -11,6 +11,7 @@
 
 pub mod aws;
 pub mod http;
+pub mod keys;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -50,6 +51,9 @@ pub struct Verification {
     /// Why, for unknown and skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For private keys: the public key's OpenSSH type and SHA-256 fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 /// Verification settings.
@@ -132,6 +136,7 @@ pub fn verify_findings(
         http_status: None,
         checked_at: now.clone(),
         reason: Some(why.to_string()),
+        public_key: None,
     };
     let mut jobs = Vec::new();
     let mut results: Vec<(Vec<usize>, Verification)> = Vec::new();
@@ -404,7 +409,11 @@ fn check(
         http_status,
         checked_at: now_iso(),
         reason,
+        public_key: None,
     };
+    if job.spec.builtin.as_deref() == Some("private-key") {
+        return private_key(&job.secret);
+    }
     let request = match job.spec.builtin.as_deref() {
         None => build_request(job, opts),
         Some("aws-sts") => aws_request(job, opts),
@@ -495,6 +504,7 @@ fn decide(job: &Job<'_>, a: &Answer) -> Verification {
         http_status: Some(a.status),
         checked_at: now_iso(),
         reason,
+        public_key: None,
     };
     let head = a
         .body
@@ -606,6 +616,33 @@ fn aws_request(job: &Job<'_>, opts: &VerifyOptions) -> Result<Request, String> {
         headers,
         body: Some(aws::STS_BODY.as_bytes().to_vec()),
     })
+}
+
+/// The offline check of a private key: valid key material is reported with its public-key
+/// fingerprint (status unknown: whether any server still trusts the key is not knowable
+/// offline); key material that does not parse is dead.
+fn private_key(secret: &str) -> Verification {
+    let (status, reason, public_key) = match keys::check(secret) {
+        keys::KeyCheck::Valid { kind, fingerprint } => (
+            Status::Unknown,
+            "valid private key (offline check): find where this public key is authorized and remove it there".to_string(),
+            Some(format!("{kind} {fingerprint}")),
+        ),
+        keys::KeyCheck::Encrypted => (
+            Status::Skipped,
+            "encrypted private key: the public key needs the passphrase".to_string(),
+            None,
+        ),
+        keys::KeyCheck::Unsupported(why) => (Status::Skipped, why, None),
+        keys::KeyCheck::Invalid(why) => (Status::Dead, why, None),
+    };
+    Verification {
+        status,
+        http_status: None,
+        checked_at: now_iso(),
+        reason: Some(reason),
+        public_key,
+    }
 }
 
 /// Spaces requests to one provider by `1/rps` seconds.
