@@ -716,3 +716,75 @@ fn private_keys_are_checked_offline_against_ssh_keygen() {
     }
     assert!(doc["notes"].to_string().contains("0 request(s)"), "{doc:#}");
 }
+
+/// A GCP service-account key file: the key signs a JWT for its client_email, exchanged at the
+/// (stand-in) token endpoint; a deleted account's key is dead. The e-mail is only a companion.
+#[test]
+fn gcp_service_account_key_signs_a_jwt_for_the_token_endpoint() {
+    let work = TempDir::new().unwrap();
+    let provider = Provider::start(work.path(), &[], "");
+    let tree = work.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    let mut secrets = Vec::new();
+    for (name, email) in [
+        (
+            "live.json",
+            "deployer@orbit-ledger-48213.iam.gserviceaccount.com",
+        ),
+        (
+            "dead.json",
+            "revoked-bot@orbit-ledger-48213.iam.gserviceaccount.com",
+        ),
+    ] {
+        let key = work.path().join(format!("{name}.pem"));
+        let st = Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+            ])
+            .arg(&key)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let pem = std::fs::read_to_string(&key).unwrap();
+        // Written in the order Google writes key files (`type` first).
+        let text = format!(
+            "{{\n  \"type\": \"service_account\",\n  \"project_id\": \"orbit-ledger-48213\",\n  \"private_key_id\": \"8fcbbc92c2143501f5e601f267032985eb0740b7\",\n  \"private_key\": {},\n  \"client_email\": \"{email}\",\n  \"client_id\": \"207291340272330812237\"\n}}\n",
+            serde_json::to_string(&pem).unwrap()
+        );
+        std::fs::write(tree.join(name), text).unwrap();
+        secrets.push((name, pem.replace('\n', "\\n")));
+    }
+    let (_, doc) = provider.scan(
+        &tree,
+        &rules_dir(work.path()),
+        &[
+            "--verify-endpoint",
+            &format!("gcp=https://127.0.0.1:{}", provider.port),
+        ],
+    );
+    let findings = doc["findings"].as_array().unwrap();
+    let status = |file: &str| {
+        findings
+            .iter()
+            .find(|f| {
+                f["path"].as_str().unwrap().ends_with(file)
+                    && f["rule_id"] == "gcp.service-account.private-key"
+            })
+            .map(|f| f["verification"]["status"].clone())
+            .unwrap_or_else(|| panic!("{file}: {doc:#}"))
+    };
+    assert_eq!(status("live.json"), "live");
+    assert_eq!(status("dead.json"), "dead");
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["rule_id"] != "gcp.service-account.client-email")
+    );
+    assert_eq!(provider.requests().len(), 2);
+}

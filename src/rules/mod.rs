@@ -154,7 +154,7 @@ pub struct VerifySpec {
 
 impl VerifySpec {
     /// Built-in verifiers.
-    pub const BUILTINS: [&'static str; 2] = ["aws-sts", "private-key"];
+    pub const BUILTINS: [&'static str; 3] = ["aws-sts", "gcp-service-account", "private-key"];
 
     /// Checks the rule's verifier: known built-in, https URL, a fixed host unless
     /// `host_capture`, every template name defined, a live condition.

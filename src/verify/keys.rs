@@ -36,7 +36,7 @@ pub fn check(text: &str) -> KeyCheck {
     if label.contains("ENCRYPTED") || text.contains("Proc-Type: 4,ENCRYPTED") {
         return KeyCheck::Encrypted;
     }
-    let der = match pem_body(text) {
+    let der = match pem_der(text) {
         Some(d) => d,
         None => return KeyCheck::Invalid("the PEM body is not valid base64".into()),
     };
@@ -52,7 +52,7 @@ pub fn check(text: &str) -> KeyCheck {
 }
 
 /// The base64 body between the BEGIN and END lines, decoded.
-fn pem_body(text: &str) -> Option<Vec<u8>> {
+pub fn pem_der(text: &str) -> Option<Vec<u8>> {
     let start = text.find("-----BEGIN ")?;
     let after = &text[start + 11..];
     let body_start = after.find("-----")? + 5;

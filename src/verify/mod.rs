@@ -10,6 +10,7 @@
 //! timeouts, and retries that honour `Retry-After`.
 
 pub mod aws;
+pub mod gcp;
 pub mod http;
 pub mod keys;
 
@@ -417,6 +418,7 @@ fn check(
     let request = match job.spec.builtin.as_deref() {
         None => build_request(job, opts),
         Some("aws-sts") => aws_request(job, opts),
+        Some("gcp-service-account") => gcp_request(job, opts),
         Some(other) => Err(format!("built-in verifier {other} is not available")),
     };
     let request = match request {
@@ -540,6 +542,21 @@ fn decide(job: &Job<'_>, a: &Answer) -> Verification {
             ),
         };
     }
+    if job.spec.builtin.as_deref() == Some("gcp-service-account") {
+        let dead_words = [
+            "Invalid JWT Signature",
+            "account not found",
+            "invalid_client",
+        ];
+        return match a.status {
+            200 if a.body.contains("access_token") => v(Status::Live, None),
+            400 | 401 if dead_words.iter().any(|w| a.body.contains(w)) => v(Status::Dead, None),
+            _ => v(
+                Status::Unknown,
+                Some(format!("unexpected answer {}", a.status)),
+            ),
+        };
+    }
     let json: Option<serde_json::Value> = serde_json::from_str(&a.body).ok();
     if job
         .spec
@@ -643,6 +660,29 @@ fn private_key(secret: &str) -> Verification {
         reason: Some(reason),
         public_key,
     }
+}
+
+/// The token request for a GCP service-account key (`{{email}}` companion + the key).
+fn gcp_request(job: &Job<'_>, opts: &VerifyOptions) -> Result<Request, String> {
+    let email = job
+        .vars
+        .get("email")
+        .ok_or("needs the client_email from the same file")?;
+    let url = match opts.endpoints.get(provider_key(&job.rule.spec.id)) {
+        Some(b) => format!("{}/token", b.trim_end_matches('/')),
+        None => gcp::TOKEN_URL.to_string(),
+    };
+    // The audience is always Google's endpoint: a stand-in server checks the same claims.
+    let jwt = gcp::assertion(&job.secret, email, gcp::TOKEN_URL, now_secs())?;
+    Ok(Request {
+        method: "POST".into(),
+        url,
+        headers: vec![(
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded".into(),
+        )],
+        body: Some(gcp::token_body(&jwt).into_bytes()),
+    })
 }
 
 /// Spaces requests to one provider by `1/rps` seconds.

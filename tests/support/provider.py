@@ -22,6 +22,7 @@ Prints "PORT <n>" once listening.
 """
 
 import argparse
+import base64
 import json
 import ssl
 import threading
@@ -67,6 +68,8 @@ def main():
                     f.write(json.dumps({"method": self.command, "path": self.path,
                                         "host": self.headers.get("Host"),
                                         "headers": dict(self.headers.items()), "body": body}) + "\n")
+            if self.path == "/token" and "assertion=" in body:
+                return self.gcp_token(body)
             hay = " ".join([self.path, body] + [v for _, v in self.headers.items()])
             scenario = None
             for token, sc in scenarios.items():
@@ -108,6 +111,24 @@ def main():
                 return self.answer(403, "<ErrorResponse><Error><Code>InvalidClientTokenId</Code>"
                                    "</Error></ErrorResponse>", "text/xml")
             return self.answer(200, '{"ok": true, "login": "octocat"}')
+
+        def gcp_token(self, body):
+            """Google's token endpoint: a JWT-bearer grant whose claims name the service account.
+            An account whose e-mail contains "revoked" answers like a deleted key."""
+            from urllib.parse import parse_qs
+            form = parse_qs(body)
+            jwt = form.get("assertion", [""])[0].split(".")
+            grant = form.get("grant_type", [""])[0]
+            if len(jwt) != 3 or grant != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+                return self.answer(400, '{"error": "invalid_request"}')
+            pad = lambda s: s + "=" * (-len(s) % 4)
+            header = json.loads(base64.urlsafe_b64decode(pad(jwt[0])))
+            claims = json.loads(base64.urlsafe_b64decode(pad(jwt[1])))
+            if header.get("alg") != "RS256" or claims.get("aud") != "https://oauth2.googleapis.com/token":
+                return self.answer(400, '{"error": "invalid_grant", "error_description": "Invalid JWT"}')
+            if "revoked" in claims.get("iss", ""):
+                return self.answer(400, '{"error": "invalid_grant", "error_description": "Invalid JWT Signature."}')
+            return self.answer(200, '{"access_token": "ya29.stand-in", "expires_in": 3599, "token_type": "Bearer"}')
 
         do_GET = handle_any
         do_POST = handle_any
