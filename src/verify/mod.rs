@@ -423,6 +423,10 @@ fn check(
     };
     let request = match request {
         Ok(r) => r,
+        // Key material that cannot sign anything is not a usable credential.
+        Err(why) if why.starts_with("not a usable") || why.contains("not valid PEM") => {
+            return outcome(Status::Dead, None, Some(why));
+        }
         Err(why) => return outcome(Status::Skipped, None, Some(why)),
     };
     let Some((host, port)) = http::host_port(&request.url) else {
