@@ -386,6 +386,28 @@ fn a_hundred_copies_of_five_secrets_make_five_requests() {
             .contains("5 distinct secret(s), 5 request(s)"),
         "{doc:#}"
     );
+
+    // With a cache, a second run within --verify-max-age asks nothing; with max age 0, again.
+    let cache = work.path().join("verify-cache.json");
+    let c = ["--verify-cache", cache.to_str().unwrap()];
+    provider.scan(&tree, &rules_dir(work.path()), &c);
+    assert_eq!(provider.requests().len(), 10);
+    let cached = std::fs::read_to_string(&cache).unwrap();
+    assert!(!cached.contains(&toks[0]), "no secret in the cache");
+    let (_, doc) = provider.scan(&tree, &rules_dir(work.path()), &c);
+    assert_eq!(provider.requests().len(), 10);
+    assert!(
+        doc["notes"].to_string().contains("0 request(s), 5 cached"),
+        "{doc:#}"
+    );
+    let all = doc["findings"].as_array().unwrap();
+    assert!(all.iter().all(|f| f["verification"]["status"] == "live"));
+    provider.scan(
+        &tree,
+        &rules_dir(work.path()),
+        &[c[0], c[1], "--verify-max-age", "0"],
+    );
+    assert_eq!(provider.requests().len(), 15);
 }
 
 #[test]

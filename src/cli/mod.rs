@@ -260,6 +260,12 @@ pub struct ScanArgs {
     /// AWS account ids never to verify against (canary tokens); repeatable.
     #[arg(long, value_name = "ID")]
     pub skip_aws_account: Vec<String>,
+    /// Keep live/dead outcomes in FILE (rule + fingerprint, no secrets) and reuse them.
+    #[arg(long, value_name = "FILE")]
+    pub verify_cache: Option<PathBuf>,
+    /// Reuse cached outcomes younger than this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 86_400)]
+    pub verify_max_age: u64,
 }
 
 /// Runs the parsed command line and returns the process exit code.

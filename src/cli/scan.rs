@@ -349,8 +349,8 @@ pub fn run(args: ScanArgs) -> i32 {
                     &opts,
                 );
                 scanned.outcome.notes.push(format!(
-                    "verification: {} distinct secret(s), {} request(s): {} live, {} dead, {} unknown, {} skipped",
-                    st.secrets, st.requests, st.live, st.dead, st.unknown, st.skipped
+                    "verification: {} distinct secret(s), {} request(s), {} cached: {} live, {} dead, {} unknown, {} skipped",
+                    st.secrets, st.requests, st.cached, st.live, st.dead, st.unknown, st.skipped
                 ));
             }
             Err(e) => scanned.outcome.errors.push(e),
@@ -445,6 +445,8 @@ fn verify_options(args: &ScanArgs) -> Result<crate::verify::VerifyOptions, Strin
         timeout: std::time::Duration::from_secs(args.verify_timeout.max(1)),
         concurrency: args.verify_concurrency.max(1),
         skip_aws_accounts: args.skip_aws_account.clone(),
+        cache: args.verify_cache.clone(),
+        max_age: std::time::Duration::from_secs(args.verify_max_age),
         ..crate::verify::VerifyOptions::default()
     })
 }

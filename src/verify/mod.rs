@@ -74,6 +74,10 @@ pub struct VerifyOptions {
     pub skip_aws_accounts: Vec<String>,
     /// Default requests per second per provider.
     pub default_rps: f64,
+    /// File of earlier live/dead outcomes by (rule, fingerprint); no secret is stored in it.
+    pub cache: Option<std::path::PathBuf>,
+    /// Outcomes in the cache younger than this are reused instead of asking again.
+    pub max_age: Duration,
 }
 
 impl Default for VerifyOptions {
@@ -86,6 +90,8 @@ impl Default for VerifyOptions {
             concurrency: 8,
             skip_aws_accounts: Vec::new(),
             default_rps: 4.0,
+            cache: None,
+            max_age: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -105,6 +111,8 @@ pub struct VerifyStats {
     pub unknown: u64,
     /// Skipped.
     pub skipped: u64,
+    /// Outcomes reused from the cache.
+    pub cached: u64,
 }
 
 /// One distinct secret to check.
@@ -141,8 +149,14 @@ pub fn verify_findings(
     };
     let mut jobs = Vec::new();
     let mut results: Vec<(Vec<usize>, Verification)> = Vec::new();
-    for ((rule_id, _), idx) in groups {
+    let mut cache = Cache::load(opts);
+    for ((rule_id, fingerprint), idx) in groups {
         stats.secrets += 1;
+        if let Some(v) = cache.fresh(&rule_id, &fingerprint, opts.max_age) {
+            stats.cached += 1;
+            results.push((idx, v));
+            continue;
+        }
         let Some(rule) = by_id.get(rule_id.as_str()) else {
             results.push((idx, skipped("rule not loaded")));
             continue;
@@ -191,6 +205,12 @@ pub fn verify_findings(
     });
     results.extend(done.into_inner().unwrap_or_default());
     stats.requests = client.sent.load(Ordering::Relaxed);
+    for (idx, v) in &results {
+        if let Some(&i) = idx.first() {
+            cache.record(&findings[i].rule_id, &findings[i].fingerprint, v);
+        }
+    }
+    cache.save();
     finish(findings, results, stats)
 }
 
@@ -686,6 +706,72 @@ fn gcp_request(job: &Job<'_>, opts: &VerifyOptions) -> Result<Request, String> {
             "application/x-www-form-urlencoded".into(),
         )],
         body: Some(gcp::token_body(&jwt).into_bytes()),
+    })
+}
+
+/// Earlier live and dead outcomes by "rule<TAB>fingerprint" (unknown and skipped are never
+/// cached: they say nothing about the secret). The file holds no secret.
+struct Cache {
+    path: Option<std::path::PathBuf>,
+    entries: BTreeMap<String, Verification>,
+    changed: bool,
+}
+
+impl Cache {
+    fn load(opts: &VerifyOptions) -> Cache {
+        let entries = opts
+            .cache
+            .as_ref()
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|b| serde_json::from_slice::<BTreeMap<String, serde_json::Value>>(&b).ok())
+            .map(|m| {
+                m.into_iter()
+                    .filter_map(|(k, v)| Some((k, verification_from_json(&v)?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Cache {
+            path: opts.cache.clone(),
+            entries,
+            changed: false,
+        }
+    }
+
+    fn fresh(&self, rule: &str, fingerprint: &str, max_age: Duration) -> Option<Verification> {
+        let v = self.entries.get(&format!("{rule}\t{fingerprint}"))?;
+        let at = crate::scan::git::parse_iso8601(&v.checked_at)?;
+        (now_secs() - at < max_age.as_secs() as i64).then(|| v.clone())
+    }
+
+    fn record(&mut self, rule: &str, fingerprint: &str, v: &Verification) {
+        if matches!(v.status, Status::Live | Status::Dead) && self.path.is_some() {
+            self.entries
+                .insert(format!("{rule}\t{fingerprint}"), v.clone());
+            self.changed = true;
+        }
+    }
+
+    fn save(&self) {
+        if let (Some(p), true) = (&self.path, self.changed)
+            && let Ok(text) = serde_json::to_vec_pretty(&self.entries)
+        {
+            let _ = std::fs::write(p, text);
+        }
+    }
+}
+
+fn verification_from_json(v: &serde_json::Value) -> Option<Verification> {
+    let status = match v["status"].as_str()? {
+        "live" => Status::Live,
+        "dead" => Status::Dead,
+        _ => return None,
+    };
+    Some(Verification {
+        status,
+        http_status: v["http_status"].as_u64().map(|s| s as u16),
+        checked_at: v["checked_at"].as_str()?.to_string(),
+        reason: Some("cached outcome (--verify-max-age)".to_string()),
+        public_key: v["public_key"].as_str().map(str::to_string),
     })
 }
 
