@@ -351,3 +351,80 @@ fn json_escaped_slashes_and_newline_escapes() {
     assert_eq!(rules, ["slack.webhook", "github.pat.classic"], "{f:#?}");
     assert_eq!(f[1]["line"], 2);
 }
+
+/// Archives in a directory are opened (zip, jar, tar.gz, archives inside archives), members
+/// reported as `archive!/member`; a corrupt archive is named and the rest scanned (exit 2);
+/// `--archive-depth 0` leaves archives alone.
+#[test]
+fn archives_in_directories_are_opened() {
+    use common::oci::{self, Comp, E};
+    let dir = tempfile::TempDir::new().unwrap();
+    let in_zip = common::fake_github("ghp_", 5001);
+    let in_tgz_jar = common::fake_github("ghp_", 5002);
+    let plain = common::fake_github("ghp_", 5003);
+    let zip_of = |files: &[(&str, String)]| {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, body) in files {
+            w.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut w, body.as_bytes()).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    };
+    std::fs::write(
+        dir.path().join("backup.zip"),
+        zip_of(&[("config/.env", format!("GITHUB_TOKEN={in_zip}\n"))]),
+    )
+    .unwrap();
+    let jar = zip_of(&[(
+        "application.properties",
+        format!("github.token={in_tgz_jar}\n"),
+    )]);
+    let tgz = oci::compress(&oci::layer_tar(&[E::File("lib/app.jar", jar)]), Comp::Gzip);
+    std::fs::write(dir.path().join("release.tar.gz"), tgz).unwrap();
+    std::fs::write(
+        dir.path().join("broken.zip"),
+        b"PK\x03\x04 not really a zip",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("plain.env"), format!("T={plain}\n")).unwrap();
+
+    let out = common::sprawl()
+        .current_dir(dir.path())
+        .args([
+            "scan",
+            ".",
+            "--format",
+            "json",
+            "--show-secrets",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(2), "broken.zip is an error");
+    let path_of = |s: &str| {
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["secret"] == s)
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{s} not found: {doc:#}"))
+    };
+    assert_eq!(path_of(&in_zip), "backup.zip!/config/.env");
+    assert_eq!(
+        path_of(&in_tgz_jar),
+        "release.tar.gz!/lib/app.jar!/application.properties"
+    );
+    assert_eq!(path_of(&plain), "plain.env");
+    assert!(doc["errors"].to_string().contains("broken.zip"), "{doc:#}");
+
+    let out = common::sprawl()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--format", "json", "--archive-depth", "0"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 1);
+}

@@ -202,7 +202,8 @@ pub struct CommonScanArgs {
     /// size (after the first 256 MiB): a decompression bomb.
     #[arg(long, value_name = "RATIO", default_value_t = 100)]
     pub max_layer_ratio: u64,
-    /// Images: open archives inside layers (.tar, .tar.gz, .zip, .jar, .war) this deep.
+    /// Open archives (.zip, .jar, .war, .tar, .tar.gz, .tgz) in directories and image layers,
+    /// and archives inside them, this deep (0: scan archives as plain files).
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub archive_depth: usize,
 }

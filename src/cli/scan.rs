@@ -87,6 +87,12 @@ pub fn scan_with(common: &CommonScanArgs) -> Scanned {
         max_file_size: common.max_file_size,
         windowing: Windowing::default(),
         progress: !common.no_progress,
+        archives: (common.archive_depth > 0).then(|| crate::source::image::layer::Limits {
+            max_bytes: common.max_layer_size,
+            max_ratio: common.max_layer_ratio.max(1),
+            max_depth: common.archive_depth,
+            ..Default::default()
+        }),
     };
     let mut outcome = scan_targets(&engine, &fp, common, opts, &mut errors);
     outcome.errors.splice(0..0, errors);

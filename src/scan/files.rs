@@ -12,6 +12,7 @@ use crate::finding::Finding;
 use crate::fingerprint::Fingerprinter;
 use crate::source::Origin;
 use crate::source::fs::{self, ReadOutcome, WalkOptions, Windowing};
+use crate::source::image::layer::{self, Limits, Visitor};
 use crossbeam_channel::{Sender, bounded};
 use ignore::WalkState;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -29,6 +30,9 @@ pub struct ScanOptions {
     pub windowing: Windowing,
     /// Show a progress bar on a terminal.
     pub progress: bool,
+    /// Open archives found in directories (`.zip`, `.jar`, `.tar.gz`, …) with these limits;
+    /// `None` scans them as plain (binary) files.
+    pub archives: Option<Limits>,
 }
 
 enum Event {
@@ -71,6 +75,7 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                 let max = opts.max_file_size;
                 let windowing = opts.windowing;
                 let mut scratch = Scratch::default();
+                let archives = opts.archives;
                 Box::new(move |entry| {
                     let entry = match entry {
                         Ok(e) => e,
@@ -88,6 +93,29 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                         .strip_prefix("./")
                         .map(str::to_string)
                         .unwrap_or(shown);
+                    if let Some(limits) = &archives
+                        && layer::is_archive_name(&shown)
+                    {
+                        let mut v = ArchiveVisitor {
+                            engine: &engine,
+                            fp: &fp,
+                            scratch: &mut scratch,
+                            tx: &tx,
+                            windowing,
+                            max,
+                        };
+                        let walked = std::fs::File::open(path)
+                            .and_then(|f| Ok((f.metadata()?.len(), f)))
+                            .map_err(|e| e.to_string())
+                            .and_then(|(size, f)| {
+                                let mut r = std::io::BufReader::new(f);
+                                layer::walk_archive(&shown, &mut r, size, limits, &mut v)
+                            });
+                        if let Err(e) = walked {
+                            let _ = tx.send(Event::Error(format!("{shown}: archive: {e}")));
+                        }
+                        return WalkState::Continue;
+                    }
                     let res = detect_stream(&engine, &fp, &mut scratch, |f| {
                         fs::read_file(path, max, windowing, f)
                     })
@@ -124,6 +152,47 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
     outcome.errors.sort();
     outcome.elapsed = started.elapsed();
     outcome
+}
+
+/// Scans the members of an archive found in a directory, each as `archive!/member`.
+struct ArchiveVisitor<'a> {
+    engine: &'a Engine,
+    fp: &'a Fingerprinter,
+    scratch: &'a mut Scratch,
+    tx: &'a Sender<Event>,
+    windowing: Windowing,
+    max: Option<u64>,
+}
+
+impl Visitor for ArchiveVisitor<'_> {
+    fn file(
+        &mut self,
+        _top: &str,
+        shown: &str,
+        size: u64,
+        content: &mut dyn std::io::Read,
+    ) -> std::io::Result<()> {
+        if self.max.is_some_and(|m| size > m) {
+            let _ = self.tx.send(Event::Skipped(ReadOutcome::TooLarge(size)));
+            return Ok(());
+        }
+        let res = detect_stream(self.engine, self.fp, self.scratch, |f| {
+            fs::read_stream(content, self.windowing, f)
+        })
+        .map(|(o, mut m)| {
+            super::filter_docs(self.engine, shown, &mut m);
+            let origin = Origin::File {
+                path: shown.to_string(),
+            };
+            (o, to_findings(self.engine, m, &origin))
+        });
+        send_result(self.tx, shown, res);
+        Ok(())
+    }
+
+    fn note(&mut self, message: String) {
+        let _ = self.tx.send(Event::Note(message));
+    }
 }
 
 fn send_result(tx: &Sender<Event>, name: &str, res: std::io::Result<(ReadOutcome, Vec<Finding>)>) {

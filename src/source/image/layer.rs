@@ -247,6 +247,39 @@ pub fn walk_layer(
     Ok(summary)
 }
 
+/// True when a file name is an archive sprawl opens (`.tar`, `.tar.gz`, `.tgz`, `.tar.zst`,
+/// `.zip`, `.jar`, `.war`, `.ear`).
+pub fn is_archive_name(name: &str) -> bool {
+    nested_kind(name).is_some()
+}
+
+/// Walks an archive file found outside an image (a directory scan): every member is handed to
+/// `visitor` as `shown!/member`, nested archives are opened up to `limits.max_depth`, and the
+/// same size, ratio and traversal guards as for layers apply.
+pub fn walk_archive(
+    shown: &str,
+    content: &mut dyn Read,
+    size: u64,
+    limits: &Limits,
+    visitor: &mut dyn Visitor,
+) -> Result<u64, String> {
+    let base = shown.rsplit('/').next().unwrap_or(shown);
+    let kind = nested_kind(base).ok_or_else(|| format!("{shown}: not an archive"))?;
+    let mut summary = LayerSummary::default();
+    open_nested(
+        kind,
+        content,
+        size,
+        shown,
+        shown,
+        1,
+        limits,
+        visitor,
+        &mut summary,
+    )?;
+    Ok(summary.files)
+}
+
 /// True for names of archives that are opened: tarballs and zip-family files.
 fn nested_kind(name: &str) -> Option<NestedKind> {
     let lower = name.to_ascii_lowercase();
