@@ -9,6 +9,7 @@ pub mod detect;
 pub mod environment;
 pub mod finding;
 pub mod fingerprint;
+pub mod inventory;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -2,6 +2,7 @@
 
 pub mod baseline;
 pub mod ci;
+pub mod report;
 pub mod rules;
 pub mod scan;
 
@@ -44,12 +45,40 @@ pub enum Command {
         #[command(subcommand)]
         command: BaselineCommand,
     },
+    /// Print the rotation report of an inventory: each distinct secret, most urgent first, with
+    /// every copy and what to do.
+    Report(ReportArgs),
     /// Understand CI pipelines: which jobs and steps consume which named secrets.
     Ci {
         /// What to do.
         #[command(subcommand)]
         command: CiCommand,
     },
+}
+
+/// `sprawl report` options.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The inventory (a SQLite file written by `scan --store`).
+    #[arg(long, value_name = "FILE")]
+    pub store: String,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+    /// Write to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `sprawl report` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown.
+    Md,
+    /// CSV, one row per copy.
+    Csv,
+    /// JSON.
+    Json,
 }
 
 /// `sprawl ci ...`
@@ -178,6 +207,13 @@ pub struct CommonScanArgs {
     /// Also scan the history of submodules (checked out, or cloned under .git/modules).
     #[arg(long)]
     pub recurse_submodules: bool,
+    /// Inventory to record findings in (a SQLite file); its fingerprint key is used unless
+    /// --fingerprint-key is given.
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<String>,
+    /// Also keep the plaintext secrets in the inventory (off by default).
+    #[arg(long, requires = "store")]
+    pub store_secrets: bool,
     /// Images: scan only this platform of multi-platform images (`linux/amd64`); default all.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
@@ -276,5 +312,6 @@ pub fn run(cli: Cli) -> i32 {
         Command::Rules { command } => rules::run(command),
         Command::Baseline { command } => baseline::run(command),
         Command::Ci { command } => ci::run(command),
+        Command::Report(args) => report::run(args),
     }
 }

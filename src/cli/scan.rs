@@ -71,7 +71,27 @@ pub fn scan_with(common: &CommonScanArgs) -> Scanned {
     }
 
     let engine = Arc::new(Engine::new(loaded.rules));
-    let fp = Fingerprinter::new(common.fingerprint_key.as_deref().unwrap_or("").as_bytes());
+    // An inventory's own key makes every scan into it compute the same fingerprints.
+    let store_key = match (&common.store, &common.fingerprint_key) {
+        (Some(loc), None) => {
+            match crate::inventory::open(loc).and_then(|mut s| s.fingerprint_key()) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let fp = Fingerprinter::new(
+        common
+            .fingerprint_key
+            .as_deref()
+            .or(store_key.as_deref())
+            .unwrap_or("")
+            .as_bytes(),
+    );
     let mut excludes = config.scan.exclude.clone();
     excludes.extend(common.exclude.iter().cloned());
     let opts = ScanOptions {
@@ -339,6 +359,7 @@ fn scan_targets(
 
 /// Runs `sprawl scan`.
 pub fn run(args: ScanArgs) -> i32 {
+    let started = now_iso();
     let mut scanned = scan_with(&args.common);
     if let Some(path) = &args.baseline {
         match Baseline::load(path) {
@@ -363,6 +384,9 @@ pub fn run(args: ScanArgs) -> i32 {
         }
     }
     drop_companions(&mut scanned);
+    if let Some(loc) = &args.common.store {
+        record(loc, &args.common, &mut scanned.outcome, started);
+    }
     let outcome = &scanned.outcome;
     for n in &outcome.notes {
         eprintln!("note: {n}");
@@ -410,6 +434,43 @@ pub fn run(args: ScanArgs) -> i32 {
         return EXIT_ERROR;
     }
     exit_code(outcome, args.exit_code)
+}
+
+fn now_iso() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    crate::scan::git::iso8601(secs)
+}
+
+/// Writes the scan's findings to the inventory in one transaction; a store that cannot be
+/// written is an error (exit 2), the report is still printed.
+fn record(location: &str, common: &CommonScanArgs, outcome: &mut ScanOutcome, started: String) {
+    let targets: Vec<String> = if common.targets.is_empty() {
+        vec![".".to_string()]
+    } else {
+        common
+            .targets
+            .iter()
+            .map(|t| t.display().to_string())
+            .collect()
+    };
+    let scan = crate::inventory::ScanRecord {
+        targets,
+        started,
+        finished: now_iso(),
+        findings: outcome.findings.len() as u64,
+        errors: outcome.errors.clone(),
+    };
+    let written = crate::inventory::open(location)
+        .and_then(|mut s| s.record_scan(&scan, &outcome.findings, common.store_secrets));
+    match written {
+        Ok(()) => outcome.notes.push(format!(
+            "inventory {location}: {} finding(s) recorded",
+            outcome.findings.len()
+        )),
+        Err(e) => outcome.errors.push(e),
+    }
 }
 
 /// Drops matches of companion-only rules (identifiers kept for verifiers, never findings).

@@ -1,0 +1,172 @@
+//! The inventory: one record per distinct secret (keyed by fingerprint and rule) with every
+//! place it lives, across scans and targets, so a rotation can be planned and proven complete.
+//! Behind the [`Store`] trait; SQLite (`sqlite.rs`) is the embedded default. No plaintext secret
+//! is stored unless asked (`--store-secrets`). The fingerprint key lives in the store, so every
+//! scan writing to one inventory computes the same fingerprints.
+
+pub mod sqlite;
+
+use serde::Serialize;
+
+use crate::finding::Finding;
+use crate::source::Origin;
+
+/// One place a secret lives, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Occurrence {
+    /// `file`, `git`, `image`, `stdin`.
+    pub source: String,
+    /// The scanned target (directory, repository, image archive or reference).
+    pub target: String,
+    /// Path (in the tree, repository or layer; `config:Env[2]` for image configs).
+    pub path: String,
+    /// 1-based line.
+    pub line: u64,
+    /// Commit that introduced it (git), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Author and date of that commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// Image reference and layer (`app:1 layer 3 sha256:…`), for images.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// CI job and step, when in a pipeline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci: Option<String>,
+    /// Still present where a user looks today: at a ref tip, in the final image filesystem,
+    /// in the files on disk. False for history-only and hidden-layer copies.
+    pub present: bool,
+}
+
+/// One distinct secret with all its copies.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretRecord {
+    /// Keyed fingerprint.
+    pub fingerprint: String,
+    /// Rule id.
+    pub rule_id: String,
+    /// Provider.
+    pub provider: String,
+    /// Environment (`prod`, `staging`, …).
+    pub environment: String,
+    /// Severity.
+    pub severity: String,
+    /// Redacted preview of one copy.
+    pub preview: String,
+    /// First and last time a scan saw it (ISO 8601).
+    pub first_seen: String,
+    /// Last time a scan saw it.
+    pub last_seen: String,
+    /// Verification status and time, if verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<String>,
+    /// When it was verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<String>,
+    /// The secret itself, only when the store keeps secrets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// Every copy.
+    pub occurrences: Vec<Occurrence>,
+}
+
+/// A finished scan as recorded.
+#[derive(Debug, Clone, Default)]
+pub struct ScanRecord {
+    /// Targets as given.
+    pub targets: Vec<String>,
+    /// Start and end (ISO 8601).
+    pub started: String,
+    /// End.
+    pub finished: String,
+    /// Findings written.
+    pub findings: u64,
+    /// Errors (each a message).
+    pub errors: Vec<String>,
+}
+
+/// An inventory backend.
+pub trait Store {
+    /// The fingerprint key of this inventory (created on first use).
+    fn fingerprint_key(&mut self) -> Result<String, String>;
+    /// Records one scan and all its findings in one transaction; a scan re-run changes nothing
+    /// but `last_seen`.
+    fn record_scan(
+        &mut self,
+        scan: &ScanRecord,
+        findings: &[Finding],
+        store_secrets: bool,
+    ) -> Result<(), String>;
+    /// Every secret with its occurrences.
+    fn secrets(&mut self) -> Result<Vec<SecretRecord>, String>;
+}
+
+/// Opens the store at `location` (a SQLite file path).
+pub fn open(location: &str) -> Result<Box<dyn Store>, String> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        return Err(format!(
+            "{location}: PostgreSQL stores are not available in this build yet"
+        ));
+    }
+    Ok(Box::new(sqlite::SqliteStore::open(location)?))
+}
+
+/// How an origin is stored: source kind, target, path, commit, author, image, present.
+pub fn occurrence_of(f: &Finding, default_target: &str) -> Occurrence {
+    let ci = f.context.as_ref().map(|c| {
+        let mut parts = vec![c.kind.name().to_string()];
+        if let Some(j) = &c.job {
+            parts.push(format!("job {j}"));
+        }
+        if let Some(s) = &c.step {
+            parts.push(format!("step {s}"));
+        }
+        parts.join(", ")
+    });
+    let base = Occurrence {
+        source: String::new(),
+        target: default_target.to_string(),
+        path: f.origin.display_path().to_string(),
+        line: f.line as u64,
+        commit: None,
+        author: None,
+        image: None,
+        ci,
+        present: true,
+    };
+    match &f.origin {
+        Origin::File { .. } => Occurrence {
+            source: "file".into(),
+            ..base
+        },
+        Origin::Stdin => Occurrence {
+            source: "stdin".into(),
+            ..base
+        },
+        Origin::Git(g) => {
+            let first = g.commits.first();
+            Occurrence {
+                source: "git".into(),
+                target: g.repo.clone(),
+                commit: first.map(|c| c.commit.clone()),
+                author: first.map(|c| format!("{} {}", c.author, c.date)),
+                present: !g.history_only,
+                ..base
+            }
+        }
+        Origin::Image(i) => Occurrence {
+            source: "image".into(),
+            target: i.image.clone(),
+            image: Some(match (i.layer_index, &i.layer_digest) {
+                (Some(k), Some(d)) => format!("{} layer {k} {d}", i.image),
+                _ => i.image.clone(),
+            }),
+            present: !matches!(
+                i.visibility,
+                crate::source::image::Visibility::Hidden { .. }
+            ),
+            ..base
+        },
+    }
+}

@@ -1,0 +1,318 @@
+//! The SQLite inventory (rusqlite, SQLite compiled in): versioned migrations under
+//! `PRAGMA user_version`, WAL journal, one transaction per recorded scan so a killed scan leaves
+//! the store as it was before it, upserts keyed so that re-recording a scan changes nothing but
+//! `last_seen`.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Occurrence, ScanRecord, SecretRecord, Store, occurrence_of};
+use crate::finding::Finding;
+
+/// Schema migrations, applied in order; `user_version` is the number applied.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE secrets (
+    id INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    preview TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    verification TEXT,
+    verified_at TEXT,
+    http_status INTEGER,
+    secret TEXT,
+    UNIQUE (fingerprint, rule_id)
+);
+CREATE TABLE occurrences (
+    id INTEGER PRIMARY KEY,
+    secret_id INTEGER NOT NULL REFERENCES secrets(id),
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    path TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    commit_id TEXT NOT NULL DEFAULT '',
+    author TEXT,
+    image TEXT NOT NULL DEFAULT '',
+    ci TEXT,
+    present INTEGER NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    UNIQUE (secret_id, source, target, path, line, commit_id, image)
+);
+CREATE TABLE scans (
+    id INTEGER PRIMARY KEY,
+    targets TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT NOT NULL,
+    findings INTEGER NOT NULL,
+    errors TEXT NOT NULL
+);
+CREATE TABLE seen_objects (
+    target TEXT NOT NULL,
+    object TEXT NOT NULL,
+    PRIMARY KEY (target, object)
+);
+"#];
+
+/// An inventory in one SQLite file.
+pub struct SqliteStore {
+    conn: Connection,
+    path: String,
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating as needed) the store at `path`.
+    pub fn open(path: &str) -> Result<SqliteStore, String> {
+        let conn = Connection::open(path).map_err(|e| format!("{path}: cannot open store: {e}"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
+            .and_then(|_| conn.busy_timeout(std::time::Duration::from_secs(30)))
+            .map_err(|e| format!("{path}: {e}"))?;
+        let mut s = SqliteStore {
+            conn,
+            path: path.to_string(),
+        };
+        s.migrate()?;
+        Ok(s)
+    }
+
+    fn err(&self, e: rusqlite::Error) -> String {
+        format!("{}: {e}", self.path)
+    }
+
+    fn migrate(&mut self) -> Result<(), String> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if version as usize > MIGRATIONS.len() {
+            return Err(format!(
+                "{}: store schema version {version} is newer than this sprawl knows ({})",
+                self.path,
+                MIGRATIONS.len()
+            ));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self
+                .conn
+                .transaction()
+                .map_err(|e| format!("{}: {e}", self.path))?;
+            tx.execute_batch(sql)
+                .and_then(|_| tx.pragma_update(None, "user_version", (i + 1) as i64))
+                .and_then(|_| tx.commit())
+                .map_err(|e| format!("{}: migration {}: {e}", self.path, i + 1))?;
+        }
+        Ok(())
+    }
+}
+
+fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    crate::scan::git::iso8601(secs)
+}
+
+impl Store for SqliteStore {
+    fn fingerprint_key(&mut self) -> Result<String, String> {
+        let existing: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'fingerprint_key'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        if let Some(k) = existing {
+            return Ok(k);
+        }
+        let mut bytes = [0u8; 32];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+            .map_err(|_| "no randomness for the fingerprint key".to_string())?;
+        let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        // Another writer may have created it meanwhile: keep whichever landed first.
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('fingerprint_key', ?1)",
+                params![key],
+            )
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'fingerprint_key'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    fn record_scan(
+        &mut self,
+        scan: &ScanRecord,
+        findings: &[Finding],
+        store_secrets: bool,
+    ) -> Result<(), String> {
+        let path = self.path.clone();
+        let e = |x: rusqlite::Error| format!("{path}: {x}");
+        let seen = now();
+        let default_target = scan.targets.join(", ");
+        let tx = self.conn.transaction().map_err(e)?;
+        for f in findings {
+            let (status, at, http) = match &f.verification {
+                Some(v)
+                    if matches!(
+                        v.status,
+                        crate::verify::Status::Live
+                            | crate::verify::Status::Dead
+                            | crate::verify::Status::Unknown
+                    ) =>
+                {
+                    (
+                        Some(format!("{:?}", v.status).to_lowercase()),
+                        Some(v.checked_at.clone()),
+                        v.http_status.map(i64::from),
+                    )
+                }
+                _ => (None, None, None),
+            };
+            tx.execute(
+                "INSERT INTO secrets (fingerprint, rule_id, provider, environment, severity, preview, first_seen, last_seen, verification, verified_at, http_status, secret)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (fingerprint, rule_id) DO UPDATE SET
+                   last_seen = excluded.last_seen,
+                   environment = CASE WHEN (CASE excluded.environment WHEN 'prod' THEN 0 WHEN 'staging' THEN 1 WHEN 'unknown' THEN 2 WHEN 'dev' THEN 3 ELSE 4 END)
+                                         < (CASE environment WHEN 'prod' THEN 0 WHEN 'staging' THEN 1 WHEN 'unknown' THEN 2 WHEN 'dev' THEN 3 ELSE 4 END)
+                                    THEN excluded.environment ELSE environment END,
+                   verification = COALESCE(excluded.verification, verification),
+                   verified_at = COALESCE(excluded.verified_at, verified_at),
+                   http_status = COALESCE(excluded.http_status, http_status),
+                   secret = COALESCE(excluded.secret, secret)",
+                params![
+                    f.fingerprint,
+                    f.rule_id,
+                    f.provider,
+                    f.environment.name(),
+                    format!("{:?}", f.severity).to_lowercase(),
+                    f.preview,
+                    seen,
+                    status,
+                    at,
+                    http,
+                    store_secrets.then_some(f.secret.as_str()),
+                ],
+            )
+            .map_err(e)?;
+            let secret_id: i64 = tx
+                .query_row(
+                    "SELECT id FROM secrets WHERE fingerprint = ?1 AND rule_id = ?2",
+                    params![f.fingerprint, f.rule_id],
+                    |r| r.get(0),
+                )
+                .map_err(e)?;
+            let o = occurrence_of(f, &default_target);
+            tx.execute(
+                "INSERT INTO occurrences (secret_id, source, target, path, line, commit_id, author, image, ci, present, first_seen, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+                 ON CONFLICT (secret_id, source, target, path, line, commit_id, image) DO UPDATE SET
+                   last_seen = excluded.last_seen, present = excluded.present, ci = excluded.ci",
+                params![
+                    secret_id,
+                    o.source,
+                    o.target,
+                    o.path,
+                    o.line as i64,
+                    o.commit.clone().unwrap_or_default(),
+                    o.author,
+                    o.image.clone().unwrap_or_default(),
+                    o.ci,
+                    o.present,
+                    seen,
+                ],
+            )
+            .map_err(e)?;
+        }
+        tx.execute(
+            "INSERT INTO scans (targets, started, finished, findings, errors) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                scan.targets.join("\n"),
+                scan.started,
+                scan.finished,
+                scan.findings as i64,
+                scan.errors.join("\n"),
+            ],
+        )
+        .map_err(e)?;
+        tx.commit().map_err(e)
+    }
+
+    fn secrets(&mut self) -> Result<Vec<SecretRecord>, String> {
+        let path = self.path.clone();
+        let e = |x: rusqlite::Error| format!("{path}: {x}");
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, fingerprint, rule_id, provider, environment, severity, preview, first_seen, last_seen, verification, verified_at, secret
+                 FROM secrets ORDER BY id",
+            )
+            .map_err(e)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    SecretRecord {
+                        fingerprint: r.get(1)?,
+                        rule_id: r.get(2)?,
+                        provider: r.get(3)?,
+                        environment: r.get(4)?,
+                        severity: r.get(5)?,
+                        preview: r.get(6)?,
+                        first_seen: r.get(7)?,
+                        last_seen: r.get(8)?,
+                        verification: r.get(9)?,
+                        verified_at: r.get(10)?,
+                        secret: r.get(11)?,
+                        occurrences: Vec::new(),
+                    },
+                ))
+            })
+            .map_err(e)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(e)?;
+        let mut occ = self
+            .conn
+            .prepare(
+                "SELECT source, target, path, line, commit_id, author, image, ci, present
+                 FROM occurrences WHERE secret_id = ?1 ORDER BY target, path, line",
+            )
+            .map_err(e)?;
+        let mut out = Vec::new();
+        for (id, mut rec) in rows {
+            rec.occurrences = occ
+                .query_map(params![id], |r| {
+                    let commit: String = r.get(4)?;
+                    let image: String = r.get(6)?;
+                    Ok(Occurrence {
+                        source: r.get(0)?,
+                        target: r.get(1)?,
+                        path: r.get(2)?,
+                        line: r.get::<_, i64>(3)? as u64,
+                        commit: (!commit.is_empty()).then_some(commit),
+                        author: r.get(5)?,
+                        image: (!image.is_empty()).then_some(image),
+                        ci: r.get(7)?,
+                        present: r.get(8)?,
+                    })
+                })
+                .map_err(e)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(e)?;
+            out.push(rec);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,178 @@
+//! The inventory: scans recorded into a SQLite store, one record per distinct secret with every
+//! copy (files, git history, image layers), idempotent re-recording, no plaintext unless asked,
+//! and the rotation report built from it.
+
+mod common;
+
+use std::path::Path;
+
+use common::oci::{self, Comp, E, Img};
+use common::{fake_github, sprawl};
+use serde_json::Value;
+use tempfile::TempDir;
+
+fn scan_into(store: &Path, target: &Path, extra: &[&str]) -> (i32, String) {
+    let out = sprawl()
+        .arg("scan")
+        .arg(target)
+        .args(["--format", "json", "--no-progress", "--store"])
+        .arg(store)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn report(store: &Path, format: &str) -> String {
+    let out = sprawl()
+        .args(["report", "--format", format, "--store"])
+        .arg(store)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn one_record_per_secret_with_every_copy_across_sources() {
+    let work = TempDir::new().unwrap();
+    let store = work.path().join("inventory.db");
+    let shared = fake_github("ghp_", 6001);
+    let other = fake_github("ghp_", 6002);
+
+    // The same token in two files of a tree...
+    let tree = work.path().join("tree");
+    std::fs::create_dir_all(tree.join("deploy")).unwrap();
+    std::fs::write(tree.join("app.env"), format!("GITHUB_TOKEN={shared}\n")).unwrap();
+    std::fs::write(
+        tree.join("deploy/prod.env"),
+        format!("GH={shared}\nOTHER={other}\n"),
+    )
+    .unwrap();
+    // ...and in an image layer that a later layer deletes.
+    let img = Img {
+        layers: vec![
+            (
+                oci::layer_tar(&[E::File(
+                    "app/.env",
+                    format!("GITHUB_TOKEN={shared}\n").into_bytes(),
+                )]),
+                Comp::Gzip,
+                "COPY .env".into(),
+            ),
+            (
+                oci::layer_tar(&[E::File("app/.wh..env", Vec::new())]),
+                Comp::Gzip,
+                "RUN rm".into(),
+            ),
+        ],
+        ..Img::default()
+    };
+    let archive = work.path().join("app.tar");
+    oci::docker_save(&archive, &[("app:1", &oci::build(&img))]);
+
+    assert_eq!(scan_into(&store, &tree, &[]).0, 1);
+    assert_eq!(scan_into(&store, &archive, &[]).0, 1);
+    let doc: Value = serde_json::from_str(&report(&store, "json")).unwrap();
+    let secrets = doc["secrets"].as_array().unwrap();
+    assert_eq!(secrets.len(), 2, "{doc:#}");
+    let rec = secrets
+        .iter()
+        .find(|s| s["occurrences"].as_array().unwrap().len() == 3)
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    let occ = rec["occurrences"].as_array().unwrap();
+    let sources: Vec<&str> = occ.iter().map(|o| o["source"].as_str().unwrap()).collect();
+    assert_eq!(sources.iter().filter(|s| **s == "file").count(), 2);
+    let image = occ.iter().find(|o| o["source"] == "image").unwrap();
+    assert_eq!(image["present"], false, "hidden by a whiteout");
+    assert!(
+        image["image"]
+            .as_str()
+            .unwrap()
+            .starts_with("app:1 layer 0 sha256:")
+    );
+    // Most copies first; the environment comes from the deploy/prod path.
+    assert_eq!(secrets[0]["fingerprint"], rec["fingerprint"]);
+    assert!(secrets.iter().any(|s| s["environment"] == "prod"));
+
+    // Re-recording the same scans changes nothing but last_seen.
+    scan_into(&store, &tree, &[]);
+    scan_into(&store, &archive, &[]);
+    let again: Value = serde_json::from_str(&report(&store, "json")).unwrap();
+    let strip = |v: &Value| -> Vec<(String, usize)> {
+        v["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["fingerprint"].as_str().unwrap().to_string(),
+                    s["occurrences"].as_array().unwrap().len(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(strip(&doc), strip(&again));
+
+    // No plaintext in the store by default; fingerprints are the store's own, stable ones.
+    let bytes = std::fs::read(&store).unwrap();
+    let hay = String::from_utf8_lossy(&bytes);
+    assert!(!hay.contains(&shared) && !hay.contains(&other));
+
+    let md = report(&store, "md");
+    assert!(md.starts_with("# Rotation report"), "{md}");
+    assert!(
+        md.contains("history-only") || md.contains("History-only"),
+        "{md}"
+    );
+    let csv = report(&store, "csv");
+    assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
+}
+
+#[test]
+fn store_secrets_keeps_plaintext_only_when_asked() {
+    let work = TempDir::new().unwrap();
+    let tok = fake_github("ghp_", 6011);
+    let tree = work.path().join("t");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("a.env"), format!("T={tok}\n")).unwrap();
+    let store = work.path().join("s.db");
+    scan_into(&store, &tree, &["--store-secrets"]);
+    let doc: Value = serde_json::from_str(&report(&store, "json")).unwrap();
+    assert_eq!(doc["secrets"][0]["secret"], tok.as_str());
+}
+
+#[test]
+fn an_unwritable_store_is_an_error_and_the_report_still_prints() {
+    let work = TempDir::new().unwrap();
+    let tok = fake_github("ghp_", 6021);
+    let tree = work.path().join("t");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("a.env"), format!("T={tok}\n")).unwrap();
+    let out = sprawl()
+        .arg("scan")
+        .arg(&tree)
+        .args([
+            "--format",
+            "json",
+            "--store",
+            "/nonexistent-dir/x/inventory.db",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 1);
+    assert!(
+        doc["errors"].to_string().contains("inventory.db"),
+        "{doc:#}"
+    );
+}
