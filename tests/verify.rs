@@ -810,3 +810,77 @@ fn gcp_service_account_key_signs_a_jwt_for_the_token_endpoint() {
     );
     assert_eq!(provider.requests().len(), 2);
 }
+
+/// `sprawl verify --store` re-checks the secrets an inventory holds in plaintext (one request
+/// each) and records the outcome for the rotation report; without plaintext nothing is sent.
+#[test]
+fn verify_store_rechecks_inventory_secrets() {
+    let work = TempDir::new().unwrap();
+    let live = token("tpk_", 60);
+    let dead = token("tpk_", 61);
+    let provider = Provider::start(
+        work.path(),
+        &[(live.as_str(), "live"), (dead.as_str(), "dead")],
+        "",
+    );
+    let tree = work.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("a.env"), format!("A={live}\nB={dead}\n")).unwrap();
+    std::fs::write(tree.join("b.env"), format!("A={live}\n")).unwrap();
+    let rules = rules_dir(work.path());
+    let store = work.path().join("inv.db");
+    let no_plain = work.path().join("plain-less.db");
+    for (db, extra) in [(&store, vec!["--store-secrets"]), (&no_plain, vec![])] {
+        let st = sprawl()
+            .arg("scan")
+            .arg(&tree)
+            .args(["--format", "json", "--no-progress", "--rules"])
+            .arg(&rules)
+            .arg("--store")
+            .arg(db)
+            .args(&extra)
+            .output()
+            .unwrap();
+        assert_eq!(st.status.code(), Some(1));
+    }
+    let out = sprawl()
+        .args(["verify", "--allow-internal", "--store"])
+        .arg(&store)
+        .arg("--verify-ca")
+        .arg(&provider.ca)
+        .args([
+            "--verify-endpoint",
+            &format!("testprov=https://127.0.0.1:{}", provider.port),
+        ])
+        .arg("--rules")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("2 request(s): 1 live, 1 dead"), "{stderr}");
+    assert_eq!(provider.requests().len(), 2);
+    let rep = sprawl()
+        .args(["report", "--format", "json", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&rep.stdout).unwrap();
+    let statuses: Vec<&str> = doc["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["verification"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["live", "dead"], "live first: {doc:#}");
+
+    let out = sprawl()
+        .args(["verify", "--allow-internal", "--store"])
+        .arg(&no_plain)
+        .arg("--rules")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 stored without plaintext"));
+    assert_eq!(provider.requests().len(), 2);
+}

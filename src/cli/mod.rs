@@ -45,6 +45,9 @@ pub enum Command {
         #[command(subcommand)]
         command: BaselineCommand,
     },
+    /// Re-verify the secrets of an inventory (those stored with --store-secrets) and record
+    /// the outcomes, for the rotation report.
+    Verify(VerifyArgs),
     /// Print the rotation report of an inventory: each distinct secret, most urgent first, with
     /// every copy and what to do.
     Report(ReportArgs),
@@ -54,6 +57,35 @@ pub enum Command {
         #[command(subcommand)]
         command: CiCommand,
     },
+}
+
+/// `sprawl verify` options.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The inventory (a SQLite file written by `scan --store --store-secrets`).
+    #[arg(long, value_name = "FILE")]
+    pub store: String,
+    /// Extra rule directories or files (rules the scan used besides the built-in ones).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// `PROVIDER=URL` endpoint overrides (as for `scan --verify`).
+    #[arg(long, value_name = "PROVIDER=URL")]
+    pub verify_endpoint: Vec<String>,
+    /// Let verification reach internal addresses.
+    #[arg(long)]
+    pub allow_internal: bool,
+    /// Trust only the certificates in this PEM file (tests).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub verify_ca: Option<PathBuf>,
+    /// Seconds per request.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub verify_timeout: u64,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub verify_concurrency: usize,
+    /// AWS account ids never to verify against; repeatable.
+    #[arg(long, value_name = "ID")]
+    pub skip_aws_account: Vec<String>,
 }
 
 /// `sprawl report` options.
@@ -313,5 +345,6 @@ pub fn run(cli: Cli) -> i32 {
         Command::Baseline { command } => baseline::run(command),
         Command::Ci { command } => ci::run(command),
         Command::Report(args) => report::run(args),
+        Command::Verify(args) => report::verify(args),
     }
 }

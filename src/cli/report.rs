@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use super::{EXIT_CLEAN, EXIT_ERROR, ReportArgs, ReportFormat};
+use super::{EXIT_CLEAN, EXIT_ERROR, ReportArgs, ReportFormat, VerifyArgs};
 use crate::inventory::{self, SecretRecord};
 
 /// Runs `sprawl report`.
@@ -212,4 +212,114 @@ fn csv(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs `sprawl verify --store`: every stored secret with its plaintext is checked again (one
+/// request per secret, the same engine and safety as `scan --verify`) and the outcome recorded.
+pub fn verify(args: VerifyArgs) -> i32 {
+    let mut store = match inventory::open(&args.store) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let secrets = match store.secrets() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let mut loaded = crate::rules::load::builtin();
+    for p in &args.rules {
+        loaded.add_path(p);
+    }
+    for e in &loaded.errors {
+        eprintln!("error: {e}");
+    }
+    let rules = loaded.rules;
+    let by_id: std::collections::HashMap<&str, &crate::rules::Rule> =
+        rules.iter().map(|r| (r.spec.id.as_str(), r)).collect();
+    let mut without_plaintext = 0;
+    let mut findings = Vec::new();
+    for s in &secrets {
+        let Some(secret) = &s.secret else {
+            without_plaintext += 1;
+            continue;
+        };
+        let Some(rule) = by_id.get(s.rule_id.as_str()) else {
+            continue;
+        };
+        // One finding per copy, so companions (an AWS key id) are found beside it.
+        for o in &s.occurrences {
+            findings.push(crate::finding::Finding {
+                rule_id: s.rule_id.clone(),
+                rule_name: rule.spec.name.clone(),
+                provider: s.provider.clone(),
+                severity: rule.spec.severity,
+                environment: crate::environment::Environment::Unknown,
+                context: None,
+                verification: None,
+                confidence: rule.spec.confidence,
+                origin: crate::source::Origin::File {
+                    path: format!("{}:{}", o.target, o.path),
+                },
+                line: o.line as usize,
+                column: 1,
+                end_line: o.line as usize,
+                preview: s.preview.clone(),
+                fingerprint: s.fingerprint.clone(),
+                secret: secret.clone(),
+            });
+        }
+    }
+    let mut endpoints = std::collections::HashMap::new();
+    for e in &args.verify_endpoint {
+        match e.split_once('=') {
+            Some((k, v)) if v.starts_with("https://") => {
+                endpoints.insert(k.to_string(), v.to_string());
+            }
+            _ => {
+                eprintln!("error: --verify-endpoint {e:?}: expected PROVIDER=https://…");
+                return EXIT_ERROR;
+            }
+        }
+    }
+    let ca_pem = match &args.verify_ca {
+        Some(p) => match std::fs::read(p) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("error: {}: {e}", p.display());
+                return EXIT_ERROR;
+            }
+        },
+        None => None,
+    };
+    let opts = crate::verify::VerifyOptions {
+        endpoints,
+        allow_internal: args.allow_internal,
+        ca_pem,
+        timeout: std::time::Duration::from_secs(args.verify_timeout.max(1)),
+        concurrency: args.verify_concurrency.max(1),
+        skip_aws_accounts: args.skip_aws_account.clone(),
+        ..Default::default()
+    };
+    let st = crate::verify::verify_findings(&mut findings, &rules, &opts);
+    let mut errors = 0;
+    let mut done = std::collections::HashSet::new();
+    for f in &findings {
+        if let Some(v) = &f.verification
+            && done.insert((f.rule_id.clone(), f.fingerprint.clone()))
+            && let Err(e) = store.record_verification(&f.rule_id, &f.fingerprint, v)
+        {
+            eprintln!("error: {e}");
+            errors += 1;
+        }
+    }
+    eprintln!(
+        "verified {} secret(s) with {} request(s): {} live, {} dead, {} unknown, {} skipped; {without_plaintext} stored without plaintext (scan with --store-secrets to re-verify them)",
+        st.secrets, st.requests, st.live, st.dead, st.unknown, st.skipped
+    );
+    if errors > 0 { EXIT_ERROR } else { EXIT_CLEAN }
 }

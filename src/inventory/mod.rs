@@ -100,6 +100,13 @@ pub trait Store {
     ) -> Result<(), String>;
     /// Every secret with its occurrences.
     fn secrets(&mut self) -> Result<Vec<SecretRecord>, String>;
+    /// Records a verification outcome for a secret.
+    fn record_verification(
+        &mut self,
+        rule_id: &str,
+        fingerprint: &str,
+        v: &crate::verify::Verification,
+    ) -> Result<(), String>;
 }
 
 /// Opens the store at `location` (a SQLite file path).

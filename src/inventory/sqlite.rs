@@ -250,6 +250,31 @@ impl Store for SqliteStore {
         tx.commit().map_err(e)
     }
 
+    fn record_verification(
+        &mut self,
+        rule_id: &str,
+        fingerprint: &str,
+        v: &crate::verify::Verification,
+    ) -> Result<(), String> {
+        if v.status == crate::verify::Status::Skipped {
+            return Ok(());
+        }
+        self.conn
+            .execute(
+                "UPDATE secrets SET verification = ?1, verified_at = ?2, http_status = ?3
+                 WHERE rule_id = ?4 AND fingerprint = ?5",
+                params![
+                    format!("{:?}", v.status).to_lowercase(),
+                    v.checked_at,
+                    v.http_status.map(i64::from),
+                    rule_id,
+                    fingerprint
+                ],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
     fn secrets(&mut self) -> Result<Vec<SecretRecord>, String> {
         let path = self.path.clone();
         let e = |x: rusqlite::Error| format!("{path}: {x}");
