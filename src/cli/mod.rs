@@ -68,24 +68,9 @@ pub struct VerifyArgs {
     /// Extra rule directories or files (rules the scan used besides the built-in ones).
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
-    /// `PROVIDER=URL` endpoint overrides (as for `scan --verify`).
-    #[arg(long, value_name = "PROVIDER=URL")]
-    pub verify_endpoint: Vec<String>,
-    /// Let verification reach internal addresses.
-    #[arg(long)]
-    pub allow_internal: bool,
-    /// Trust only the certificates in this PEM file (tests).
-    #[arg(long, value_name = "FILE", hide = true)]
-    pub verify_ca: Option<PathBuf>,
-    /// Seconds per request.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub verify_timeout: u64,
-    /// Requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 8)]
-    pub verify_concurrency: usize,
-    /// AWS account ids never to verify against; repeatable.
-    #[arg(long, value_name = "ID")]
-    pub skip_aws_account: Vec<String>,
+    /// Verification settings.
+    #[command(flatten)]
+    pub verify_flags: VerifyFlags,
 }
 
 /// `sprawl report` options.
@@ -310,6 +295,14 @@ pub struct ScanArgs {
     /// written in its rule, over verified TLS). Off by default.
     #[arg(long)]
     pub verify: bool,
+    /// Verification settings.
+    #[command(flatten)]
+    pub verify_flags: VerifyFlags,
+}
+
+/// How verification reaches providers (`scan --verify` and `sprawl verify`).
+#[derive(Debug, Args, Clone)]
+pub struct VerifyFlags {
     /// Send a provider's checks to URL instead of the rule's host (`github=https://127.0.0.1:8443`;
     /// the provider is the rule id's first part). For tests and private mirrors.
     #[arg(long, value_name = "PROVIDER=URL")]

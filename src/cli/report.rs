@@ -274,36 +274,12 @@ pub fn verify(args: VerifyArgs) -> i32 {
             });
         }
     }
-    let mut endpoints = std::collections::HashMap::new();
-    for e in &args.verify_endpoint {
-        match e.split_once('=') {
-            Some((k, v)) if v.starts_with("https://") => {
-                endpoints.insert(k.to_string(), v.to_string());
-            }
-            _ => {
-                eprintln!("error: --verify-endpoint {e:?}: expected PROVIDER=https://…");
-                return EXIT_ERROR;
-            }
+    let opts = match super::scan::verify_options(&args.verify_flags) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
         }
-    }
-    let ca_pem = match &args.verify_ca {
-        Some(p) => match std::fs::read(p) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                eprintln!("error: {}: {e}", p.display());
-                return EXIT_ERROR;
-            }
-        },
-        None => None,
-    };
-    let opts = crate::verify::VerifyOptions {
-        endpoints,
-        allow_internal: args.allow_internal,
-        ca_pem,
-        timeout: std::time::Duration::from_secs(args.verify_timeout.max(1)),
-        concurrency: args.verify_concurrency.max(1),
-        skip_aws_accounts: args.skip_aws_account.clone(),
-        ..Default::default()
     };
     let st = crate::verify::verify_findings(&mut findings, &rules, &opts);
     let mut errors = 0;

@@ -368,7 +368,7 @@ pub fn run(args: ScanArgs) -> i32 {
         }
     }
     if args.verify {
-        match verify_options(&args) {
+        match verify_options(&args.verify_flags) {
             Ok(opts) => {
                 let st = crate::verify::verify_findings(
                     &mut scanned.outcome.findings,
@@ -490,7 +490,7 @@ pub fn drop_companions(scanned: &mut Scanned) {
 }
 
 /// Verification settings from the command line.
-fn verify_options(args: &ScanArgs) -> Result<crate::verify::VerifyOptions, String> {
+pub fn verify_options(args: &super::VerifyFlags) -> Result<crate::verify::VerifyOptions, String> {
     let mut endpoints = std::collections::HashMap::new();
     for e in &args.verify_endpoint {
         let (k, v) = e

@@ -361,32 +361,66 @@ fn walk_tar<R: Read>(
         let shown = format!("{prefix}{path}");
         let top_path = top.unwrap_or(&path).to_string();
         summary.files += 1;
-        match nested_kind(base) {
-            Some(kind) if depth < limits.max_depth => {
-                if let Err(e) = open_nested(
-                    kind,
-                    &mut entry,
-                    size,
-                    &shown,
-                    &top_path,
-                    depth + 1,
-                    limits,
-                    visitor,
-                    summary,
-                ) {
-                    visitor.note(format!("{shown}: nested archive not fully read: {e}"));
-                }
-            }
-            Some(_) => visitor.note(format!(
-                "{shown}: nested archive deeper than {} level(s) not opened",
-                limits.max_depth
-            )),
-            None => visitor
-                .file(&top_path, &shown, size, &mut entry)
-                .map_err(|e| format!("{shown}: {e}"))?,
-        }
+        let member = Member {
+            base,
+            shown: &shown,
+            top: &top_path,
+            size,
+        };
+        dispatch(&member, &mut entry, depth, limits, visitor, summary)
+            .map_err(|e| format!("{shown}: {e}"))?;
     }
     Ok(())
+}
+
+/// A file inside a layer or archive, as the walkers hand it on.
+struct Member<'a> {
+    /// File name (last path component).
+    base: &'a str,
+    /// Path reports show.
+    shown: &'a str,
+    /// Layer path of the outermost archive.
+    top: &'a str,
+    /// Declared size.
+    size: u64,
+}
+
+/// Hands a member to the visitor, or opens it when it is an archive within the depth limit
+/// (a nested archive that cannot be read is a note, not an error of the enclosing one).
+fn dispatch(
+    m: &Member<'_>,
+    content: &mut dyn Read,
+    depth: usize,
+    limits: &Limits,
+    visitor: &mut dyn Visitor,
+    summary: &mut LayerSummary,
+) -> io::Result<()> {
+    match nested_kind(m.base) {
+        Some(kind) if depth < limits.max_depth => {
+            if let Err(e) = open_nested(
+                kind,
+                content,
+                m.size,
+                m.shown,
+                m.top,
+                depth + 1,
+                limits,
+                visitor,
+                summary,
+            ) {
+                visitor.note(format!("{}: nested archive not fully read: {e}", m.shown));
+            }
+            Ok(())
+        }
+        Some(_) => {
+            visitor.note(format!(
+                "{}: nested archive deeper than {} level(s) not opened",
+                m.shown, limits.max_depth
+            ));
+            Ok(())
+        }
+        None => visitor.file(m.top, m.shown, m.size, content),
+    }
 }
 
 /// Opens an archive found inside a layer (or inside another archive).
@@ -483,31 +517,14 @@ fn walk_zip(
         let base = path.rsplit('/').next().unwrap_or(&path);
         // A member can claim a small size and inflate to more: never read past the claim.
         let mut bounded = (&mut member).take(size);
-        match nested_kind(base) {
-            Some(kind) if depth < limits.max_depth => {
-                if let Err(e) = open_nested(
-                    kind,
-                    &mut bounded,
-                    size,
-                    &shown,
-                    top,
-                    depth + 1,
-                    limits,
-                    visitor,
-                    summary,
-                ) {
-                    visitor.note(format!("{shown}: nested archive not fully read: {e}"));
-                }
-            }
-            Some(_) => visitor.note(format!(
-                "{shown}: nested archive deeper than {} level(s) not opened",
-                limits.max_depth
-            )),
-            None => {
-                if let Err(e) = visitor.file(top, &shown, size, &mut bounded) {
-                    visitor.note(format!("{shown}: unreadable: {e}"));
-                }
-            }
+        let member = Member {
+            base,
+            shown: &shown,
+            top,
+            size,
+        };
+        if let Err(e) = dispatch(&member, &mut bounded, depth, limits, visitor, summary) {
+            visitor.note(format!("{shown}: unreadable: {e}"));
         }
     }
     Ok(())
