@@ -336,19 +336,8 @@ fn build_request(job: &Job<'_>, opts: &VerifyOptions) -> Result<Request, String>
         url = format!("{}{path}", base.trim_end_matches('/'));
     }
     if !spec.query.is_empty() {
-        let q: Vec<String> = spec
-            .query
-            .iter()
-            .map(|(k, v)| {
-                Ok(format!(
-                    "{}={}",
-                    url_encode(k),
-                    url_encode(&render(v, &job.vars, |x| x.to_string())?)
-                ))
-            })
-            .collect::<Result<_, String>>()?;
         url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(&q.join("&"));
+        url.push_str(&url_encoded_pairs(&spec.query, &job.vars)?);
     }
     let mut headers = Vec::new();
     for (k, v) in &spec.headers {
@@ -371,22 +360,12 @@ fn build_request(job: &Job<'_>, opts: &VerifyOptions) -> Result<Request, String>
     }
     let mut body = None;
     if !spec.form.is_empty() {
-        let f: Vec<String> = spec
-            .form
-            .iter()
-            .map(|(k, v)| {
-                Ok(format!(
-                    "{}={}",
-                    url_encode(k),
-                    url_encode(&render(v, &job.vars, |x| x.to_string())?)
-                ))
-            })
-            .collect::<Result<_, String>>()?;
+        let f = url_encoded_pairs(&spec.form, &job.vars)?;
         headers.push((
             "Content-Type".into(),
             "application/x-www-form-urlencoded".into(),
         ));
-        body = Some(f.join("&").into_bytes());
+        body = Some(f.into_bytes());
     } else if let Some(j) = &spec.json {
         headers.push(("Content-Type".into(), "application/json".into()));
         body = Some(render(j, &job.vars, json_escape)?.into_bytes());
@@ -407,6 +386,24 @@ fn build_request(job: &Job<'_>, opts: &VerifyOptions) -> Result<Request, String>
         headers,
         body,
     })
+}
+
+/// `k=v&k2=v2` with rendered, URL-encoded values (query strings and form bodies).
+fn url_encoded_pairs(
+    pairs: &BTreeMap<String, String>,
+    vars: &BTreeMap<String, String>,
+) -> Result<String, String> {
+    let parts: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| {
+            Ok(format!(
+                "{}={}",
+                url_encode(k),
+                url_encode(&render(v, vars, |x| x.to_string())?)
+            ))
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(parts.join("&"))
 }
 
 /// `https://host:port` and the rest of a URL.
