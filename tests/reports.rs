@@ -36,6 +36,13 @@ fn fixture() -> TempDir {
     dir
 }
 
+/// A validator for the official SARIF 2.1.0 schema (vendored in tests/fixtures).
+fn sarif_validator() -> jsonschema::Validator {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/sarif-2.1.0-schema.json")).expect("schema");
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
 fn run(format: &str) -> String {
     let dir = fixture();
     let out = sprawl()
@@ -93,9 +100,7 @@ fn sarif_is_valid_and_secret_free() {
             "SARIF must never carry a secret, even with --show-secrets"
         );
     }
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/sarif-2.1.0-schema.json")).expect("schema");
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let validator = sarif_validator();
     let doc: serde_json::Value = serde_json::from_slice(&out).expect("SARIF is JSON");
     let errors: Vec<String> = validator
         .iter_errors(&doc)
@@ -193,9 +198,7 @@ fn image_json_report() {
 #[test]
 fn image_sarif_report_is_valid() {
     let out = image_run("sarif");
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/sarif-2.1.0-schema.json")).expect("schema");
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let validator = sarif_validator();
     let doc: serde_json::Value = serde_json::from_slice(&out).expect("SARIF is JSON");
     let errors: Vec<String> = validator
         .iter_errors(&doc)
