@@ -176,3 +176,149 @@ fn an_unwritable_store_is_an_error_and_the_report_still_prints() {
         "{doc:#}"
     );
 }
+
+fn git(dir: &Path, args: &[&str]) {
+    let st = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "Dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+        .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "git {args:?}");
+}
+
+/// The inventory's secrets without timestamps, for comparing inventories.
+fn shape(store: &Path) -> Vec<Value> {
+    let doc: Value = serde_json::from_str(&report(store, "json")).unwrap();
+    let mut v: Vec<Value> = doc["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let mut s = s.clone();
+            for k in ["first_seen", "last_seen"] {
+                s.as_object_mut().unwrap().remove(k);
+            }
+            s
+        })
+        .collect();
+    v.sort_by_key(|s| s["fingerprint"].as_str().unwrap().to_string());
+    v
+}
+
+/// Twelve repositories (one of them missing) audited once unsharded and once as four shards
+/// running at the same time against one store: the same inventory, and re-running a shard
+/// changes nothing; the missing target is an error and the others go on.
+#[test]
+fn sharded_audit_equals_one_worker_and_reruns_change_nothing() {
+    let work = TempDir::new().unwrap();
+    let shared = fake_github("ghp_", 7000);
+    let mut list = String::from("# targets\n");
+    for i in 0..12 {
+        let repo = work.path().join(format!("repo{i:02}"));
+        std::fs::create_dir_all(&repo).unwrap();
+        git(&repo, &["init", "-q", "-b", "main"]);
+        std::fs::write(
+            repo.join("config.env"),
+            format!("TOKEN={}\nSHARED={shared}\n", fake_github("ghp_", 7001 + i)),
+        )
+        .unwrap();
+        git(&repo, &["add", "."]);
+        git(&repo, &["commit", "-q", "-m", "add config"]);
+        if i % 3 == 0 {
+            std::fs::remove_file(repo.join("config.env")).unwrap();
+            git(&repo, &["commit", "-q", "-am", "remove config"]);
+        }
+        list.push_str(&format!("{}\n", repo.display()));
+    }
+    list.push_str(&format!("{}\n", work.path().join("missing-repo").display()));
+    let targets = work.path().join("targets.txt");
+    std::fs::write(&targets, list).unwrap();
+
+    let one = work.path().join("one.db");
+    let out = sprawl()
+        .args(["audit", "--no-progress", "--targets"])
+        .arg(&targets)
+        .arg("--store")
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the missing target fails the run"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("missing-repo"), "{err}");
+    assert!(err.contains("13 target(s)"), "{err}");
+
+    let four = work.path().join("four.db");
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("sprawl"))
+                .args([
+                    "audit",
+                    "--no-progress",
+                    "--shard",
+                    &format!("{i}/4"),
+                    "--targets",
+                ])
+                .arg(&targets)
+                .arg("--store")
+                .arg(&four)
+                .env_remove("SPRAWL_FINGERPRINT_KEY")
+                .output()
+        })
+        .collect();
+    for c in children {
+        let c = c.unwrap();
+        assert!(
+            matches!(c.status.code(), Some(1) | Some(2)),
+            "{}",
+            String::from_utf8_lossy(&c.stderr)
+        );
+    }
+    let a = shape(&one);
+    assert_eq!(a.len(), 13, "12 own tokens + 1 shared");
+    let shared_rec = a
+        .iter()
+        .find(|s| s["occurrences"].as_array().unwrap().len() == 12)
+        .expect("shared token in 12 repos");
+    let present = shared_rec["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["present"] == true)
+        .count();
+    assert_eq!(present, 8, "removed from the tip in 4 repos");
+    // Fingerprint keys differ between the two stores, so compare per-secret shapes.
+    let summary = |v: &[Value]| -> Vec<(usize, usize)> {
+        let mut x: Vec<(usize, usize)> = v
+            .iter()
+            .map(|s| {
+                let o = s["occurrences"].as_array().unwrap();
+                (o.len(), o.iter().filter(|o| o["present"] == true).count())
+            })
+            .collect();
+        x.sort();
+        x
+    };
+    let b = shape(&four);
+    assert_eq!(summary(&a), summary(&b));
+
+    let before = shape(&four);
+    let again = sprawl()
+        .args(["audit", "--no-progress", "--shard", "2/4", "--targets"])
+        .arg(&targets)
+        .arg("--store")
+        .arg(&four)
+        .output()
+        .unwrap();
+    assert!(matches!(again.status.code(), Some(1) | Some(2)));
+    assert_eq!(shape(&four), before, "re-running a shard changes nothing");
+}

@@ -1,5 +1,6 @@
 //! Command-line interface: one module per subcommand.
 
+pub mod audit;
 pub mod baseline;
 pub mod ci;
 pub mod report;
@@ -45,6 +46,9 @@ pub enum Command {
         #[command(subcommand)]
         command: BaselineCommand,
     },
+    /// Scan many targets (git URLs, local paths, images; one per line in --targets) into one
+    /// inventory; `--shard I/N` takes a stable share of them so any scheduler can run workers.
+    Audit(AuditArgs),
     /// Re-verify the secrets of an inventory (those stored with --store-secrets) and record
     /// the outcomes, for the rotation report.
     Verify(VerifyArgs),
@@ -57,6 +61,27 @@ pub enum Command {
         #[command(subcommand)]
         command: CiCommand,
     },
+}
+
+/// `sprawl audit` options.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// File with one target per line (git URL, local path, image archive, `oci://` reference);
+    /// blank lines and `#` comments are ignored.
+    #[arg(long = "targets", id = "targets_file", value_name = "FILE")]
+    pub targets_file: PathBuf,
+    /// Scan only shard I of N (0-based), chosen by a stable hash of each target.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Verify each distinct secret (see `scan --verify`).
+    #[arg(long)]
+    pub verify: bool,
+    /// Verification settings.
+    #[command(flatten)]
+    pub verify_flags: VerifyFlags,
+    /// Scan settings (`--store` is required).
+    #[command(flatten)]
+    pub common: CommonScanArgs,
 }
 
 /// `sprawl verify` options.
@@ -339,5 +364,6 @@ pub fn run(cli: Cli) -> i32 {
         Command::Ci { command } => ci::run(command),
         Command::Report(args) => report::run(args),
         Command::Verify(args) => report::verify(args),
+        Command::Audit(args) => audit::run(args),
     }
 }

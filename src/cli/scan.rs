@@ -436,7 +436,7 @@ pub fn run(args: ScanArgs) -> i32 {
     exit_code(outcome, args.exit_code)
 }
 
-fn now_iso() -> String {
+pub fn now_iso() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -445,7 +445,7 @@ fn now_iso() -> String {
 
 /// Writes the scan's findings to the inventory in one transaction; a store that cannot be
 /// written is an error (exit 2), the report is still printed.
-fn record(location: &str, common: &CommonScanArgs, outcome: &mut ScanOutcome, started: String) {
+pub fn record(location: &str, common: &CommonScanArgs, outcome: &mut ScanOutcome, started: String) {
     let targets: Vec<String> = if common.targets.is_empty() {
         vec![".".to_string()]
     } else {

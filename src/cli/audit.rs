@@ -1,0 +1,138 @@
+//! `sprawl audit`: scan a list of targets into one inventory, one target at a time, each
+//! recorded as its own scan. `--shard I/N` keeps the targets whose stable hash falls in shard I,
+//! so a Kubernetes Indexed Job or a CI matrix runs N workers with no coordination; re-running a
+//! shard only refreshes `last_seen`. A target that fails is recorded with its error and the
+//! others go on.
+
+use super::{AuditArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use std::path::PathBuf;
+
+/// Parses `I/N` (0 ≤ I < N).
+pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("--shard {s:?}: expected I/N"))?;
+    let i: u64 = i
+        .trim()
+        .parse()
+        .map_err(|_| format!("--shard {s:?}: bad I"))?;
+    let n: u64 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("--shard {s:?}: bad N"))?;
+    if n == 0 || i >= n {
+        return Err(format!("--shard {s:?}: need 0 <= I < N"));
+    }
+    Ok((i, n))
+}
+
+/// The shard of a target: BLAKE3 of its text, first 8 bytes, modulo N (stable across runs,
+/// machines and versions).
+pub fn shard_of(target: &str, n: u64) -> u64 {
+    let h = blake3::hash(target.trim().as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&h.as_bytes()[..8]);
+    u64::from_le_bytes(b) % n
+}
+
+/// Runs `sprawl audit`.
+pub fn run(args: AuditArgs) -> i32 {
+    if !args.common.targets.is_empty() {
+        eprintln!(
+            "error: sprawl audit reads its targets from --targets FILE, not the command line"
+        );
+        return EXIT_ERROR;
+    }
+    let Some(store) = args.common.store.clone() else {
+        eprintln!("error: sprawl audit needs --store FILE");
+        return EXIT_ERROR;
+    };
+    let text = match std::fs::read_to_string(&args.targets_file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.targets_file.display());
+            return EXIT_ERROR;
+        }
+    };
+    let shard = match args.shard.as_deref().map(parse_shard).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let targets: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter(|t| shard.is_none_or(|(i, n)| shard_of(t, n) == i))
+        .collect();
+    let verify_opts = if args.verify {
+        match super::scan::verify_options(&args.verify_flags) {
+            Ok(o) => Some(o),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_ERROR;
+            }
+        }
+    } else {
+        None
+    };
+    let (mut failed, mut findings) = (0usize, 0usize);
+    for t in &targets {
+        let started = super::scan::now_iso();
+        let mut common = args.common.clone();
+        common.targets = vec![PathBuf::from(t)];
+        let mut scanned = super::scan::scan_with(&common);
+        if let Some(opts) = &verify_opts {
+            crate::verify::verify_findings(&mut scanned.outcome.findings, &scanned.rules, opts);
+        }
+        super::scan::drop_companions(&mut scanned);
+        super::scan::record(&store, &common, &mut scanned.outcome, started);
+        let o = &scanned.outcome;
+        findings += o.findings.len();
+        if o.errors.is_empty() {
+            eprintln!("{t}: {} finding(s)", o.findings.len());
+        } else {
+            failed += 1;
+            for e in &o.errors {
+                eprintln!("error: {t}: {e}");
+            }
+        }
+    }
+    eprintln!(
+        "audit: {} target(s){}, {findings} finding(s), {failed} target(s) with errors; inventory {store}",
+        targets.len(),
+        shard
+            .map(|(i, n)| format!(" in shard {i}/{n}"))
+            .unwrap_or_default()
+    );
+    if failed > 0 {
+        EXIT_ERROR
+    } else if findings > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_stable_and_cover_everything() {
+        assert_eq!(parse_shard("1/4").unwrap(), (1, 4));
+        assert!(parse_shard("4/4").is_err() && parse_shard("x").is_err());
+        let targets: Vec<String> = (0..200)
+            .map(|i| format!("https://git.example/r{i}.git"))
+            .collect();
+        let mut counts = [0; 4];
+        for t in &targets {
+            counts[shard_of(t, 4) as usize] += 1;
+            assert_eq!(shard_of(t, 4), shard_of(&format!("  {t}  "), 4));
+        }
+        assert_eq!(counts.iter().sum::<i32>(), 200);
+        assert!(counts.iter().all(|&c| c > 25), "{counts:?}");
+    }
+}
