@@ -322,3 +322,90 @@ fn sharded_audit_equals_one_worker_and_reruns_change_nothing() {
     assert!(matches!(again.status.code(), Some(1) | Some(2)));
     assert_eq!(shape(&four), before, "re-running a shard changes nothing");
 }
+
+/// The HTML report is one self-contained page (no external fetch) that headless Chromium renders
+/// with every secret's row, most urgent first; a screenshot is kept in target/test-artifacts.
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    let chromium = Path::new("/usr/bin/chromium");
+    if !chromium.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium must be installed (scripts/test.sh)"
+        );
+        eprintln!("skipped: chromium not installed");
+        return;
+    }
+    let work = TempDir::new().unwrap();
+    let tree = work.path().join("tree");
+    std::fs::create_dir_all(tree.join("deploy/prod")).unwrap();
+    std::fs::write(
+        tree.join("deploy/prod/app.env"),
+        format!("GITHUB_TOKEN={}\n", fake_github("ghp_", 8001)),
+    )
+    .unwrap();
+    std::fs::write(
+        tree.join("dev.env"),
+        format!(
+            "A={}\nB={}\n",
+            fake_github("ghp_", 8002),
+            fake_github("gho_", 8003)
+        ),
+    )
+    .unwrap();
+    let store = work.path().join("inv.db");
+    scan_into(&store, &tree, &[]);
+    let html = report(&store, "html");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "no external fetch"
+    );
+    assert!(
+        !html.contains("<script src") && !html.contains("<link"),
+        "self-contained"
+    );
+    let page = work.path().join("report.html");
+    std::fs::write(&page, &html).unwrap();
+    let profile = work.path().join("chromium-profile");
+    let base = |extra: &[&str]| {
+        std::process::Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+            ])
+            .args([
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(extra)
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .unwrap()
+    };
+    let dom = base(&["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert_eq!(dom.matches("<tbody class=\"secret\">").count(), 3, "{dom}");
+    let first_row = dom.split("<tbody class=\"secret\">").nth(1).unwrap();
+    assert!(
+        first_row.contains("data-env=\"prod\""),
+        "prod first: {first_row}"
+    );
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let shot = artifacts.join("rotation-report.png");
+    base(&[
+        "--window-size=1280,900",
+        &format!("--screenshot={}", shot.display()),
+    ]);
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "screenshot written"
+    );
+}

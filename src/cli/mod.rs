@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod baseline;
 pub mod ci;
+pub mod html;
 pub mod report;
 pub mod rules;
 pub mod scan;
@@ -117,6 +118,8 @@ pub struct ReportArgs {
 pub enum ReportFormat {
     /// Markdown.
     Md,
+    /// One self-contained HTML page: sortable table, charts by provider and age.
+    Html,
     /// CSV, one row per copy.
     Csv,
     /// JSON.

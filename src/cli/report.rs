@@ -29,6 +29,7 @@ pub fn run(args: ReportArgs) -> i32 {
     };
     let written = match args.format {
         ReportFormat::Md => markdown(&ordered, &mut out),
+        ReportFormat::Html => super::html::write(&ordered, &mut out),
         ReportFormat::Csv => csv(&ordered, &mut out),
         ReportFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "secrets": ordered }))
