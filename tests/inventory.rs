@@ -409,3 +409,63 @@ fn html_report_renders_in_headless_chromium() {
         "screenshot written"
     );
 }
+
+/// Rotation tracking: started, still in progress while an audit after the start finds a copy
+/// at the tip, complete once the next audit finds none.
+#[test]
+fn rotation_completes_only_when_no_copy_remains() {
+    let work = TempDir::new().unwrap();
+    let store = work.path().join("inv.db");
+    let tok = fake_github("ghp_", 9001);
+    let tree = work.path().join("t");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("a.env"), format!("T={tok}\n")).unwrap();
+    std::fs::write(tree.join("b.env"), format!("T={tok}\n")).unwrap();
+    scan_into(&store, &tree, &[]);
+    let doc: Value = serde_json::from_str(&report(&store, "json")).unwrap();
+    let fp = doc["secrets"][0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rot = |args: &[&str]| {
+        sprawl()
+            .arg("rotation")
+            .args(args)
+            .arg("--store")
+            .arg(&store)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(rot(&["start", &fp]).status.code(), Some(0));
+    assert_eq!(
+        rot(&["start", "0000"]).status.code(),
+        Some(2),
+        "unknown fingerprint"
+    );
+    let s = rot(&["status"]);
+    assert_eq!(s.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&s.stdout).contains("no audit since it started"));
+
+    // One copy removed, one left: still in progress, naming the copy.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(tree.join("a.env"), "T=rotated-elsewhere\n").unwrap();
+    scan_into(&store, &tree, &[]);
+    let s = rot(&["status"]);
+    let text = String::from_utf8_lossy(&s.stdout).into_owned();
+    assert_eq!(s.status.code(), Some(1), "{text}");
+    assert!(text.contains("b.env") && !text.contains("a.env"), "{text}");
+
+    // Last copy removed: complete.
+    std::fs::remove_file(tree.join("b.env")).unwrap();
+    std::fs::write(tree.join("c.txt"), "nothing\n").unwrap();
+    scan_into(&store, &tree, &[]);
+    let s = rot(&["status", "--json"]);
+    assert_eq!(
+        s.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&s.stdout)
+    );
+    let v: Value = serde_json::from_slice(&s.stdout).unwrap();
+    assert!(v[0]["completed_at"].is_string());
+}

@@ -50,6 +50,13 @@ pub enum Command {
     /// Scan many targets (git URLs, local paths, images; one per line in --targets) into one
     /// inventory; `--shard I/N` takes a stable share of them so any scheduler can run workers.
     Audit(AuditArgs),
+    /// Track the rotation of a secret: start it, then see after later audits whether any copy
+    /// or the live credential remains.
+    Rotation {
+        /// What to do.
+        #[command(subcommand)]
+        command: RotationCommand,
+    },
     /// Re-verify the secrets of an inventory (those stored with --store-secrets) and record
     /// the outcomes, for the rotation report.
     Verify(VerifyArgs),
@@ -61,6 +68,28 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: CiCommand,
+    },
+}
+
+/// `sprawl rotation ...`
+#[derive(Debug, Subcommand)]
+pub enum RotationCommand {
+    /// Mark a secret as being rotated from now on.
+    Start {
+        /// The secret's fingerprint (from any report).
+        fingerprint: String,
+        /// The inventory.
+        #[arg(long, value_name = "FILE")]
+        store: String,
+    },
+    /// Every rotation: complete, or what still holds the old value.
+    Status {
+        /// The inventory.
+        #[arg(long, value_name = "FILE")]
+        store: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -368,5 +397,6 @@ pub fn run(cli: Cli) -> i32 {
         Command::Report(args) => report::run(args),
         Command::Verify(args) => report::verify(args),
         Command::Audit(args) => audit::run(args),
+        Command::Rotation { command } => report::rotation(command),
     }
 }

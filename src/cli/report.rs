@@ -4,7 +4,9 @@
 
 use std::io::Write;
 
-use super::{EXIT_CLEAN, EXIT_ERROR, ReportArgs, ReportFormat, VerifyArgs};
+use super::{
+    EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, ReportArgs, ReportFormat, RotationCommand, VerifyArgs,
+};
 use crate::inventory::{self, SecretRecord};
 
 /// Runs `sprawl report`.
@@ -299,4 +301,67 @@ pub fn verify(args: VerifyArgs) -> i32 {
         st.secrets, st.requests, st.live, st.dead, st.unknown, st.skipped
     );
     if errors > 0 { EXIT_ERROR } else { EXIT_CLEAN }
+}
+
+/// Runs `sprawl rotation start|status`. `status` exits 1 while any rotation is incomplete.
+pub fn rotation(cmd: RotationCommand) -> i32 {
+    match cmd {
+        RotationCommand::Start { fingerprint, store } => {
+            match inventory::open(&store).and_then(|mut s| s.start_rotation(&fingerprint)) {
+                Ok(_) => {
+                    eprintln!(
+                        "rotation of {fingerprint} started: later audits report what still holds it"
+                    );
+                    EXIT_CLEAN
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    EXIT_ERROR
+                }
+            }
+        }
+        RotationCommand::Status { store, json } => {
+            let rotations = match inventory::open(&store).and_then(|mut s| s.rotations()) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return EXIT_ERROR;
+                }
+            };
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rotations).unwrap_or_default()
+                );
+            } else {
+                for r in &rotations {
+                    match &r.completed_at {
+                        Some(at) => println!(
+                            "{}: complete ({at}; started {})",
+                            r.fingerprint, r.started_at
+                        ),
+                        None => {
+                            println!("{}: in progress (started {})", r.fingerprint, r.started_at);
+                            if !r.audited_since {
+                                println!("  no audit since it started: scan the targets again");
+                            }
+                            if r.still_live {
+                                println!(
+                                    "  the old credential still verifies as live: revoke it at the provider"
+                                );
+                            }
+                            for c in &r.remaining {
+                                println!("  still at: {c}");
+                            }
+                        }
+                    }
+                }
+            }
+            if rotations.iter().any(|r| r.completed_at.is_none()) {
+                EXIT_FINDINGS
+            } else {
+                EXIT_CLEAN
+            }
+        }
+    }
 }

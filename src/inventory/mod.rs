@@ -71,6 +71,23 @@ pub struct SecretRecord {
     pub occurrences: Vec<Occurrence>,
 }
 
+/// A rotation in progress or done.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rotation {
+    /// The secret being rotated.
+    pub fingerprint: String,
+    /// When `rotation start` was run.
+    pub started_at: String,
+    /// When a later audit found no copy left (and the value not live).
+    pub completed_at: Option<String>,
+    /// Verified live after the rotation started: the old credential was not revoked.
+    pub still_live: bool,
+    /// An audit ran after the rotation started (completion needs one).
+    pub audited_since: bool,
+    /// Copies seen since the rotation started at a tip, in files or in an image.
+    pub remaining: Vec<String>,
+}
+
 /// A finished scan as recorded.
 #[derive(Debug, Clone, Default)]
 pub struct ScanRecord {
@@ -100,6 +117,10 @@ pub trait Store {
     ) -> Result<(), String>;
     /// Every secret with its occurrences.
     fn secrets(&mut self) -> Result<Vec<SecretRecord>, String>;
+    /// Marks a secret (by fingerprint) as being rotated from now on; returns the rows touched.
+    fn start_rotation(&mut self, fingerprint: &str) -> Result<usize, String>;
+    /// Every rotation with what still holds the old value; marks complete the ones with none.
+    fn rotations(&mut self) -> Result<Vec<Rotation>, String>;
     /// Records a verification outcome for a secret.
     fn record_verification(
         &mut self,

@@ -9,7 +9,8 @@ use super::{Occurrence, ScanRecord, SecretRecord, Store, occurrence_of};
 use crate::finding::Finding;
 
 /// Schema migrations, applied in order; `user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE secrets (
     id INTEGER PRIMARY KEY,
@@ -56,7 +57,17 @@ CREATE TABLE seen_objects (
     object TEXT NOT NULL,
     PRIMARY KEY (target, object)
 );
-"#];
+"#,
+    r#"
+ALTER TABLE occurrences ADD COLUMN last_scan INTEGER;
+CREATE TABLE rotations (
+    fingerprint TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    completed_at TEXT,
+    PRIMARY KEY (fingerprint)
+);
+"#,
+];
 
 /// An inventory in one SQLite file.
 pub struct SqliteStore {
@@ -162,6 +173,18 @@ impl Store for SqliteStore {
         let seen = now();
         let default_target = scan.targets.join(", ");
         let tx = self.conn.transaction().map_err(e)?;
+        tx.execute(
+            "INSERT INTO scans (targets, started, finished, findings, errors) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                scan.targets.join("\n"),
+                scan.started,
+                scan.finished,
+                scan.findings as i64,
+                scan.errors.join("\n"),
+            ],
+        )
+        .map_err(e)?;
+        let scan_id = tx.last_insert_rowid();
         for f in findings {
             let (status, at, http) = match &f.verification {
                 Some(v)
@@ -216,10 +239,11 @@ impl Store for SqliteStore {
                 .map_err(e)?;
             let o = occurrence_of(f, &default_target);
             tx.execute(
-                "INSERT INTO occurrences (secret_id, source, target, path, line, commit_id, author, image, ci, present, first_seen, last_seen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+                "INSERT INTO occurrences (secret_id, source, target, path, line, commit_id, author, image, ci, present, first_seen, last_seen, last_scan)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)
                  ON CONFLICT (secret_id, source, target, path, line, commit_id, image) DO UPDATE SET
-                   last_seen = excluded.last_seen, present = excluded.present, ci = excluded.ci",
+                   last_seen = excluded.last_seen, present = excluded.present, ci = excluded.ci,
+                   last_scan = excluded.last_scan",
                 params![
                     secret_id,
                     o.source,
@@ -232,21 +256,11 @@ impl Store for SqliteStore {
                     o.ci,
                     o.present,
                     seen,
+                    scan_id,
                 ],
             )
             .map_err(e)?;
         }
-        tx.execute(
-            "INSERT INTO scans (targets, started, finished, findings, errors) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                scan.targets.join("\n"),
-                scan.started,
-                scan.finished,
-                scan.findings as i64,
-                scan.errors.join("\n"),
-            ],
-        )
-        .map_err(e)?;
         tx.commit().map_err(e)
     }
 
@@ -273,6 +287,132 @@ impl Store for SqliteStore {
             )
             .map(|_| ())
             .map_err(|e| self.err(e))
+    }
+
+    fn start_rotation(&mut self, fingerprint: &str) -> Result<usize, String> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM secrets WHERE fingerprint = ?1",
+                params![fingerprint],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if n == 0 {
+            return Err(format!(
+                "{}: no secret with fingerprint {fingerprint}",
+                self.path
+            ));
+        }
+        self.conn
+            .execute(
+                "INSERT INTO rotations (fingerprint, started_at) VALUES (?1, ?2)
+                 ON CONFLICT (fingerprint) DO UPDATE SET started_at = excluded.started_at, completed_at = NULL",
+                params![fingerprint, now()],
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    fn rotations(&mut self) -> Result<Vec<super::Rotation>, String> {
+        let path = self.path.clone();
+        let e = |x: rusqlite::Error| format!("{path}: {x}");
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT fingerprint, started_at, completed_at FROM rotations ORDER BY started_at",
+            )
+            .map_err(e)?;
+        let rows: Vec<(String, String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(e)?
+            .collect::<Result<_, _>>()
+            .map_err(e)?;
+        let mut out = Vec::new();
+        for (fingerprint, started_at, completed_at) in rows {
+            // Copies seen since the rotation started, where users still get the value: at a
+            // tip or in the files (present), or anywhere in an image (hidden layers included).
+            let mut q = self
+                .conn
+                .prepare(
+                    "SELECT o.source, o.target, o.path, o.line, o.image, o.present
+                     FROM occurrences o
+                     JOIN secrets s ON s.id = o.secret_id
+                     JOIN scans sc ON sc.id = o.last_scan
+                     WHERE s.fingerprint = ?1 AND sc.started > ?2
+                       AND (o.present = 1 OR o.source = 'image')
+                       AND o.last_scan = (SELECT MAX(id) FROM scans WHERE targets = sc.targets)",
+                )
+                .map_err(e)?;
+            let remaining: Vec<String> = q
+                .query_map(params![fingerprint, started_at], |r| {
+                    let image: String = r.get(4)?;
+                    Ok(format!(
+                        "{} {}:{}:{}{}",
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        if image.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({image})")
+                        }
+                    ))
+                })
+                .map_err(e)?
+                .collect::<Result<_, _>>()
+                .map_err(e)?;
+            let live: Option<String> = self
+                .conn
+                .query_row(
+                    "SELECT verification FROM secrets WHERE fingerprint = ?1 AND verified_at >= ?2 AND verification = 'live' LIMIT 1",
+                    params![fingerprint, started_at],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(e)?;
+            // Only an audit after the start can prove the copies gone.
+            let audited: i64 = self
+                .conn
+                .query_row(
+                    "SELECT COUNT(*) FROM scans WHERE started > ?1",
+                    params![started_at],
+                    |r| r.get(0),
+                )
+                .map_err(e)?;
+            let done = audited > 0 && remaining.is_empty() && live.is_none();
+            let completed_at = match (done, completed_at) {
+                (true, None) => {
+                    let at = now();
+                    self.conn
+                        .execute(
+                            "UPDATE rotations SET completed_at = ?1 WHERE fingerprint = ?2",
+                            params![at, fingerprint],
+                        )
+                        .map_err(e)?;
+                    Some(at)
+                }
+                (true, at) => at,
+                (false, _) => {
+                    self.conn
+                        .execute(
+                            "UPDATE rotations SET completed_at = NULL WHERE fingerprint = ?1",
+                            params![fingerprint],
+                        )
+                        .map_err(e)?;
+                    None
+                }
+            };
+            out.push(super::Rotation {
+                fingerprint,
+                started_at,
+                completed_at,
+                still_live: live.is_some(),
+                audited_since: audited > 0,
+                remaining,
+            });
+        }
+        Ok(out)
     }
 
     fn secrets(&mut self) -> Result<Vec<SecretRecord>, String> {
