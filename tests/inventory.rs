@@ -469,3 +469,85 @@ fn rotation_completes_only_when_no_copy_remains() {
     let v: Value = serde_json::from_slice(&s.stdout).unwrap();
     assert!(v[0]["completed_at"].is_string());
 }
+
+/// `sprawl audit --github-org/--gitlab-group` enumerates repositories through a local server
+/// answering like the APIs (pagination, a rate limit to wait out, 401 for a bad token), then
+/// clones and audits each into the store.
+#[test]
+fn audit_enumerates_github_orgs_and_gitlab_groups() {
+    use std::io::BufRead;
+    let work = TempDir::new().unwrap();
+    let mut urls = Vec::new();
+    for i in 0..3 {
+        let repo = work.path().join(format!("src{i}"));
+        std::fs::create_dir_all(&repo).unwrap();
+        git(&repo, &["init", "-q", "-b", "main"]);
+        std::fs::write(
+            repo.join(".env"),
+            format!("GITHUB_TOKEN={}\n", fake_github("ghp_", 9100 + i)),
+        )
+        .unwrap();
+        git(&repo, &["add", "."]);
+        git(&repo, &["commit", "-q", "-m", "env"]);
+        urls.push(format!("file://{}", repo.display()));
+    }
+    let repos = work.path().join("repos.json");
+    std::fs::write(
+        &repos,
+        serde_json::json!({"github": [urls[0], urls[1]], "gitlab": [urls[2]]}).to_string(),
+    )
+    .unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/forge_api.py");
+    let mut child = std::process::Command::new("python3")
+        .arg(script)
+        .arg("--repos")
+        .arg(&repos)
+        .args(["--token", "good-token"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line.trim().trim_start_matches("PORT ").parse().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let store = work.path().join("org.db");
+    let run = |token: &str| {
+        sprawl()
+            .args([
+                "audit",
+                "--no-progress",
+                "--github-org",
+                "acme",
+                "--github-api",
+                &base,
+            ])
+            .args([
+                "--gitlab-group",
+                "acme/platform",
+                "--gitlab-url",
+                &base,
+                "--store",
+            ])
+            .arg(&store)
+            .env("GITHUB_TOKEN", token)
+            .env("GITLAB_TOKEN", token)
+            .output()
+            .unwrap()
+    };
+    let out = run("good-token");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("rate limited, waiting"), "{err}");
+    assert!(err.contains("audit: 3 target(s)"), "{err}");
+    let doc: Value = serde_json::from_str(&report(&store, "json")).unwrap();
+    assert_eq!(doc["secrets"].as_array().unwrap().len(), 3);
+
+    let out = run("bad-token");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("token was refused (401)"), "{err}");
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -47,13 +47,41 @@ pub fn run(args: AuditArgs) -> i32 {
         eprintln!("error: sprawl audit needs --store FILE");
         return EXIT_ERROR;
     };
-    let text = match std::fs::read_to_string(&args.targets_file) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {}: {e}", args.targets_file.display());
-            return EXIT_ERROR;
+    let mut all: Vec<String> = Vec::new();
+    if let Some(file) = &args.targets_file {
+        match std::fs::read_to_string(file) {
+            Ok(t) => all.extend(
+                t.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_string),
+            ),
+            Err(e) => {
+                eprintln!("error: {}: {e}", file.display());
+                return EXIT_ERROR;
+            }
         }
-    };
+    }
+    let mut enum_errors = Vec::new();
+    if let Some(org) = &args.github_org {
+        match super::enumerate::github_org(&args.github_api, org) {
+            Ok(urls) => all.extend(urls),
+            Err(e) => enum_errors.push(e),
+        }
+    }
+    if let Some(group) = &args.gitlab_group {
+        match super::enumerate::gitlab_group(&args.gitlab_url, group) {
+            Ok(urls) => all.extend(urls),
+            Err(e) => enum_errors.push(e),
+        }
+    }
+    for e in &enum_errors {
+        eprintln!("error: {e}");
+    }
+    if all.is_empty() && enum_errors.is_empty() {
+        eprintln!("error: nothing to audit: give --targets FILE, --github-org or --gitlab-group");
+        return EXIT_ERROR;
+    }
     let shard = match args.shard.as_deref().map(parse_shard).transpose() {
         Ok(s) => s,
         Err(e) => {
@@ -61,10 +89,11 @@ pub fn run(args: AuditArgs) -> i32 {
             return EXIT_ERROR;
         }
     };
-    let targets: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    all.sort();
+    all.dedup();
+    let targets: Vec<&str> = all
+        .iter()
+        .map(String::as_str)
         .filter(|t| shard.is_none_or(|(i, n)| shard_of(t, n) == i))
         .collect();
     let verify_opts = if args.verify {
@@ -107,7 +136,7 @@ pub fn run(args: AuditArgs) -> i32 {
             .map(|(i, n)| format!(" in shard {i}/{n}"))
             .unwrap_or_default()
     );
-    if failed > 0 {
+    if failed > 0 || !enum_errors.is_empty() {
         EXIT_ERROR
     } else if findings > 0 {
         EXIT_FINDINGS

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod baseline;
 pub mod ci;
+pub mod enumerate;
 pub mod html;
 pub mod report;
 pub mod rules;
@@ -99,7 +100,19 @@ pub struct AuditArgs {
     /// File with one target per line (git URL, local path, image archive, `oci://` reference);
     /// blank lines and `#` comments are ignored.
     #[arg(long = "targets", id = "targets_file", value_name = "FILE")]
-    pub targets_file: PathBuf,
+    pub targets_file: Option<PathBuf>,
+    /// Also audit every repository of this GitHub organisation (token from GITHUB_TOKEN).
+    #[arg(long, value_name = "ORG")]
+    pub github_org: Option<String>,
+    /// GitHub API base URL (GitHub Enterprise: https://HOST/api/v3).
+    #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
+    pub github_api: String,
+    /// Also audit every project of this GitLab group and its subgroups (token from GITLAB_TOKEN).
+    #[arg(long, value_name = "GROUP")]
+    pub gitlab_group: Option<String>,
+    /// GitLab base URL (self-managed instances).
+    #[arg(long, value_name = "URL", default_value = "https://gitlab.com")]
+    pub gitlab_url: String,
     /// Scan only shard I of N (0-based), chosen by a stable hash of each target.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
