@@ -551,3 +551,90 @@ fn audit_enumerates_github_orgs_and_gitlab_groups() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// An audit killed with SIGKILL mid-run leaves a consistent store (every recorded target is
+/// whole, nothing half-written) and the next run completes the same inventory a clean run has.
+#[test]
+fn killed_audit_leaves_a_consistent_store_and_the_next_run_completes_it() {
+    let work = TempDir::new().unwrap();
+    let mut list = String::new();
+    for i in 0..16 {
+        let dir = work.path().join(format!("tree{i:02}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("a.env"),
+            format!("T={}\n", fake_github("ghp_", 9300 + i)),
+        )
+        .unwrap();
+        // Bulk so each target takes a moment.
+        let filler: String = (0..150_000)
+            .map(|n| format!("line {n} nothing to see\n"))
+            .collect();
+        std::fs::write(dir.join("bulk.txt"), filler).unwrap();
+        list.push_str(&format!("{}\n", dir.display()));
+    }
+    let targets = work.path().join("targets.txt");
+    std::fs::write(&targets, list).unwrap();
+    let store = work.path().join("killed.db");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sprawl"))
+        .args(["audit", "--no-progress", "-j", "1", "--targets"])
+        .arg(&targets)
+        .arg("--store")
+        .arg(&store)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill as soon as at least one target is recorded.
+    let started = std::time::Instant::now();
+    loop {
+        let n = rusqlite_count(&store);
+        if n >= 1 || started.elapsed() > std::time::Duration::from_secs(60) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let recorded = rusqlite_count(&store);
+    assert!(
+        (1..16).contains(&recorded),
+        "killed mid-run: {recorded} of 16 recorded"
+    );
+    // Consistent: the report reads, each recorded target whole.
+    let doc: Value = serde_json::from_str(&report(&store, "json")).unwrap();
+    assert_eq!(doc["secrets"].as_array().unwrap().len() as i64, recorded);
+
+    let out = sprawl()
+        .args(["audit", "--no-progress", "--targets"])
+        .arg(&targets)
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let clean = work.path().join("clean.db");
+    sprawl()
+        .args(["audit", "--no-progress", "--targets"])
+        .arg(&targets)
+        .arg("--store")
+        .arg(&clean)
+        .output()
+        .unwrap();
+    let count = |s: &Path| {
+        let d: Value = serde_json::from_str(&report(s, "json")).unwrap();
+        d["secrets"].as_array().unwrap().len()
+    };
+    assert_eq!(count(&store), 16);
+    assert_eq!(count(&store), count(&clean));
+}
+
+/// Scans recorded so far (0 when the store does not exist yet or is locked).
+fn rusqlite_count(store: &Path) -> i64 {
+    if !store.exists() {
+        return 0;
+    }
+    rusqlite::Connection::open_with_flags(store, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| c.query_row("SELECT COUNT(*) FROM scans", [], |r| r.get(0)))
+        .unwrap_or(0)
+}
