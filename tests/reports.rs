@@ -43,6 +43,14 @@ fn sarif_validator() -> jsonschema::Validator {
     jsonschema::validator_for(&schema).expect("schema compiles")
 }
 
+/// Every schema violation of `doc`, with where it is.
+fn schema_errors(validator: &jsonschema::Validator, doc: &serde_json::Value) -> Vec<String> {
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect()
+}
+
 fn run(format: &str) -> String {
     let dir = fixture();
     let out = sprawl()
@@ -102,10 +110,7 @@ fn sarif_is_valid_and_secret_free() {
     }
     let validator = sarif_validator();
     let doc: serde_json::Value = serde_json::from_slice(&out).expect("SARIF is JSON");
-    let errors: Vec<String> = validator
-        .iter_errors(&doc)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
+    let errors = schema_errors(&validator, &doc);
     assert!(errors.is_empty(), "schema errors: {errors:#?}");
     let results = doc["runs"][0]["results"].as_array().expect("results");
     assert_eq!(results.len(), 4);
@@ -200,10 +205,7 @@ fn image_sarif_report_is_valid() {
     let out = image_run("sarif");
     let validator = sarif_validator();
     let doc: serde_json::Value = serde_json::from_slice(&out).expect("SARIF is JSON");
-    let errors: Vec<String> = validator
-        .iter_errors(&doc)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
+    let errors = schema_errors(&validator, &doc);
     assert!(errors.is_empty(), "schema errors: {errors:#?}");
     insta::assert_snapshot!(String::from_utf8(out).expect("utf-8"));
 }
