@@ -113,9 +113,20 @@ pub fn check_rules(loaded: &LoadedRules) -> CheckReport {
         ..Default::default()
     };
     let mut ids = std::collections::HashSet::new();
+    let known: std::collections::HashSet<&str> =
+        loaded.rules.iter().map(|r| r.spec.id.as_str()).collect();
     for rule in &loaded.rules {
         report.rules += 1;
         let s = &rule.spec;
+        // A verifier's companion must be a rule that exists, or it can never be filled.
+        for companion in s.verify.iter().flat_map(|v| v.companions.values()) {
+            if !known.contains(companion.as_str()) {
+                report.failures.push(format!(
+                    "{}: rule `{}`: verify companion `{companion}` is not a loaded rule",
+                    rule.source, s.id
+                ));
+            }
+        }
         if !ids.insert(s.id.clone()) {
             report
                 .failures
