@@ -117,7 +117,7 @@ pub fn run(args: AuditArgs) -> i32 {
             crate::verify::verify_findings(&mut scanned.outcome.findings, &scanned.rules, opts);
         }
         super::scan::drop_companions(&mut scanned);
-        super::scan::record(&store, &common, &mut scanned.outcome, started);
+        super::scan::record(&store, &common, &mut scanned, started);
         let o = &scanned.outcome;
         findings += o.findings.len();
         if o.errors.is_empty() {

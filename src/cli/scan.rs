@@ -25,6 +25,9 @@ use crate::source::image::registry::RegistryOptions;
 
 /// A finished scan with the rules it used.
 pub struct Scanned {
+    /// False when `--store` was given but its fingerprint key could not be read: findings
+    /// then carry other fingerprints and must not go into that inventory.
+    pub store_key_ok: bool,
     /// Findings, errors and counters (errors include rule and config problems).
     pub outcome: ScanOutcome,
     /// The rules in force.
@@ -72,12 +75,14 @@ pub fn scan_with(common: &CommonScanArgs) -> Scanned {
 
     let engine = Arc::new(Engine::new(loaded.rules));
     // An inventory's own key makes every scan into it compute the same fingerprints.
+    let mut store_key_ok = true;
     let store_key = match (&common.store, &common.fingerprint_key) {
         (Some(loc), None) => {
             match crate::inventory::open(loc).and_then(|mut s| s.fingerprint_key()) {
                 Ok(k) => Some(k),
                 Err(e) => {
                     errors.push(e);
+                    store_key_ok = false;
                     None
                 }
             }
@@ -129,6 +134,7 @@ pub fn scan_with(common: &CommonScanArgs) -> Scanned {
         ));
     }
     Scanned {
+        store_key_ok,
         outcome,
         rules: Arc::clone(engine.rules()),
     }
@@ -385,7 +391,7 @@ pub fn run(args: ScanArgs) -> i32 {
     }
     drop_companions(&mut scanned);
     if let Some(loc) = &args.common.store {
-        record(loc, &args.common, &mut scanned.outcome, started);
+        record(loc, &args.common, &mut scanned, started);
     }
     let outcome = &scanned.outcome;
     for n in &outcome.notes {
@@ -445,7 +451,14 @@ pub fn now_iso() -> String {
 
 /// Writes the scan's findings to the inventory in one transaction; a store that cannot be
 /// written is an error (exit 2), the report is still printed.
-pub fn record(location: &str, common: &CommonScanArgs, outcome: &mut ScanOutcome, started: String) {
+pub fn record(location: &str, common: &CommonScanArgs, scanned: &mut Scanned, started: String) {
+    if !scanned.store_key_ok {
+        scanned.outcome.errors.push(format!(
+            "inventory {location}: not recorded: its fingerprint key could not be read"
+        ));
+        return;
+    }
+    let outcome = &mut scanned.outcome;
     let targets: Vec<String> = if common.targets.is_empty() {
         vec![".".to_string()]
     } else {

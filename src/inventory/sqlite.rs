@@ -95,29 +95,29 @@ impl SqliteStore {
         format!("{}: {e}", self.path)
     }
 
+    /// Applies the missing migrations. The version is read inside an IMMEDIATE transaction
+    /// (the write lock), so workers opening a new store at the same moment migrate it once.
     fn migrate(&mut self) -> Result<(), String> {
-        let version: i64 = self
+        let path = self.path.clone();
+        let tx = self
             .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| format!("{path}: {e}"))?;
+        let version: i64 = tx
             .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| format!("{path}: {e}"))?;
         if version as usize > MIGRATIONS.len() {
             return Err(format!(
-                "{}: store schema version {version} is newer than this sprawl knows ({})",
-                self.path,
+                "{path}: store schema version {version} is newer than this sprawl knows ({})",
                 MIGRATIONS.len()
             ));
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self
-                .conn
-                .transaction()
-                .map_err(|e| format!("{}: {e}", self.path))?;
             tx.execute_batch(sql)
                 .and_then(|_| tx.pragma_update(None, "user_version", (i + 1) as i64))
-                .and_then(|_| tx.commit())
-                .map_err(|e| format!("{}: migration {}: {e}", self.path, i + 1))?;
+                .map_err(|e| format!("{path}: migration {}: {e}", i + 1))?;
         }
-        Ok(())
+        tx.commit().map_err(|e| format!("{path}: {e}"))
     }
 }
 
