@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests start for real: git (history tests), docker-registry and skopeo
 # (a registry on 127.0.0.1 and pushes into it), openssl and python3 (the registry's token server,
 # the HTTPS server playing providers for verification), ssh-keygen (private-key checks),
-# chromium (renders the HTML report headless).
+# chromium (renders the HTML report headless), postgresql (the shared inventory store; the
+# tests start their own server with initdb + pg_ctl, the packaged cluster is not used).
 need=()
 command -v git >/dev/null || need+=(git)
 command -v docker-registry >/dev/null || need+=(docker-registry)
@@ -16,6 +17,7 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v chromium >/dev/null || need+=(chromium)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
   $sudo apt-get update -qq

@@ -50,11 +50,25 @@ impl Environment {
     }
 }
 
+/// Key prefixes that say a live (production) credential.
+const LIVE_PREFIXES: [&str; 3] = ["sk_live_", "rk_live_", "pk_live_"];
+/// Key prefixes that say a test-mode credential.
+const TEST_PREFIXES: [&str; 3] = ["sk_test_", "rk_test_", "pk_test_"];
+
+/// The public part of a secret that decides its environment (a mode prefix such as
+/// `sk_live_`), or "" — what an inventory may keep of a secret it does not store.
+pub fn mode_prefix(secret: &str) -> &str {
+    LIVE_PREFIXES
+        .iter()
+        .chain(&TEST_PREFIXES)
+        .find(|p| secret.starts_with(**p))
+        .map_or("", |p| &secret[..p.len()])
+}
+
 /// From the credential's own format: live/test modes of payment and API keys.
 fn from_secret(rule_id: &str, secret: &str) -> Option<Environment> {
     let s = secret;
-    let live = ["sk_live_", "rk_live_", "pk_live_"];
-    let test = ["sk_test_", "rk_test_", "pk_test_"];
+    let (live, test) = (LIVE_PREFIXES, TEST_PREFIXES);
     if test.iter().any(|p| s.starts_with(p))
         || rule_id.contains(".test")
         || rule_id.contains("sandbox")

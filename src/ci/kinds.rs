@@ -70,6 +70,29 @@ impl Kind {
         )
     }
 
+    /// Every kind (for reading a stored name back).
+    pub const ALL: [Kind; 19] = [
+        Kind::GithubActions,
+        Kind::GithubAction,
+        Kind::GitlabCi,
+        Kind::Circleci,
+        Kind::AzurePipelines,
+        Kind::BitbucketPipelines,
+        Kind::Travis,
+        Kind::Drone,
+        Kind::Buildkite,
+        Kind::Tekton,
+        Kind::ArgoWorkflows,
+        Kind::Jenkins,
+        Kind::Kubernetes,
+        Kind::Compose,
+        Kind::DotEnv,
+        Kind::Dockerfile,
+        Kind::Terraform,
+        Kind::Ansible,
+        Kind::Sops,
+    ];
+
     /// The name reports use.
     pub fn name(self) -> &'static str {
         match self {
@@ -99,6 +122,17 @@ impl Kind {
 impl Serialize for Kind {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Kind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
+        let name = String::deserialize(d)?;
+        Kind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown CI kind {name:?}")))
     }
 }
 

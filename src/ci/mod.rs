@@ -31,7 +31,7 @@ pub use kinds::Kind;
 use yaml::{Scalar, Seg, path_string};
 
 /// Where in a CI or GitOps file a finding sits, and what it means there.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct CiContext {
     /// Platform or file kind.
     pub kind: Kind,
@@ -45,7 +45,7 @@ pub struct CiContext {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// What this means and what to do (plaintext Kubernetes Secret, use OIDC, leaks to logs).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 

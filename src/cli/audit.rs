@@ -112,16 +112,22 @@ pub fn run(args: AuditArgs) -> i32 {
         let started = super::scan::now_iso();
         let mut common = args.common.clone();
         common.targets = vec![PathBuf::from(t)];
-        let mut scanned = super::scan::scan_with(&common);
+        let mut scanned = super::scan::scan_audit_target(&common, Some(t));
         if let Some(opts) = &verify_opts {
             crate::verify::verify_findings(&mut scanned.outcome.findings, &scanned.rules, opts);
         }
         super::scan::drop_companions(&mut scanned);
-        super::scan::record(&store, &common, &mut scanned, started);
+        let held = super::scan::record(&store, &common, &mut scanned, started);
         let o = &scanned.outcome;
-        findings += o.findings.len();
-        if o.errors.is_empty() {
-            eprintln!("{t}: {} finding(s)", o.findings.len());
+        findings += (held as usize).max(o.findings.len());
+        if o.errors.is_empty() && !o.unchanged.is_empty() {
+            eprintln!("{t}: unchanged since the last audit");
+        } else if o.errors.is_empty() {
+            eprintln!(
+                "{t}: {} finding(s); {} blob(s) read",
+                o.findings.len(),
+                o.stats.blobs_scanned + o.stats.skipped_binary
+            );
         } else {
             failed += 1;
             for e in &o.errors {
@@ -130,11 +136,12 @@ pub fn run(args: AuditArgs) -> i32 {
         }
     }
     eprintln!(
-        "audit: {} target(s){}, {findings} finding(s), {failed} target(s) with errors; inventory {store}",
+        "audit: {} target(s){}, {findings} finding(s), {failed} target(s) with errors; inventory {}",
         targets.len(),
         shard
             .map(|(i, n)| format!(" in shard {i}/{n}"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        crate::inventory::display_location(&store)
     );
     if failed > 0 || !enum_errors.is_empty() {
         EXIT_ERROR

@@ -16,7 +16,7 @@ use crate::fingerprint::Fingerprinter;
 use crate::report::{self, Format, ReportInput};
 use crate::rules::Rule;
 use crate::rules::load;
-use crate::scan::git::{GitMode, GitOptions, scan_repo};
+use crate::scan::git::{GitMode, GitOptions, Known, scan_repo};
 use crate::scan::image::{ImageOptions, ImageTarget, scan_images};
 use crate::scan::{ScanOptions, ScanOutcome, scan_paths, sort_findings};
 use crate::source::fs::{WalkOptions, Windowing};
@@ -32,10 +32,79 @@ pub struct Scanned {
     pub outcome: ScanOutcome,
     /// The rules in force.
     pub rules: Arc<Vec<Rule>>,
+    /// Set for an audit target scanned incrementally against its inventory.
+    pub incremental: Option<Incremental>,
+}
+
+/// How an audit target relates to what its inventory remembers.
+pub struct Incremental {
+    /// The target (the key of its memory).
+    pub target: String,
+    /// Digest of rules and settings ([`crate::inventory::cache::rules_digest`]).
+    pub rules_digest: String,
+    /// The target's latest scan in the inventory.
+    pub last_scan: Option<i64>,
+    /// Remembered tips (the scan is "unchanged" when they still hold).
+    pub tips: Option<String>,
+}
+
+/// Loads what the inventory remembers of `target` under `digest`: tips and every blob read
+/// before with its matches (a blob whose memory cannot be read is simply read again).
+fn remembered(
+    location: &str,
+    target: &str,
+    digest: &str,
+    rules: &[Rule],
+    errors: &mut Vec<String>,
+) -> (Incremental, Option<Arc<Known>>) {
+    let mut inc = Incremental {
+        target: target.to_string(),
+        rules_digest: digest.to_string(),
+        last_scan: None,
+        tips: None,
+    };
+    let mem = match crate::inventory::open(location).and_then(|mut s| s.memory(target, digest)) {
+        Ok(m) => m,
+        Err(e) => {
+            errors.push(e);
+            return (inc, None);
+        }
+    };
+    let index: std::collections::HashMap<&str, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.spec.id.as_str(), i))
+        .collect();
+    let mut known = Known {
+        tips: mem.tips.clone(),
+        blobs: std::collections::HashMap::with_capacity(mem.objects.len()),
+    };
+    for (object, matches) in &mem.objects {
+        let Ok(id) = gix::ObjectId::from_hex(object.as_bytes()) else {
+            continue;
+        };
+        let decoded = match matches {
+            None => Ok(Vec::new()),
+            Some(text) => crate::inventory::cache::decode(&index, text),
+        };
+        if let Ok(ms) = decoded {
+            known.blobs.insert(id, ms);
+        }
+    }
+    inc.last_scan = mem.last_scan;
+    inc.tips = mem.tips;
+    (inc, Some(Arc::new(known)))
 }
 
 /// Loads config and rules, scans the targets, applies config allowlists.
 pub fn scan_with(common: &CommonScanArgs) -> Scanned {
+    scan_audit_target(common, None)
+}
+
+/// [`scan_with`]; with `audit_target` (one target, `--store` given) the scan is incremental:
+/// blobs the inventory remembers under the same rules are not read again, and a repository
+/// whose ref tips have not moved is not read at all.
+pub fn scan_audit_target(common: &CommonScanArgs, audit_target: Option<&str>) -> Scanned {
     let targets = if common.targets.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -119,14 +188,47 @@ pub fn scan_with(common: &CommonScanArgs) -> Scanned {
             ..Default::default()
         }),
     };
-    let mut outcome = scan_targets(&engine, &fp, common, opts, &mut errors);
+    let (incremental, known) = match (audit_target, &common.store) {
+        (Some(target), Some(loc)) if store_key_ok => {
+            // Everything that changes what a blob yields invalidates the memory.
+            let settings = format!(
+                "{:?}|{:?}|{}|{}|{}|{}",
+                config,
+                common.max_file_size,
+                common.all_objects,
+                common.recurse_submodules,
+                common.archive_depth,
+                // The key in force: matches carry fingerprints made with it.
+                blake3::hash(
+                    common
+                        .fingerprint_key
+                        .as_deref()
+                        .or(store_key.as_deref())
+                        .unwrap_or("")
+                        .as_bytes()
+                ),
+            );
+            let digest = crate::inventory::cache::rules_digest(engine.rules(), &settings);
+            let (inc, known) = remembered(loc, target, &digest, engine.rules(), &mut errors);
+            (Some(inc), known)
+        }
+        _ => (None, None),
+    };
+    let mut outcome = scan_targets(&engine, &fp, common, opts, known, &mut errors);
     outcome.errors.splice(0..0, errors);
-    outcome.findings.retain(|f| {
-        !config.allow.fingerprints.contains(&f.fingerprint)
-            && !allow_secrets
+    let allowed = |fingerprint: &str, secret: &str| {
+        config.allow.fingerprints.iter().any(|a| a == fingerprint)
+            || allow_secrets
                 .iter()
-                .any(|re| re.is_match(f.secret.as_bytes()))
-    });
+                .any(|re| re.is_match(secret.as_bytes()))
+    };
+    outcome
+        .findings
+        .retain(|f| !allowed(&f.fingerprint, &f.secret));
+    // Remembered matches must be the ones reported, so allowlists apply to them too.
+    for (_, ms) in &mut outcome.objects {
+        ms.retain(|m| !allowed(&m.fingerprint, &m.secret));
+    }
     if outcome.stats.blobs_scanned == 0 && !outcome.empty_ok {
         outcome.errors.push(format!(
             "nothing was scanned: no readable text file under the target(s) ({} binary, {} oversized skipped)",
@@ -137,6 +239,7 @@ pub fn scan_with(common: &CommonScanArgs) -> Scanned {
         store_key_ok,
         outcome,
         rules: Arc::clone(engine.rules()),
+        incremental,
     }
 }
 
@@ -268,6 +371,7 @@ fn scan_targets(
     fp: &Fingerprinter,
     common: &CommonScanArgs,
     mut opts: ScanOptions,
+    known: Option<Arc<Known>>,
     errors: &mut Vec<String>,
 ) -> ScanOutcome {
     let targets = classify(common, &opts.targets, errors);
@@ -297,6 +401,7 @@ fn scan_targets(
         recurse_submodules: common.recurse_submodules,
         path_prefix: None,
         max_blob_size: common.max_file_size,
+        known,
     };
     let images: Vec<ImageTarget> = targets
         .iter()
@@ -451,12 +556,18 @@ pub fn now_iso() -> String {
 
 /// Writes the scan's findings to the inventory in one transaction; a store that cannot be
 /// written is an error (exit 2), the report is still printed.
-pub fn record(location: &str, common: &CommonScanArgs, scanned: &mut Scanned, started: String) {
+pub fn record(
+    location: &str,
+    common: &CommonScanArgs,
+    scanned: &mut Scanned,
+    started: String,
+) -> u64 {
     if !scanned.store_key_ok {
         scanned.outcome.errors.push(format!(
-            "inventory {location}: not recorded: its fingerprint key could not be read"
+            "inventory {}: not recorded: its fingerprint key could not be read",
+            crate::inventory::display_location(location)
         ));
-        return;
+        return 0;
     }
     let outcome = &mut scanned.outcome;
     let targets: Vec<String> = if common.targets.is_empty() {
@@ -468,21 +579,46 @@ pub fn record(location: &str, common: &CommonScanArgs, scanned: &mut Scanned, st
             .map(|t| t.display().to_string())
             .collect()
     };
-    let scan = crate::inventory::ScanRecord {
+    let mut scan = crate::inventory::ScanRecord {
         targets,
         started,
         finished: now_iso(),
         findings: outcome.findings.len() as u64,
         errors: outcome.errors.clone(),
+        ..Default::default()
     };
+    if let Some(inc) = &scanned.incremental {
+        scan.target_key = Some(inc.target.clone());
+        scan.rules_digest = Some(inc.rules_digest.clone());
+        if outcome.unchanged.is_empty() {
+            scan.tips = outcome.tips.first().map(|(_, t)| t.clone());
+        } else {
+            scan.tips = inc.tips.clone();
+            scan.unchanged_since = inc.last_scan;
+        }
+        scan.objects = std::mem::take(&mut outcome.objects)
+            .into_iter()
+            .map(|(id, ms)| {
+                let text =
+                    crate::inventory::cache::encode(&scanned.rules, &ms, common.store_secrets);
+                (id, text)
+            })
+            .collect();
+    }
     let written = crate::inventory::open(location)
         .and_then(|mut s| s.record_scan(&scan, &outcome.findings, common.store_secrets));
     match written {
-        Ok(()) => outcome.notes.push(format!(
-            "inventory {location}: {} finding(s) recorded",
-            outcome.findings.len()
-        )),
-        Err(e) => outcome.errors.push(e),
+        Ok(n) => {
+            outcome.notes.push(format!(
+                "inventory {}: {n} finding(s) recorded",
+                crate::inventory::display_location(location)
+            ));
+            n
+        }
+        Err(e) => {
+            outcome.errors.push(e);
+            0
+        }
     }
 }
 

@@ -1,9 +1,14 @@
 //! The inventory: one record per distinct secret (keyed by fingerprint and rule) with every
 //! place it lives, across scans and targets, so a rotation can be planned and proven complete.
-//! Behind the [`Store`] trait; SQLite (`sqlite.rs`) is the embedded default. No plaintext secret
-//! is stored unless asked (`--store-secrets`). The fingerprint key lives in the store, so every
-//! scan writing to one inventory computes the same fingerprints.
+//! Behind the [`Store`] trait, implemented once over SQL (`sql.rs`) for two backends: SQLite
+//! (`sqlite.rs`, the embedded default) and PostgreSQL (`postgres.rs`, the shared store of
+//! org-wide audits). No plaintext secret is stored unless asked (`--store-secrets`). The
+//! fingerprint key lives in the store, so every scan writing to one inventory computes the same
+//! fingerprints. `cache.rs` turns a blob's matches into the text kept in `seen_objects`.
 
+pub mod cache;
+pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 
 use serde::Serialize;
@@ -101,6 +106,27 @@ pub struct ScanRecord {
     pub findings: u64,
     /// Errors (each a message).
     pub errors: Vec<String>,
+    /// The one target an audit scanned, the key of its incremental memory.
+    pub target_key: Option<String>,
+    /// Digest of the rules, settings and version the scan ran with ([`cache::rules_digest`]).
+    pub rules_digest: Option<String>,
+    /// Signature of the target's ref tips.
+    pub tips: Option<String>,
+    /// Objects read, each with its matches as [`cache::encode`] wrote them.
+    pub objects: Vec<(String, Option<String>)>,
+    /// Nothing changed since this earlier scan of the target: its copies are all still there.
+    pub unchanged_since: Option<i64>,
+}
+
+/// What an inventory remembers of one target for an incremental re-audit.
+#[derive(Debug, Clone, Default)]
+pub struct TargetMemory {
+    /// The target's latest scan.
+    pub last_scan: Option<i64>,
+    /// Ref-tip signature of that scan, when it was complete and ran under the same rules.
+    pub tips: Option<String>,
+    /// Objects read before under the same rules, with their encoded matches.
+    pub objects: Vec<(String, Option<String>)>,
 }
 
 /// An inventory backend.
@@ -108,13 +134,16 @@ pub trait Store {
     /// The fingerprint key of this inventory (created on first use).
     fn fingerprint_key(&mut self) -> Result<String, String>;
     /// Records one scan and all its findings in one transaction; a scan re-run changes nothing
-    /// but `last_seen`.
+    /// but `last_seen`. Returns the copies the scan holds (found now, or carried forward from
+    /// the earlier scan of an unchanged target).
     fn record_scan(
         &mut self,
         scan: &ScanRecord,
         findings: &[Finding],
         store_secrets: bool,
-    ) -> Result<(), String>;
+    ) -> Result<u64, String>;
+    /// What the store remembers of `target` scanned under `rules_digest`.
+    fn memory(&mut self, target: &str, rules_digest: &str) -> Result<TargetMemory, String>;
     /// Every secret with its occurrences.
     fn secrets(&mut self) -> Result<Vec<SecretRecord>, String>;
     /// Marks a secret (by fingerprint) as being rotated from now on; returns the rows touched.
@@ -130,14 +159,17 @@ pub trait Store {
     ) -> Result<(), String>;
 }
 
-/// Opens the store at `location` (a SQLite file path).
+/// `location` as messages show it: a PostgreSQL URL without its password.
+pub fn display_location(location: &str) -> String {
+    postgres::redact(location)
+}
+
+/// Opens the store at `location`: a `postgres://` or `postgresql://` URL, else a SQLite file.
 pub fn open(location: &str) -> Result<Box<dyn Store>, String> {
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        return Err(format!(
-            "{location}: PostgreSQL stores are not available in this build yet"
-        ));
+        return Ok(Box::new(postgres::open(location)?));
     }
-    Ok(Box::new(sqlite::SqliteStore::open(location)?))
+    Ok(Box::new(sqlite::open(location)?))
 }
 
 /// How an origin is stored: source kind, target, path, commit, author, image, present.

@@ -56,6 +56,30 @@ pub struct GitOptions {
     pub path_prefix: Option<String>,
     /// Skip blobs larger than this many bytes (`--max-file-size`).
     pub max_blob_size: Option<u64>,
+    /// What an inventory already knows of this repository (incremental re-audits): set, the
+    /// scan also returns the blobs it read in [`ScanOutcome::objects`].
+    pub known: Option<std::sync::Arc<Known>>,
+}
+
+/// An inventory's memory of one repository, from its earlier scans with the same rules.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// Signature of the ref tips at the last complete scan ([`tips_signature`]).
+    pub tips: Option<String>,
+    /// Blobs already read, with the matches they gave (empty for most).
+    pub blobs: HashMap<ObjectId, Vec<BlobMatch>>,
+}
+
+/// A digest of every ref name and the commit it points to: equal signatures, same history.
+pub fn tips_signature(tips: &[git::RefTip]) -> String {
+    let mut lines: Vec<String> = tips
+        .iter()
+        .map(|t| format!("{} {}", t.name, t.commit))
+        .collect();
+    lines.sort();
+    blake3::hash(lines.join("\n").as_bytes())
+        .to_hex()
+        .to_string()
 }
 
 impl GitOptions {
@@ -226,6 +250,22 @@ fn scan_history(
     let mut ref_notes = Vec::new();
     let all_tips = git::ref_tips(&r, &mut errors, &mut ref_notes);
     out.notes.extend(prefixed(display, ref_notes));
+    let known = opts.known.as_deref().filter(|_| depth == 0);
+    if depth == 0 && matches!(mode, GitMode::Full) {
+        let sig = tips_signature(&all_tips);
+        // Same tips, same history: unless unreachable objects or submodules (which move
+        // without the tips) are in scope, there is nothing new to read.
+        if known.is_some_and(|k| k.tips.as_deref() == Some(sig.as_str()))
+            && errors.is_empty()
+            && !opts.all_objects
+            && !opts.recurse_submodules
+        {
+            out.unchanged.push(display.to_string());
+            out.empty_ok = true;
+            return;
+        }
+        out.tips.push((display.to_string(), sig));
+    }
     let (commits, tips): (Vec<CommitMeta>, Vec<git::RefTip>) = match mode {
         GitMode::Range { exclude, include } => {
             let ex = resolve_all(&r, exclude, &mut errors);
@@ -301,7 +341,7 @@ fn scan_history(
         .collect();
     let wanted: HashSet<ObjectId> = in_scope
         .iter()
-        .filter(|id| !seen_before.contains(*id))
+        .filter(|id| !seen_before.contains(*id) && known.is_none_or(|k| !k.blobs.contains_key(*id)))
         .copied()
         .collect();
     let skipped_seen = in_scope.len() - wanted.len();
@@ -434,6 +474,20 @@ fn scan_history(
         out.empty_ok = true;
     }
     save_seen(opts.seen_file.as_deref(), &read_ok, &mut errors);
+    if let Some(k) = known {
+        // Blobs read now go back to the inventory; blobs it already knew bring their matches,
+        // so fan-out sees the whole history as a full scan would.
+        out.objects.extend(
+            read_ok
+                .iter()
+                .map(|id| (id.to_string(), matches.get(id).cloned().unwrap_or_default())),
+        );
+        for id in &in_scope {
+            if let Some(ms) = k.blobs.get(id).filter(|ms| !ms.is_empty()) {
+                matches.insert(*id, ms.clone());
+            }
+        }
+    }
     fan_out(engine, &r, display, &prov, &tips, &matches, opts, out);
     phase("fan out");
     out.errors.extend(prefixed(display, errors));

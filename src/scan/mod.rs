@@ -53,6 +53,13 @@ pub struct ScanOutcome {
     /// True when scanning nothing is the right answer (nothing staged, an empty commit range),
     /// so "nothing was scanned" is not an error.
     pub empty_ok: bool,
+    /// Blobs read by this scan with their matches, kept only when an inventory asked for them
+    /// ([`git::GitOptions::known`]) so a re-audit need not read them again.
+    pub objects: Vec<(String, Vec<BlobMatch>)>,
+    /// Signature of the ref tips of each repository scanned in full, by target.
+    pub tips: Vec<(String, String)>,
+    /// Targets whose tips equal the inventory's last complete scan of them: nothing was read.
+    pub unchanged: Vec<String>,
 }
 
 /// A secret found in one blob, before it is tied to the places the blob appears.
@@ -74,6 +81,15 @@ pub struct BlobMatch {
     pub secret: String,
     /// CI/GitOps context, for matches in pipelines and manifests.
     pub context: Option<Box<crate::ci::CiContext>>,
+}
+
+/// Ends the `secret` of a match an inventory remembered without its value (no
+/// `--store-secrets`): such a finding is reported and recorded, never verified or stored.
+pub const WITHHELD: char = '\u{0}';
+
+/// True when a finding's secret was withheld by the inventory ([`WITHHELD`]).
+pub fn is_withheld(secret: &str) -> bool {
+    secret.ends_with(WITHHELD)
 }
 
 /// Runs the detector over a blob delivered window by window by `read`.

@@ -165,7 +165,18 @@ pub fn verify_findings(
             results.push((idx, skipped("no verifier for this rule")));
             continue;
         };
-        let first = &findings[idx[0]];
+        // A copy whose value the inventory withheld cannot be checked; any fresh copy can.
+        let Some(&at) = idx
+            .iter()
+            .find(|&&i| !crate::scan::is_withheld(&findings[i].secret))
+        else {
+            results.push((
+                idx,
+                skipped("value not kept by the inventory (record with --store-secrets)"),
+            ));
+            continue;
+        };
+        let first = &findings[at];
         match variables(spec, first, findings) {
             Ok(vars) => jobs.push(Job {
                 rule,
@@ -258,7 +269,11 @@ fn variables(
         let path = f.origin.display_path();
         let companion = all
             .iter()
-            .filter(|c| &c.rule_id == rule_id && c.origin.display_path() == path)
+            .filter(|c| {
+                &c.rule_id == rule_id
+                    && c.origin.display_path() == path
+                    && !crate::scan::is_withheld(&c.secret)
+            })
             .min_by_key(|c| c.line.abs_diff(f.line))
             .ok_or_else(|| format!("needs a {rule_id} from the same file, none found"))?;
         vars.insert(name.clone(), companion.secret.clone());

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod oci;
+pub mod pg;
 
 use assert_cmd::Command;
 

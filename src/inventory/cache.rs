@@ -1,0 +1,128 @@
+//! What `seen_objects` keeps of a blob: its matches as compact JSON, so an incremental
+//! re-audit reuses them instead of reading the blob again. The secret itself is kept only with
+//! `--store-secrets`; otherwise only its public mode prefix (which decides the environment) is,
+//! and the reused match is marked withheld ([`crate::scan::WITHHELD`]).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ci::CiContext;
+use crate::rules::Rule;
+use crate::scan::{BlobMatch, WITHHELD};
+
+/// One remembered match.
+#[derive(Serialize, Deserialize)]
+struct Cached {
+    rule: String,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    preview: String,
+    fingerprint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    context: Option<CiContext>,
+}
+
+/// A digest of everything that decides what a blob yields: sprawl's version, every rule as
+/// loaded, and the scan settings given as text. Remembered matches count only under an equal
+/// digest.
+pub fn rules_digest(rules: &[Rule], settings: &str) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    for r in rules {
+        h.update(format!("{:?}\n", r.spec).as_bytes());
+    }
+    h.update(settings.as_bytes());
+    h.finalize().to_hex().to_string()
+}
+
+/// The text kept for a blob's matches; `None` for a blob without any.
+pub fn encode(rules: &[Rule], matches: &[BlobMatch], keep_secrets: bool) -> Option<String> {
+    if matches.is_empty() {
+        return None;
+    }
+    let cached: Vec<Cached> = matches
+        .iter()
+        .map(|m| Cached {
+            rule: rules
+                .get(m.rule)
+                .map_or_else(String::new, |r| r.spec.id.clone()),
+            line: m.line,
+            column: m.column,
+            end_line: m.end_line,
+            preview: m.preview.clone(),
+            fingerprint: m.fingerprint.clone(),
+            secret: (keep_secrets && !crate::scan::is_withheld(&m.secret))
+                .then(|| m.secret.clone()),
+            mode: crate::environment::mode_prefix(&m.secret).to_string(),
+            context: m.context.as_deref().cloned(),
+        })
+        .collect();
+    serde_json::to_string(&cached).ok()
+}
+
+/// Reads back what [`encode`] wrote; rule ids resolve through `rule_index`. Fails on text it
+/// cannot read or a rule that is no longer loaded (the caller then reads the blob again).
+pub fn decode(rule_index: &HashMap<&str, usize>, text: &str) -> Result<Vec<BlobMatch>, String> {
+    let cached: Vec<Cached> =
+        serde_json::from_str(text).map_err(|e| format!("unreadable remembered matches: {e}"))?;
+    cached
+        .into_iter()
+        .map(|c| {
+            let rule = *rule_index
+                .get(c.rule.as_str())
+                .ok_or_else(|| format!("remembered match of unknown rule {}", c.rule))?;
+            Ok(BlobMatch {
+                rule,
+                line: c.line,
+                column: c.column,
+                end_line: c.end_line,
+                preview: c.preview,
+                fingerprint: c.fingerprint,
+                secret: c.secret.unwrap_or_else(|| format!("{}{WITHHELD}", c.mode)),
+                context: c.context.map(Box::new),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_keeps_everything_but_the_withheld_secret() {
+        let rules = crate::rules::load::builtin().rules;
+        let index: HashMap<&str, usize> = rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.spec.id.as_str(), i))
+            .collect();
+        let m = BlobMatch {
+            rule: 0,
+            line: 3,
+            column: 7,
+            end_line: 3,
+            preview: "key = sk_live_…".into(),
+            fingerprint: "abc".into(),
+            secret: "sk_live_0123456789".into(),
+            context: None,
+        };
+        assert_eq!(encode(&rules, &[], false), None);
+        let kept = decode(&index, &encode(&rules, &[m.clone()], true).unwrap()).unwrap();
+        assert_eq!(kept[0].secret, m.secret);
+        let withheld = decode(&index, &encode(&rules, &[m.clone()], false).unwrap()).unwrap();
+        assert_eq!(withheld[0].secret, "sk_live_\u{0}");
+        assert!(crate::scan::is_withheld(&withheld[0].secret));
+        assert_eq!(
+            (withheld[0].rule, withheld[0].line, &withheld[0].fingerprint),
+            (0, 3, &m.fingerprint)
+        );
+        assert!(decode(&index, "[{\"rule\":\"no.such\",\"line\":1,\"column\":1,\"end_line\":1,\"preview\":\"\",\"fingerprint\":\"x\"}]").is_err());
+    }
+}
