@@ -107,17 +107,26 @@ pub fn run(args: AuditArgs) -> i32 {
     } else {
         None
     };
+    // One connection for the whole audit (a PostgreSQL session, or the SQLite file).
+    let mut inventory = match crate::inventory::open(&store) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
     let (mut failed, mut findings) = (0usize, 0usize);
     for t in &targets {
         let started = super::scan::now_iso();
         let mut common = args.common.clone();
         common.targets = vec![PathBuf::from(t)];
-        let mut scanned = super::scan::scan_audit_target(&common, Some(t));
+        let mut scanned = super::scan::scan_audit_target(&common, Some((t, inventory.as_mut())));
         if let Some(opts) = &verify_opts {
             crate::verify::verify_findings(&mut scanned.outcome.findings, &scanned.rules, opts);
         }
         super::scan::drop_companions(&mut scanned);
-        let held = super::scan::record(&store, &common, &mut scanned, started);
+        let held =
+            super::scan::record_in(inventory.as_mut(), &store, &common, &mut scanned, started);
         let o = &scanned.outcome;
         findings += (held as usize).max(o.findings.len());
         if o.errors.is_empty() && !o.unchanged.is_empty() {

@@ -79,14 +79,14 @@ pub enum RotationCommand {
     Start {
         /// The secret's fingerprint (from any report).
         fingerprint: String,
-        /// The inventory.
-        #[arg(long, value_name = "FILE")]
+        /// The inventory (SQLite file or postgres:// URL).
+        #[arg(long, value_name = "STORE")]
         store: String,
     },
     /// Every rotation: complete, or what still holds the old value.
     Status {
-        /// The inventory.
-        #[arg(long, value_name = "FILE")]
+        /// The inventory (SQLite file or postgres:// URL).
+        #[arg(long, value_name = "STORE")]
         store: String,
         /// Print JSON.
         #[arg(long)]
@@ -130,8 +130,9 @@ pub struct AuditArgs {
 /// `sprawl verify` options.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The inventory (a SQLite file written by `scan --store --store-secrets`).
-    #[arg(long, value_name = "FILE")]
+    /// The inventory written by `scan --store --store-secrets`: a SQLite file or a
+    /// postgres://user@host/db URL (password from PGPASSWORD).
+    #[arg(long, value_name = "STORE")]
     pub store: String,
     /// Extra rule directories or files (rules the scan used besides the built-in ones).
     #[arg(long = "rules", value_name = "DIR")]
@@ -144,8 +145,9 @@ pub struct VerifyArgs {
 /// `sprawl report` options.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// The inventory (a SQLite file written by `scan --store`).
-    #[arg(long, value_name = "FILE")]
+    /// The inventory: a SQLite file or a postgres://user@host/db URL (password from
+    /// PGPASSWORD).
+    #[arg(long, value_name = "STORE")]
     pub store: String,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Md)]
@@ -294,9 +296,10 @@ pub struct CommonScanArgs {
     /// Also scan the history of submodules (checked out, or cloned under .git/modules).
     #[arg(long)]
     pub recurse_submodules: bool,
-    /// Inventory to record findings in (a SQLite file); its fingerprint key is used unless
-    /// --fingerprint-key is given.
-    #[arg(long, value_name = "FILE")]
+    /// Inventory to record findings in: a SQLite file or a postgres://user@host/db URL
+    /// (password from PGPASSWORD); its fingerprint key is used unless --fingerprint-key is
+    /// given.
+    #[arg(long, value_name = "STORE")]
     pub store: Option<String>,
     /// Also keep the plaintext secrets in the inventory (off by default).
     #[arg(long, requires = "store")]

@@ -51,7 +51,7 @@ pub struct Incremental {
 /// Loads what the inventory remembers of `target` under `digest`: tips and every blob read
 /// before with its matches (a blob whose memory cannot be read is simply read again).
 fn remembered(
-    location: &str,
+    store: &mut dyn crate::inventory::Store,
     target: &str,
     digest: &str,
     rules: &[Rule],
@@ -63,7 +63,7 @@ fn remembered(
         last_scan: None,
         tips: None,
     };
-    let mem = match crate::inventory::open(location).and_then(|mut s| s.memory(target, digest)) {
+    let mem = match store.memory(target, digest) {
         Ok(m) => m,
         Err(e) => {
             errors.push(e);
@@ -101,10 +101,51 @@ pub fn scan_with(common: &CommonScanArgs) -> Scanned {
     scan_audit_target(common, None)
 }
 
-/// [`scan_with`]; with `audit_target` (one target, `--store` given) the scan is incremental:
-/// blobs the inventory remembers under the same rules are not read again, and a repository
-/// whose ref tips have not moved is not read at all.
-pub fn scan_audit_target(common: &CommonScanArgs, audit_target: Option<&str>) -> Scanned {
+/// An engine's rules digest, computed the first time an inventory needs it.
+type Digest = Arc<std::sync::OnceLock<String>>;
+
+/// Engines built in this process, keyed by everything that decides their rules: an audit of
+/// many targets compiles its rules once, not once per target.
+fn engine_for(config: &Config, common: &CommonScanArgs) -> (Arc<Engine>, Vec<String>, Digest) {
+    type Cached = (String, Arc<Engine>, Vec<String>, Digest);
+    static BUILT: std::sync::Mutex<Vec<Cached>> = std::sync::Mutex::new(Vec::new());
+    let key = format!(
+        "{:?}|{:?}|{:?}|{}|{:?}",
+        config.rules, config.rule, config.base_dir, config.source, common.rules
+    );
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, engine, errors, digest)) = built.iter().find(|(k, ..)| *k == key) {
+        return (Arc::clone(engine), errors.clone(), Arc::clone(digest));
+    }
+    let mut loaded = load::builtin();
+    for p in &config.rules.paths {
+        loaded.add_path(&config.base_dir.join(p));
+    }
+    for p in &common.rules {
+        loaded.add_path(p);
+    }
+    if !config.rule.is_empty() {
+        loaded.add_rule_values(&config.source, &config.rule);
+    }
+    loaded.disable(&config.rules.disable);
+    let engine = Arc::new(Engine::new(loaded.rules));
+    let digest = Digest::default();
+    built.push((
+        key,
+        Arc::clone(&engine),
+        loaded.errors.clone(),
+        Arc::clone(&digest),
+    ));
+    (engine, loaded.errors, digest)
+}
+
+/// [`scan_with`] for one audit target recorded into `store` (open for the whole audit): the
+/// scan is incremental: blobs the inventory remembers under the same rules are not read
+/// again, and a repository whose ref tips have not moved is not read at all.
+pub fn scan_audit_target(
+    common: &CommonScanArgs,
+    mut audit: Option<(&str, &mut dyn crate::inventory::Store)>,
+) -> Scanned {
     let targets = if common.targets.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -118,18 +159,8 @@ pub fn scan_audit_target(common: &CommonScanArgs, audit_target: Option<&str>) ->
             Config::default()
         }
     };
-    let mut loaded = load::builtin();
-    for p in &config.rules.paths {
-        loaded.add_path(&config.base_dir.join(p));
-    }
-    for p in &common.rules {
-        loaded.add_path(p);
-    }
-    if !config.rule.is_empty() {
-        loaded.add_rule_values(&config.source, &config.rule);
-    }
-    loaded.disable(&config.rules.disable);
-    errors.append(&mut loaded.errors);
+    let (engine, rule_errors, rules_digest) = engine_for(&config, common);
+    errors.extend(rule_errors);
 
     let mut allow_secrets = Vec::new();
     for pat in &config.allow.secrets {
@@ -142,12 +173,15 @@ pub fn scan_audit_target(common: &CommonScanArgs, audit_target: Option<&str>) ->
         }
     }
 
-    let engine = Arc::new(Engine::new(loaded.rules));
     // An inventory's own key makes every scan into it compute the same fingerprints.
     let mut store_key_ok = true;
     let store_key = match (&common.store, &common.fingerprint_key) {
         (Some(loc), None) => {
-            match crate::inventory::open(loc).and_then(|mut s| s.fingerprint_key()) {
+            let key = match audit.as_mut() {
+                Some((_, store)) => store.fingerprint_key(),
+                None => crate::inventory::open(loc).and_then(|mut s| s.fingerprint_key()),
+            };
+            match key {
                 Ok(k) => Some(k),
                 Err(e) => {
                     errors.push(e);
@@ -188,8 +222,8 @@ pub fn scan_audit_target(common: &CommonScanArgs, audit_target: Option<&str>) ->
             ..Default::default()
         }),
     };
-    let (incremental, known) = match (audit_target, &common.store) {
-        (Some(target), Some(loc)) if store_key_ok => {
+    let (incremental, known) = match audit {
+        Some((target, store)) if store_key_ok => {
             // Everything that changes what a blob yields invalidates the memory.
             let settings = format!(
                 "{:?}|{:?}|{}|{}|{}|{}",
@@ -208,8 +242,10 @@ pub fn scan_audit_target(common: &CommonScanArgs, audit_target: Option<&str>) ->
                         .as_bytes()
                 ),
             );
-            let digest = crate::inventory::cache::rules_digest(engine.rules(), &settings);
-            let (inc, known) = remembered(loc, target, &digest, engine.rules(), &mut errors);
+            let rules_digest =
+                rules_digest.get_or_init(|| crate::inventory::cache::rules_digest(engine.rules()));
+            let digest = crate::inventory::cache::scan_digest(rules_digest, &settings);
+            let (inc, known) = remembered(store, target, &digest, engine.rules(), &mut errors);
             (Some(inc), known)
         }
         _ => (None, None),
@@ -562,6 +598,23 @@ pub fn record(
     scanned: &mut Scanned,
     started: String,
 ) -> u64 {
+    match crate::inventory::open(location) {
+        Ok(mut store) => record_in(store.as_mut(), location, common, scanned, started),
+        Err(e) => {
+            scanned.outcome.errors.push(e);
+            0
+        }
+    }
+}
+
+/// [`record`] into an open store; returns the copies the scan holds.
+pub fn record_in(
+    store: &mut dyn crate::inventory::Store,
+    location: &str,
+    common: &CommonScanArgs,
+    scanned: &mut Scanned,
+    started: String,
+) -> u64 {
     if !scanned.store_key_ok {
         scanned.outcome.errors.push(format!(
             "inventory {}: not recorded: its fingerprint key could not be read",
@@ -605,8 +658,7 @@ pub fn record(
             })
             .collect();
     }
-    let written = crate::inventory::open(location)
-        .and_then(|mut s| s.record_scan(&scan, &outcome.findings, common.store_secrets));
+    let written = store.record_scan(&scan, &outcome.findings, common.store_secrets);
     match written {
         Ok(n) => {
             outcome.notes.push(format!(

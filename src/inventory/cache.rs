@@ -28,17 +28,23 @@ struct Cached {
     context: Option<CiContext>,
 }
 
-/// A digest of everything that decides what a blob yields: sprawl's version, every rule as
-/// loaded, and the scan settings given as text. Remembered matches count only under an equal
-/// digest.
-pub fn rules_digest(rules: &[Rule], settings: &str) -> String {
+/// A digest of sprawl's version and every rule as loaded (computed once per engine: it
+/// formats every rule).
+pub fn rules_digest(rules: &[Rule]) -> String {
     let mut h = blake3::Hasher::new();
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     for r in rules {
         h.update(format!("{:?}\n", r.spec).as_bytes());
     }
-    h.update(settings.as_bytes());
     h.finalize().to_hex().to_string()
+}
+
+/// A digest of everything that decides what a blob yields: the rules ([`rules_digest`]) and
+/// the scan settings given as text. Remembered matches count only under an equal digest.
+pub fn scan_digest(rules_digest: &str, settings: &str) -> String {
+    blake3::hash(format!("{rules_digest}\n{settings}").as_bytes())
+        .to_hex()
+        .to_string()
 }
 
 /// The text kept for a blob's matches; `None` for a blob without any.
@@ -114,9 +120,9 @@ mod tests {
             context: None,
         };
         assert_eq!(encode(&rules, &[], false), None);
-        let kept = decode(&index, &encode(&rules, &[m.clone()], true).unwrap()).unwrap();
+        let kept = decode(&index, &encode(&rules, std::slice::from_ref(&m), true).unwrap()).unwrap();
         assert_eq!(kept[0].secret, m.secret);
-        let withheld = decode(&index, &encode(&rules, &[m.clone()], false).unwrap()).unwrap();
+        let withheld = decode(&index, &encode(&rules, std::slice::from_ref(&m), false).unwrap()).unwrap();
         assert_eq!(withheld[0].secret, "sk_live_\u{0}");
         assert!(crate::scan::is_withheld(&withheld[0].secret));
         assert_eq!(

@@ -76,7 +76,7 @@ CREATE TABLE rotations (
 "#];
 
 /// Advisory lock key taken while migrating ("sprawl" in ASCII).
-const MIGRATION_LOCK: i64 = 0x0073_7072_6177_6c;
+const MIGRATION_LOCK: i64 = 0x0000_7370_7261_776c;
 
 /// One PostgreSQL session.
 pub struct PgConn {
