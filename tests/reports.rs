@@ -61,7 +61,11 @@ fn run(format: &str) -> String {
         .get_output()
         .stdout
         .clone();
-    String::from_utf8(out).expect("utf-8 report")
+    // SARIF names the source root (a temporary directory) in originalUriBaseIds.
+    let root = dir.path().canonicalize().expect("root");
+    String::from_utf8(out)
+        .expect("utf-8 report")
+        .replace(&format!("file://{}/", root.display()), "file:///ROOT/")
 }
 
 #[test]
@@ -77,6 +81,11 @@ fn json_report() {
 #[test]
 fn jsonl_report() {
     insta::assert_snapshot!(run("jsonl"));
+}
+
+#[test]
+fn markdown_report() {
+    insta::assert_snapshot!(run("md"));
 }
 
 #[test]
@@ -180,14 +189,19 @@ fn image_run(format: &str) -> Vec<u8> {
         &dir.path().join("app.tar"),
         &[("example/app:1.0", &oci::build(&img))],
     );
-    sprawl()
+    let out = sprawl()
         .current_dir(dir.path())
         .args(["scan", "app.tar", "-j", "1", "--format", format])
         .assert()
         .code(1)
         .get_output()
         .stdout
-        .clone()
+        .clone();
+    let root = dir.path().canonicalize().expect("root");
+    String::from_utf8(out)
+        .expect("utf-8")
+        .replace(&format!("file://{}/", root.display()), "file:///ROOT/")
+        .into_bytes()
 }
 
 #[test]

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod baseline;
 pub mod ci;
+pub mod docs;
 pub mod enumerate;
 pub mod html;
 pub mod report;
@@ -69,6 +70,17 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: CiCommand,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per subcommand into --dir.
+    Man {
+        /// Write sprawl.1 and sprawl-SUBCOMMAND.1 pages into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -202,9 +214,12 @@ pub enum RulesCommand {
         /// Extra rule directories or files.
         #[arg(long = "rules", value_name = "DIR")]
         rules: Vec<PathBuf>,
-        /// Print JSON instead of a table.
+        /// Print JSON instead of a table (same as --format json).
         #[arg(long)]
         json: bool,
+        /// Output format: a table, JSON, or the Markdown of docs/rules.md.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
         /// Only rules that `--verify` can check, with provider and endpoint.
         #[arg(long)]
         verifiable: bool,
@@ -214,6 +229,17 @@ pub enum RulesCommand {
         /// A rule directory or file to check instead of the built-in rules.
         dir: Option<PathBuf>,
     },
+}
+
+/// How `rules list` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// One rule per line.
+    Table,
+    /// The rules as JSON.
+    Json,
+    /// A Markdown reference grouped by provider (docs/rules.md).
+    Md,
 }
 
 /// `sprawl baseline ...`
@@ -355,6 +381,10 @@ pub struct ScanArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the report in FORMAT to FILE, from the same scan (repeatable):
+    /// `--write sarif=results.sarif --write md=summary.md`. Never with secrets in clear.
+    #[arg(long = "write", value_name = "FORMAT=FILE")]
+    pub write: Vec<String>,
     /// Print secrets in clear (text, JSON; never SARIF).
     #[arg(long)]
     pub show_secrets: bool,
@@ -414,5 +444,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Verify(args) => report::verify(args),
         Command::Audit(args) => audit::run(args),
         Command::Rotation { command } => report::rotation(command),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { dir } => docs::man(dir.as_deref()),
     }
 }

@@ -548,7 +548,8 @@ pub fn run(args: ScanArgs) -> i32 {
         );
     }
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
-    let input = ReportInput {
+    let srcroot = source_root(&args.common);
+    let mut input = ReportInput {
         findings: &outcome.findings,
         errors: &outcome.errors,
         notes: &outcome.notes,
@@ -556,6 +557,7 @@ pub fn run(args: ScanArgs) -> i32 {
         rules: &scanned.rules,
         show_secrets: args.show_secrets && args.format != Format::Sarif,
         color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
+        srcroot: srcroot.as_deref(),
     };
     let written = match &args.output {
         Some(path) => std::fs::File::create(path)
@@ -580,7 +582,56 @@ pub fn run(args: ScanArgs) -> i32 {
         eprintln!("error: {e}");
         return EXIT_ERROR;
     }
+    // Extra reports of the same scan: never with secrets, never coloured.
+    input.show_secrets = false;
+    input.color = false;
+    for spec in &args.write {
+        if let Err(e) = write_extra(spec, &input) {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    }
     exit_code(outcome, args.exit_code)
+}
+
+/// Writes one `--write FORMAT=FILE` report.
+fn write_extra(spec: &str, input: &ReportInput<'_>) -> Result<(), String> {
+    use clap::ValueEnum;
+    let (format, path) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("--write {spec:?}: expected FORMAT=FILE"))?;
+    let format = Format::from_str(format, true)
+        .map_err(|_| format!("--write {spec:?}: unknown format {format:?}"))?;
+    std::fs::File::create(path)
+        .and_then(|f| {
+            let mut w = io::BufWriter::new(f);
+            report::write(format, input, &mut w)?;
+            w.flush()
+        })
+        .map_err(|e| format!("{path}: cannot write report: {e}"))
+}
+
+/// The directory SARIF paths are relative to (`%SRCROOT%`): the work tree holding the first
+/// target, else the first target directory (or its parent for a file), else the current
+/// directory. Absolute.
+fn source_root(common: &CommonScanArgs) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    let first = common
+        .targets
+        .first()
+        .filter(|t| t.as_os_str() != "-")
+        .map_or_else(|| cwd.clone(), |t| cwd.join(t));
+    let first = first.canonicalize().unwrap_or(first);
+    let dir = if first.is_file() {
+        first.parent().map(Path::to_path_buf).unwrap_or(first)
+    } else {
+        first
+    };
+    let repo = dir
+        .ancestors()
+        .find(|a| a.join(".git").exists())
+        .map(Path::to_path_buf);
+    Some(repo.unwrap_or(dir))
 }
 
 pub fn now_iso() -> String {

@@ -120,9 +120,17 @@ mod tests {
             context: None,
         };
         assert_eq!(encode(&rules, &[], false), None);
-        let kept = decode(&index, &encode(&rules, std::slice::from_ref(&m), true).unwrap()).unwrap();
+        let kept = decode(
+            &index,
+            &encode(&rules, std::slice::from_ref(&m), true).unwrap(),
+        )
+        .unwrap();
         assert_eq!(kept[0].secret, m.secret);
-        let withheld = decode(&index, &encode(&rules, std::slice::from_ref(&m), false).unwrap()).unwrap();
+        let withheld = decode(
+            &index,
+            &encode(&rules, std::slice::from_ref(&m), false).unwrap(),
+        )
+        .unwrap();
         assert_eq!(withheld[0].secret, "sk_live_\u{0}");
         assert!(crate::scan::is_withheld(&withheld[0].secret));
         assert_eq!(

@@ -2,6 +2,7 @@
 //! print a secret only when the user asked with `--show-secrets` (never in SARIF).
 
 pub mod json;
+pub mod markdown;
 pub mod sarif;
 pub mod text;
 
@@ -25,6 +26,8 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0 for code-scanning dashboards.
     Sarif,
+    /// A Markdown table (job summaries, pull-request comments); always redacted.
+    Md,
 }
 
 /// What a report is made from.
@@ -43,6 +46,8 @@ pub struct ReportInput<'a> {
     pub show_secrets: bool,
     /// Colour (text only).
     pub color: bool,
+    /// The directory SARIF artifact URIs are relative to (`%SRCROOT%`), absolute.
+    pub srcroot: Option<&'a std::path::Path>,
 }
 
 /// Writes the report in `format` to `out`.
@@ -52,5 +57,6 @@ pub fn write(format: Format, input: &ReportInput<'_>, out: &mut dyn Write) -> io
         Format::Json => json::write(input, out),
         Format::Jsonl => json::write_lines(input, out),
         Format::Sarif => sarif::write(input, out),
+        Format::Md => markdown::write(input, out),
     }
 }
