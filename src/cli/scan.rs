@@ -582,6 +582,11 @@ pub fn run(args: ScanArgs) -> i32 {
         eprintln!("error: {e}");
         return EXIT_ERROR;
     }
+    if args.common.staged && !outcome.findings.is_empty() {
+        eprintln!(
+            "commit blocked: remove the secret from the staged files (and rotate it if it was ever pushed), or mark a reviewed line with a `sprawl:allow` comment"
+        );
+    }
     // Extra reports of the same scan: never with secrets, never coloured.
     input.show_secrets = false;
     input.color = false;

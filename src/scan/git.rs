@@ -282,7 +282,12 @@ fn scan_history(
         }
         _ => {
             let ids: Vec<ObjectId> = all_tips.iter().map(|t| t.commit).collect();
-            (git::walk_commits(&r, &ids, &mut errors), all_tips)
+            // Tags are snapshots of the past: only branch-like tips decide "still present".
+            let branches = all_tips
+                .into_iter()
+                .filter(|t| is_branch_like(&t.name))
+                .collect();
+            (git::walk_commits(&r, &ids, &mut errors), branches)
         }
     };
     if commits.is_empty() {
@@ -628,9 +633,10 @@ struct TipIndex<'r> {
 impl<'r> TipIndex<'r> {
     fn new(r: &'r gix::Repository, tips: &[git::RefTip]) -> TipIndex<'r> {
         let mut buf = Vec::new();
+        // The caller chose the tips: branch-like refs of a full scan, or the revisions a
+        // range ends at (`A..B`: B is where the user looks).
         let tips = tips
             .iter()
-            .filter(|t| is_branch_like(&t.name))
             .filter_map(|t| {
                 git::read_commit(r, &t.commit, &mut buf)
                     .ok()

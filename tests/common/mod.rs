@@ -48,3 +48,20 @@ pub fn fake_aws_key(seed: u32) -> String {
         .collect();
     format!("AKIA{tail}")
 }
+
+/// A tool from the test virtualenv (pre-commit, check-jsonschema) that scripts/test.sh
+/// installs from PyPI into `$SPRAWL_TEST_VENV` (default `target/test-venv`).
+pub fn venv_tool(name: &str) -> std::path::PathBuf {
+    let venv = std::env::var_os("SPRAWL_TEST_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv")
+        });
+    let tool = venv.join("bin").join(name);
+    assert!(
+        tool.exists(),
+        "{} is missing: run `bash scripts/test.sh` (it installs {name} from PyPI)",
+        tool.display()
+    );
+    tool
+}
