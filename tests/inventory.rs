@@ -642,3 +642,59 @@ fn rusqlite_count(store: &Path) -> i64 {
         .and_then(|c| c.query_row("SELECT COUNT(*) FROM scans", [], |r| r.get(0)))
         .unwrap_or(0)
 }
+
+/// An image in an audit is read once: re-auditing the same image reads nothing and keeps its
+/// copies (so a rotation still sees them); a rebuilt image with other content is read again.
+#[test]
+fn reaudit_of_an_unchanged_image_reads_nothing() {
+    let work = TempDir::new().unwrap();
+    let store = work.path().join("inv.db");
+    let archive = work.path().join("app.tar");
+    let build = |seed: u64| {
+        let img = Img {
+            layers: vec![(
+                oci::layer_tar(&[E::File(
+                    "app/.env",
+                    format!("GITHUB_TOKEN={}\n", fake_github("ghp_", seed)).into_bytes(),
+                )]),
+                Comp::Gzip,
+                "COPY .env".into(),
+            )],
+            ..Img::default()
+        };
+        oci::docker_save(&archive, &[("app:1", &oci::build(&img))]);
+    };
+    build(9500);
+    let targets = work.path().join("targets.txt");
+    std::fs::write(&targets, format!("{}\n", archive.display())).unwrap();
+    let audit = || {
+        let out = sprawl()
+            .args(["audit", "--no-progress", "--targets"])
+            .arg(&targets)
+            .arg("--store")
+            .arg(&store)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = audit();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("1 finding(s)"), "{err}");
+    let before = shape(&store);
+    let (code, err) = audit();
+    assert_eq!(code, Some(1), "the copy is still held: {err}");
+    assert!(err.contains("unchanged since the last audit"), "{err}");
+    assert_eq!(shape(&store), before);
+
+    build(9501);
+    let (code, err) = audit();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        !err.contains("unchanged"),
+        "a rebuilt image is read again: {err}"
+    );
+    assert_eq!(shape(&store).len(), 2, "the new token is recorded too");
+}

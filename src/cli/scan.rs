@@ -437,7 +437,7 @@ fn scan_targets(
         recurse_submodules: common.recurse_submodules,
         path_prefix: None,
         max_blob_size: common.max_file_size,
-        known,
+        known: known.clone(),
     };
     let images: Vec<ImageTarget> = targets
         .iter()
@@ -465,6 +465,7 @@ fn scan_targets(
                 password: common.registry_password.clone(),
                 docker_config: None,
             },
+            known_signature: known.as_ref().and_then(|k| k.tips.clone()),
         };
         scan_images(engine, fp, &images, &image_opts, &mut outcome);
     }

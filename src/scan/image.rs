@@ -52,6 +52,31 @@ pub struct ImageOptions {
     pub seen_file: Option<PathBuf>,
     /// Registry access.
     pub registry: RegistryOptions,
+    /// The image signature an inventory recorded at its last complete scan of these targets
+    /// ([`images_signature`]): equal, the images are not read again.
+    pub known_signature: Option<String>,
+}
+
+/// A digest of what the targets hold: every image's reference, platform, config (its digest
+/// is the image id, which names every layer's content) and layer digests.
+fn images_signature(images: &[Image]) -> String {
+    let mut lines: Vec<String> = images
+        .iter()
+        .map(|i| {
+            let blob = |b: &BlobRef| b.digest.clone().unwrap_or_else(|| b.path.clone());
+            format!(
+                "{} {} {} {}",
+                i.spec.reference,
+                i.spec.platform.as_deref().unwrap_or("-"),
+                blob(&i.spec.config),
+                i.spec.layers.iter().map(blob).collect::<Vec<_>>().join(",")
+            )
+        })
+        .collect();
+    lines.sort();
+    blake3::hash(lines.join("\n").as_bytes())
+        .to_hex()
+        .to_string()
 }
 
 /// One image with everything needed to attribute findings.
@@ -131,6 +156,17 @@ pub fn scan_images(
                 Err(e) => out.errors.push(e),
             }
         }
+    }
+    if !images.is_empty() {
+        let names: Vec<&str> = stores.iter().map(|(n, _)| n.as_str()).collect();
+        let sig = images_signature(&images);
+        // Same images as the inventory's last complete scan: nothing new to read.
+        if out.errors.is_empty() && opts.known_signature.as_deref() == Some(sig.as_str()) {
+            out.unchanged.push(names.join(", "));
+            out.empty_ok = true;
+            return;
+        }
+        out.tips.push((names.join(", "), sig));
     }
     let mut scratch = Scratch::default();
     for img in &images {
