@@ -9,7 +9,6 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 /// Fragments that mark a value as a placeholder, a template or a variable reference.
 const MARKERS: &[&str] = &[
     "example",
-    "xxxx",
     "****",
     "<",
     ">",
@@ -19,6 +18,16 @@ const MARKERS: &[&str] = &[
     "$(",
     "%(",
     "changeme",
+    // Camel case of the multi-word markers (markers match in lower, UPPER, Capitalised and
+    // as written).
+    "ChangeMe",
+    "ReplaceMe",
+    "YourKey",
+    "YourToken",
+    "YourSecret",
+    "YourApi",
+    "NotAReal",
+    "PlaceHolder",
     "change_me",
     "change-me",
     "placeholder",
@@ -60,12 +69,27 @@ static DOCUMENTED: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Each marker as people write it: `example`, `EXAMPLE`, `Example`. Not any mix of cases:
+/// random key material holds `fAkE` or `ToDo` by chance far more often than a placeholder does.
 fn matcher(pats: Vec<&str>) -> AhoCorasick {
+    let mut variants: Vec<String> = Vec::with_capacity(pats.len() * 3);
+    for p in pats {
+        let lower = p.to_ascii_lowercase();
+        let mut capital = lower.clone();
+        if let Some(first) = capital.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
+        variants.push(p.to_ascii_uppercase());
+        variants.push(capital);
+        variants.push(lower);
+        if !variants.contains(&p.to_string()) {
+            variants.push(p.to_string());
+        }
+    }
     AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostFirst)
         .kind(Some(AhoCorasickKind::DFA))
-        .build(&pats)
+        .build(&variants)
         .expect("placeholder markers are valid literals")
 }
 
@@ -84,9 +108,21 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         return true;
     }
     if secret.len() >= LONG_SECRET {
-        return has_long_run(secret, 16);
+        // Random base64 of a key or certificate holds short runs and mixed-case `xXxX` by
+        // chance (about one RSA key in 200): only a long run of one letter is filler.
+        return has_long_run(secret, 16) || has_x_run(secret, 8);
     }
-    SHORT_MARKER_MATCHER.is_match(secret) || has_long_run(secret, 6) || few_distinct(secret)
+    has_x_run(secret, 4)
+        || SHORT_MARKER_MATCHER.is_match(secret)
+        || has_long_run(secret, 6)
+        || few_distinct(secret)
+}
+
+/// `xxxx` or `XXXX` (one case), `n` long: the usual "fill in here" filler.
+fn has_x_run(s: &[u8], n: usize) -> bool {
+    [b'x', b'X']
+        .iter()
+        .any(|&x| s.windows(n).any(|w| w.iter().all(|&b| b == x)))
 }
 
 /// `$VAR`, `${VAR}`, `$(cmd)`, `%VAR%`, `%(name)s`; not `$2y$...` (a bcrypt hash) or `$apr1$`.
@@ -150,9 +186,21 @@ mod tests {
             "aaaaaaaaaaaa",
             "changeme",
             "abababababab",
+            "sk_live_XXXXXXXXXXXXXXXXXXXXXXXX",
+            "ChangeMe123!",
+            "YourApiKeyHere",
+            "EXAMPLEKEY123456",
+            "ghp_xxxxabcdefghij1234567890klmnop",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
+        // Mixed-case `xXxX` inside a long random key body is chance, not filler.
+        let key = format!(
+            "-----BEGIN RSA PRIVATE KEY-----MIIEow{}xXxXq9{}-----END RSA PRIVATE KEY-----",
+            "Ab3+".repeat(20),
+            "Zt7/".repeat(20)
+        );
+        assert!(!is_placeholder(key.as_bytes()));
         for s in [
             "ghp_q8Zr2LmN5vBc7XkP1sDf4GhJ6tYw9E0Wm2aB",
             "S9v!kq2Lr7#pXw",
