@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{fake_github, sprawl, venv_tool};
+use common::{fake_github, git, sprawl, venv_tool};
 use tempfile::TempDir;
 
 fn root() -> &'static Path {
@@ -80,24 +80,6 @@ fn action_metadata_is_valid_and_declares_the_inputs() {
             "{script}"
         );
     }
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let o = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "Dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
 /// A workspace like actions/checkout leaves it: main with an old token committed long ago,

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::oci::{self, Comp, E, Img};
-use common::{fake_github, sprawl};
+use common::{fake_github, git, inventory_shape as shape, sprawl};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -175,40 +175,6 @@ fn an_unwritable_store_is_an_error_and_the_report_still_prints() {
         doc["errors"].to_string().contains("inventory.db"),
         "{doc:#}"
     );
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let st = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "Dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "git {args:?}");
-}
-
-/// The inventory's secrets without timestamps, for comparing inventories.
-fn shape(store: &Path) -> Vec<Value> {
-    let doc: Value = serde_json::from_str(&report(store, "json")).unwrap();
-    let mut v: Vec<Value> = doc["secrets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            let mut s = s.clone();
-            for k in ["first_seen", "last_seen"] {
-                s.as_object_mut().unwrap().remove(k);
-            }
-            s
-        })
-        .collect();
-    v.sort_by_key(|s| s["fingerprint"].as_str().unwrap().to_string());
-    v
 }
 
 /// Twelve repositories (one of them missing) audited once unsharded and once as four shards

@@ -8,27 +8,12 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::pg::Postgres;
-use common::{fake_github, sprawl};
+use common::{fake_github, git, inventory_shape as shape, sprawl};
 use serde_json::Value;
 use tempfile::TempDir;
 
 /// One key for every store here, so inventories of different stores compare exactly.
 const KEY: &str = "postgres-test-fingerprint-key";
-
-fn git(dir: &Path, args: &[&str]) {
-    let st = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "Dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "git {args:?}");
-}
 
 /// `n` repositories, each with its own token and a shared one; every third removes its config
 /// again (history-only copies). Returns the targets file.
@@ -79,35 +64,6 @@ fn audit(store: &str, targets: &Path, extra: &[&str]) -> (i32, String) {
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-/// The inventory without timestamps.
-fn shape(store: &str) -> Vec<Value> {
-    let out = sprawl()
-        .args(["report", "--format", "json", "--store", store])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut v: Vec<Value> = doc["secrets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            let mut s = s.clone();
-            for k in ["first_seen", "last_seen"] {
-                s.as_object_mut().unwrap().remove(k);
-            }
-            s
-        })
-        .collect();
-    v.sort_by_key(|s| s["fingerprint"].as_str().unwrap().to_string());
-    v
 }
 
 #[test]

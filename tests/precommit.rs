@@ -9,20 +9,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{fake_github, venv_tool};
+use common::{fake_github, git, venv_tool};
 use tempfile::TempDir;
-
-fn git(dir: &Path, args: &[&str]) -> Output {
-    Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "Dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .output()
-        .unwrap()
-}
 
 fn ok(o: Output) -> String {
     assert!(
@@ -54,14 +42,14 @@ fn setup(work: &Path) -> PathBuf {
         hooks.join(".pre-commit-hooks.yaml"),
     )
     .unwrap();
-    ok(git(&hooks, &["init", "-q", "-b", "main"]));
-    ok(git(&hooks, &["add", "."]));
-    ok(git(&hooks, &["commit", "-q", "-m", "hooks"]));
-    let rev = ok(git(&hooks, &["rev-parse", "HEAD"])).trim().to_string();
+    git(&hooks, &["init", "-q", "-b", "main"]);
+    git(&hooks, &["add", "."]);
+    git(&hooks, &["commit", "-q", "-m", "hooks"]);
+    let rev = git(&hooks, &["rev-parse", "HEAD"]);
 
     let project = work.join("project");
     std::fs::create_dir_all(&project).unwrap();
-    ok(git(&project, &["init", "-q", "-b", "main"]));
+    git(&project, &["init", "-q", "-b", "main"]);
     std::fs::write(
         project.join(".pre-commit-config.yaml"),
         format!(
@@ -71,8 +59,8 @@ fn setup(work: &Path) -> PathBuf {
     )
     .unwrap();
     std::fs::write(project.join("README.md"), "# project\n").unwrap();
-    ok(git(&project, &["add", "."]));
-    ok(git(&project, &["commit", "-q", "-m", "init"]));
+    git(&project, &["add", "."]);
+    git(&project, &["commit", "-q", "-m", "init"]);
     let install = Command::new(venv_tool("pre-commit"))
         .arg("install")
         .current_dir(&project)
@@ -119,7 +107,7 @@ fn the_hook_blocks_a_token_passes_clean_commits_and_honours_sprawl_allow() {
         format!("REGION=eu-west-1\nGITHUB_TOKEN={token}\n"),
     )
     .unwrap();
-    ok(git(&project, &["add", "config/deploy.env"]));
+    git(&project, &["add", "config/deploy.env"]);
     let blocked = commit(&project, work.path(), "add deploy config");
     assert!(!blocked.status.success(), "the commit must be blocked");
     let text = String::from_utf8_lossy(&blocked.stdout).into_owned()
@@ -143,7 +131,7 @@ fn the_hook_blocks_a_token_passes_clean_commits_and_honours_sprawl_allow() {
         "says how to accept a reviewed line: {text}"
     );
     assert_eq!(
-        ok(git(&project, &["rev-list", "--count", "HEAD"])).trim(),
+        git(&project, &["rev-list", "--count", "HEAD"]),
         "1",
         "nothing was committed"
     );
@@ -154,7 +142,7 @@ fn the_hook_blocks_a_token_passes_clean_commits_and_honours_sprawl_allow() {
         "REGION=eu-west-1\nGITHUB_TOKEN=${GITHUB_TOKEN}\n",
     )
     .unwrap();
-    ok(git(&project, &["add", "config/deploy.env"]));
+    git(&project, &["add", "config/deploy.env"]);
     let clean = commit(&project, work.path(), "add deploy config");
     assert!(clean.status.success());
     let text = String::from_utf8_lossy(&clean.stdout).into_owned()
@@ -170,14 +158,11 @@ fn the_hook_blocks_a_token_passes_clean_commits_and_honours_sprawl_allow() {
         ),
     )
     .unwrap();
-    ok(git(&project, &["add", "fixture.py"]));
+    git(&project, &["add", "fixture.py"]);
     let allowed = commit(&project, work.path(), "add fixture");
     assert!(
         allowed.status.success(),
         "sprawl:allow lets the line through"
     );
-    assert_eq!(
-        ok(git(&project, &["rev-list", "--count", "HEAD"])).trim(),
-        "3"
-    );
+    assert_eq!(git(&project, &["rev-list", "--count", "HEAD"]), "3");
 }

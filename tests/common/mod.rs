@@ -65,3 +65,57 @@ pub fn venv_tool(name: &str) -> std::path::PathBuf {
     );
     tool
 }
+
+/// Runs git in `dir` as a fixed author at a fixed date; panics with git's message when it
+/// fails; returns its standard output, trimmed.
+pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "Dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+        .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// An inventory's secrets (`sprawl report --format json`) without their timestamps, sorted
+/// by fingerprint: what two inventories are compared by.
+pub fn inventory_shape(store: impl AsRef<std::ffi::OsStr>) -> Vec<serde_json::Value> {
+    let out = sprawl()
+        .args(["report", "--format", "json", "--store"])
+        .arg(store)
+        .output()
+        .expect("sprawl runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let mut secrets: Vec<serde_json::Value> = doc["secrets"]
+        .as_array()
+        .expect("secrets")
+        .iter()
+        .map(|s| {
+            let mut s = s.clone();
+            if let Some(o) = s.as_object_mut() {
+                o.remove("first_seen");
+                o.remove("last_seen");
+            }
+            s
+        })
+        .collect();
+    secrets.sort_by_key(|s| s["fingerprint"].as_str().unwrap_or_default().to_string());
+    secrets
+}
