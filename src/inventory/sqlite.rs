@@ -90,12 +90,33 @@ pub struct SqliteConn {
     path: String,
 }
 
-/// Opens (creating and migrating as needed) the store at `path`.
+/// Opens (creating and migrating as needed) the store at `path`. Workers opening one new
+/// store at once can meet "database is locked" where SQLite does not wait (switching to WAL,
+/// recovering it): such an open is tried again for up to 30 seconds.
 pub fn open(path: &str) -> Result<SqlStore<SqliteConn>, String> {
+    let start = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(20);
+    loop {
+        match open_once(path) {
+            Err(e)
+                if e.contains("database is locked")
+                    && start.elapsed() < std::time::Duration::from_secs(30) =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(500));
+            }
+            res => return res,
+        }
+    }
+}
+
+fn open_once(path: &str) -> Result<SqlStore<SqliteConn>, String> {
     let conn = Connection::open(path).map_err(|e| format!("{path}: cannot open store: {e}"))?;
-    conn.pragma_update(None, "journal_mode", "WAL")
+    // The busy timeout first: switching a new file to WAL takes the write lock, and workers
+    // opening one new store at once must wait for each other, not fail "database is locked".
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .and_then(|_| conn.pragma_update(None, "journal_mode", "WAL"))
         .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
-        .and_then(|_| conn.busy_timeout(std::time::Duration::from_secs(30)))
         .map_err(|e| format!("{path}: {e}"))?;
     let mut c = SqliteConn {
         conn,
