@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::oci::{self, Comp, E, Img};
-use common::{fake_github, git, inventory_shape as shape, sprawl};
+use common::{audit_four_shards_at_once, fake_github, git, inventory_shape as shape, sprawl};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -224,34 +224,9 @@ fn sharded_audit_equals_one_worker_and_reruns_change_nothing() {
     assert!(err.contains("13 target(s)"), "{err}");
 
     let four = work.path().join("four.db");
-    let children: Vec<_> = (0..4)
-        .map(|i| {
-            std::process::Command::new(assert_cmd::cargo::cargo_bin("sprawl"))
-                .args([
-                    "audit",
-                    "--no-progress",
-                    "--shard",
-                    &format!("{i}/4"),
-                    "--targets",
-                ])
-                .arg(&targets)
-                .arg("--store")
-                .arg(&four)
-                .env_remove("SPRAWL_FINGERPRINT_KEY")
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
     // All four run at once; a shard may hold no target at all (the hash decides), hence 0.
-    for c in children {
-        let c = c.wait_with_output().unwrap();
-        assert!(
-            matches!(c.status.code(), Some(0) | Some(1) | Some(2)),
-            "{}",
-            String::from_utf8_lossy(&c.stderr)
-        );
+    for (code, err) in audit_four_shards_at_once(&targets, &four, &[]) {
+        assert!(matches!(code, Some(0) | Some(1) | Some(2)), "{err}");
     }
     let a = shape(&one);
     assert_eq!(a.len(), 13, "12 own tokens + 1 shared");

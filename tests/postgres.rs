@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::pg::Postgres;
-use common::{fake_github, git, inventory_shape as shape, sprawl};
+use common::{audit_four_shards_at_once, fake_github, git, inventory_shape as shape, sprawl};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -79,26 +79,8 @@ fn four_shards_into_postgres_equal_one_worker_and_reruns_change_nothing() {
     // Four workers start at once on an empty database: migrations and the fingerprint key
     // race, and every upsert of the shared token contends for the same row.
     let four = pg.database("four");
-    let children: Vec<_> = (0..4)
-        .map(|i| {
-            std::process::Command::new(assert_cmd::cargo::cargo_bin("sprawl"))
-                .args(["audit", "--no-progress", "--fingerprint-key", KEY])
-                .args(["--shard", &format!("{i}/4"), "--targets"])
-                .arg(&targets)
-                .args(["--store", &four])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for c in children {
-        let c = c.wait_with_output().unwrap();
-        assert!(
-            matches!(c.status.code(), Some(0) | Some(1)),
-            "{}",
-            String::from_utf8_lossy(&c.stderr)
-        );
+    for (code, err) in audit_four_shards_at_once(&targets, &four, &["--fingerprint-key", KEY]) {
+        assert!(matches!(code, Some(0) | Some(1)), "{err}");
     }
     let a = shape(&one);
     assert_eq!(a.len(), 17, "16 own tokens + 1 shared");

@@ -119,3 +119,38 @@ pub fn inventory_shape(store: impl AsRef<std::ffi::OsStr>) -> Vec<serde_json::Va
     secrets.sort_by_key(|s| s["fingerprint"].as_str().unwrap_or_default().to_string());
     secrets
 }
+
+/// Starts `sprawl audit --shard i/4` for i in 0..4 all at once on `targets` into `store` (with
+/// `extra` arguments) and waits for them; returns each worker's exit code and stderr.
+pub fn audit_four_shards_at_once(
+    targets: &std::path::Path,
+    store: impl AsRef<std::ffi::OsStr>,
+    extra: &[&str],
+) -> Vec<(Option<i32>, String)> {
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("sprawl"))
+                .args(["audit", "--no-progress", "--shard", &format!("{i}/4")])
+                .args(extra)
+                .arg("--targets")
+                .arg(targets)
+                .arg("--store")
+                .arg(store.as_ref())
+                .env_remove("SPRAWL_FINGERPRINT_KEY")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("sprawl starts")
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().expect("worker ends");
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+        .collect()
+}
