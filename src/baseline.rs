@@ -46,7 +46,7 @@ impl Baseline {
 
     /// Reads a baseline file.
     pub fn load(path: &Path) -> Result<Baseline, String> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::bounded::read_regular_text(path, 256 << 20)
             .map_err(|e| format!("{}: cannot read baseline: {e}", path.display()))?;
         let b: Baseline = serde_json::from_str(&text)
             .map_err(|e| format!("{}: invalid baseline: {e}", path.display()))?;

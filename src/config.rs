@@ -39,6 +39,10 @@ pub struct Config {
     /// File the config came from, for messages.
     #[serde(skip)]
     pub source: String,
+    /// Given by the user (`--config`) rather than found inside a scanned directory: only then
+    /// may its rules replace built-in ones and define verification requests.
+    #[serde(skip)]
+    pub trusted: bool,
 }
 
 /// `[scan]` settings.
@@ -80,22 +84,31 @@ pub const FILE_NAME: &str = ".sprawl.toml";
 impl Config {
     /// Reads and parses a config file.
     pub fn load(path: &Path) -> Result<Config, String> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::bounded::read_regular_text(path, crate::bounded::MAX_CONFIG_BYTES)
             .map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
-        let mut cfg: Config = toml::from_str(&text)
-            .map_err(|e| format!("{}: invalid config: {e}", path.display()))?;
+        let mut cfg: Config = toml::from_str(&text).map_err(|e| {
+            format!(
+                "{}: invalid config: {}",
+                path.display(),
+                crate::bounded::toml_error(&text, &e)
+            )
+        })?;
         cfg.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         cfg.source = path.display().to_string();
         Ok(cfg)
     }
 
-    /// Finds the config for a scan: `explicit`, else `.sprawl.toml` in the first directory target.
+    /// Finds the config for a scan: `explicit` (trusted), else `.sprawl.toml` in the first
+    /// directory target (untrusted: it came with the content being scanned).
     pub fn discover(
         explicit: Option<&Path>,
         targets: &[PathBuf],
     ) -> Result<Option<Config>, String> {
         if let Some(p) = explicit {
-            return Config::load(p).map(Some);
+            return Config::load(p).map(|mut c| {
+                c.trusted = true;
+                Some(c)
+            });
         }
         for t in targets {
             let candidate = t.join(FILE_NAME);

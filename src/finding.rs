@@ -74,6 +74,17 @@ pub fn preview(hay: &[u8], focus: usize, secrets: &[(usize, usize)], reveal: boo
         i += 1;
     }
     let text = String::from_utf8_lossy(&out);
+    // Other credentials on the line (a password beside the reported token, a URL's
+    // userinfo) are masked too: the preview reaches SARIF, Markdown and the inventory.
+    let (text, focus_out) = if reveal {
+        (text.into_owned(), focus_out)
+    } else {
+        let before = text
+            .get(..focus_out)
+            .map_or(0, |b| crate::redact::other_credentials(b).len());
+        let whole = crate::redact::other_credentials(&text);
+        (whole, before)
+    };
     let text = text.trim_end_matches('\r');
     const MAX: usize = 160;
     if text.chars().count() <= MAX {

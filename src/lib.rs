@@ -2,6 +2,7 @@
 //! every place each secret lives. See ARCHITECTURE.md for the data flow.
 
 pub mod baseline;
+pub mod bounded;
 pub mod ci;
 pub mod cli;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod environment;
 pub mod finding;
 pub mod fingerprint;
 pub mod inventory;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod scan;

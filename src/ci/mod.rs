@@ -70,14 +70,114 @@ pub fn refine_bytes(
     scratch: &mut Scratch,
     matches: &mut Vec<BlobMatch>,
 ) -> Vec<String> {
-    if bytes.len() > MAX_PARSE || !candidate(path) {
+    if !candidate(path) {
         return Vec::new();
     }
     let text = String::from_utf8_lossy(bytes);
     match kinds::classify(path, &text) {
+        Some(kind) if kind.is_yaml() && text.len() > MAX_PARSE => {
+            refine_by_document(kind, path, &text, engine, fp, scratch, matches)
+        }
+        Some(_) if text.len() > MAX_PARSE => Vec::new(),
         Some(kind) => refine(kind, path, &text, engine, fp, scratch, matches),
         None => Vec::new(),
     }
+}
+
+/// Marks a message of [`refine_bytes`] that is an error (something that may hide a secret
+/// could not be read), not a note.
+pub const ERROR_PREFIX: &str = "error: ";
+
+/// Splits the messages of [`refine_bytes`] into errors and notes.
+pub fn split_messages(messages: Vec<String>) -> (Vec<String>, Vec<String>) {
+    let (errors, notes): (Vec<String>, Vec<String>) =
+        messages.into_iter().partition(|m| m.starts_with(ERROR_PREFIX));
+    let errors = errors
+        .into_iter()
+        .map(|e| e[ERROR_PREFIX.len()..].to_string())
+        .collect();
+    (errors, notes)
+}
+
+/// Largest CI or GitOps file read whole for its structure; larger ones are scanned as plain
+/// text only, and the report says so.
+pub const MAX_STRUCTURE_READ: u64 = 256 << 20;
+
+/// True when a YAML text declares a Kubernetes `Secret` (whose `data:` must be decoded).
+fn declares_secret(text: &str) -> bool {
+    text.lines().any(|l| {
+        let t = l.trim();
+        t.strip_prefix("kind:")
+            .is_some_and(|k| k.trim().trim_matches(|c| c == '"' || c == '\'') == "Secret")
+    })
+}
+
+/// Refines a YAML file too big to parse whole (Helm or kustomize output with thousands of
+/// documents) one `---` document at a time: each document is parsed alone, with the matches
+/// on its lines, and lines are shifted back. A single document over the limit that declares a
+/// Kubernetes Secret is an error (its data would go undecoded); others are scanned as text.
+fn refine_by_document(
+    kind: Kind,
+    path: &str,
+    text: &str,
+    engine: &Engine,
+    fp: &Fingerprinter,
+    scratch: &mut Scratch,
+    matches: &mut Vec<BlobMatch>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    // (byte start, first line) of every document.
+    let mut starts = vec![(0usize, 1usize)];
+    let mut line = 1;
+    let mut pos = 0;
+    for l in text.split_inclusive('\n') {
+        if pos > 0 && (l.starts_with("---") && l[3..].trim().is_empty() || l.starts_with("--- ")) {
+            starts.push((pos, line));
+        }
+        pos += l.len();
+        line += 1;
+    }
+    let mut all = std::mem::take(matches);
+    for (i, &(start, first_line)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(text.len(), |n| n.0);
+        let doc = &text[start..end];
+        let last_line = starts.get(i + 1).map_or(usize::MAX, |n| n.1);
+        let (mine, rest): (Vec<BlobMatch>, Vec<BlobMatch>) = all
+            .into_iter()
+            .partition(|m| m.line >= first_line && m.line < last_line);
+        all = rest;
+        let secret = declares_secret(doc);
+        if mine.is_empty() && !secret {
+            continue;
+        }
+        if doc.len() > MAX_PARSE {
+            if secret {
+                notes.push(format!(
+                    "{ERROR_PREFIX}{path}: YAML document at line {first_line} is over {} MiB: its Kubernetes Secret data was not decoded",
+                    MAX_PARSE >> 20
+                ));
+            }
+            matches.extend(mine);
+            continue;
+        }
+        let shift = first_line - 1;
+        let mut local: Vec<BlobMatch> = mine
+            .into_iter()
+            .map(|mut m| {
+                m.line -= shift;
+                m.end_line -= shift;
+                m
+            })
+            .collect();
+        notes.extend(refine(kind, path, doc, engine, fp, scratch, &mut local));
+        matches.extend(local.into_iter().map(|mut m| {
+            m.line += shift;
+            m.end_line += shift;
+            m
+        }));
+    }
+    matches.extend(all);
+    notes
 }
 
 /// Refines the matches of one file: context, references and managed values dropped, decoded

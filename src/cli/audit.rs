@@ -49,7 +49,7 @@ pub fn run(args: AuditArgs) -> i32 {
     };
     let mut all: Vec<String> = Vec::new();
     if let Some(file) = &args.targets_file {
-        match std::fs::read_to_string(file) {
+        match crate::bounded::read_regular_text(file, crate::bounded::MAX_CONFIG_BYTES) {
             Ok(t) => all.extend(
                 t.lines()
                     .map(str::trim)
@@ -120,6 +120,10 @@ pub fn run(args: AuditArgs) -> i32 {
         let started = super::scan::now_iso();
         let mut common = args.common.clone();
         common.targets = vec![PathBuf::from(t)];
+        // The inventory, the memory key and every line printed name the target with the
+        // credentials of its URL masked.
+        let shown = crate::redact::url(t);
+        let t = &shown;
         let mut scanned = super::scan::scan_audit_target(&common, Some((t, inventory.as_mut())));
         if let Some(opts) = &verify_opts {
             crate::verify::verify_findings(&mut scanned.outcome.findings, &scanned.rules, opts);

@@ -12,6 +12,7 @@ pub mod scan;
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
 
 use crate::report::Format;
@@ -167,6 +168,10 @@ pub struct ReportArgs {
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Print the secrets an inventory recorded with --store-secrets keeps (JSON only; never
+    /// in Markdown, CSV or HTML).
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 /// `sprawl report` formats.
@@ -267,14 +272,20 @@ pub struct CommonScanArgs {
     /// Config file (default: .sprawl.toml in the first directory target).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Trust the .sprawl.toml found in a scanned directory as if given with --config: let it
+    /// replace built-in rules and define verification requests. Without this, such a config
+    /// may only add allowlists and new rules without verification (it travels with the code
+    /// being scanned, e.g. in a pull request).
+    #[arg(long)]
+    pub trust_config: bool,
     /// Extra rule directories or files (repeatable).
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
     /// Skip paths matching this glob (gitignore syntax, repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// Worker threads (default: number of CPUs).
-    #[arg(long, short = 'j')]
+    /// Worker threads (default: number of CPUs; at most 1024).
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024).map(usize::from))]
     pub threads: Option<usize>,
     /// Also scan files that .gitignore/.ignore exclude.
     #[arg(long)]
@@ -356,7 +367,8 @@ pub struct CommonScanArgs {
     pub max_layer_ratio: u64,
     /// Open archives (.zip, .jar, .war, .tar, .tar.gz, .tgz) in directories and image layers,
     /// and archives inside them, this deep (0: scan archives as plain files).
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u8).range(0..=16).map(usize::from))]
     pub archive_depth: usize,
 }
 
@@ -389,7 +401,8 @@ pub struct ScanArgs {
     #[arg(long)]
     pub show_secrets: bool,
     /// Exit code to use when there are findings.
-    #[arg(long, default_value_t = EXIT_FINDINGS, value_name = "CODE")]
+    #[arg(long, default_value_t = EXIT_FINDINGS, value_name = "CODE",
+          value_parser = clap::value_parser!(i32).range(0..=255))]
     pub exit_code: i32,
     /// Report only secrets not in this baseline file.
     #[arg(long, value_name = "FILE")]
@@ -417,10 +430,12 @@ pub struct VerifyFlags {
     #[arg(long, value_name = "FILE", hide = true)]
     pub verify_ca: Option<PathBuf>,
     /// Seconds per verification request.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    #[arg(long, value_name = "SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
     pub verify_timeout: u64,
     /// Verification requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=256).map(usize::from))]
     pub verify_concurrency: usize,
     /// AWS account ids never to verify against (canary tokens); repeatable.
     #[arg(long, value_name = "ID")]

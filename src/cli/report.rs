@@ -11,14 +11,20 @@ use crate::inventory::{self, SecretRecord};
 
 /// Runs `sprawl report`.
 pub fn run(args: ReportArgs) -> i32 {
-    let secrets = match inventory::open(&args.store).and_then(|mut s| s.secrets()) {
+    let secrets = match inventory::open_existing(&args.store).and_then(|mut s| s.secrets()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_ERROR;
         }
     };
-    let ordered = by_urgency(secrets);
+    let mut ordered = by_urgency(secrets);
+    if !args.show_secrets {
+        // An inventory recorded with --store-secrets still prints them only on request.
+        for s in &mut ordered {
+            s.secret = None;
+        }
+    }
     let mut out: Box<dyn Write> = match &args.output {
         Some(p) => match std::fs::File::create(p) {
             Ok(f) => Box::new(std::io::BufWriter::new(f)),
@@ -220,7 +226,7 @@ fn csv(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<()> {
 /// Runs `sprawl verify --store`: every stored secret with its plaintext is checked again (one
 /// request per secret, the same engine and safety as `scan --verify`) and the outcome recorded.
 pub fn verify(args: VerifyArgs) -> i32 {
-    let mut store = match inventory::open(&args.store) {
+    let mut store = match inventory::open_existing(&args.store) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -235,6 +241,7 @@ pub fn verify(args: VerifyArgs) -> i32 {
         }
     };
     let mut loaded = crate::rules::load::builtin();
+    loaded.set_trust(crate::rules::load::Trust::User);
     for p in &args.rules {
         loaded.add_path(p);
     }
@@ -307,7 +314,7 @@ pub fn verify(args: VerifyArgs) -> i32 {
 pub fn rotation(cmd: RotationCommand) -> i32 {
     match cmd {
         RotationCommand::Start { fingerprint, store } => {
-            match inventory::open(&store).and_then(|mut s| s.start_rotation(&fingerprint)) {
+            match inventory::open_existing(&store).and_then(|mut s| s.start_rotation(&fingerprint)) {
                 Ok(_) => {
                     eprintln!(
                         "rotation of {fingerprint} started: later audits report what still holds it"
@@ -321,7 +328,7 @@ pub fn rotation(cmd: RotationCommand) -> i32 {
             }
         }
         RotationCommand::Status { store, json } => {
-            let rotations = match inventory::open(&store).and_then(|mut s| s.rotations()) {
+            let rotations = match inventory::open_existing(&store).and_then(|mut s| s.rotations()) {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("error: {e}");

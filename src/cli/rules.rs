@@ -43,6 +43,7 @@ fn verifier_summary(v: &crate::rules::VerifySpec) -> String {
 fn list(extra: &[PathBuf], format: ListFormat, verifiable: bool) -> i32 {
     let json = format == ListFormat::Json;
     let mut loaded = load::builtin();
+    loaded.set_trust(crate::rules::load::Trust::User);
     for p in extra {
         loaded.add_path(p);
     }

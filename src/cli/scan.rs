@@ -106,37 +106,59 @@ type Digest = Arc<std::sync::OnceLock<String>>;
 
 /// Engines built in this process, keyed by everything that decides their rules: an audit of
 /// many targets compiles its rules once, not once per target.
-fn engine_for(config: &Config, common: &CommonScanArgs) -> (Arc<Engine>, Vec<String>, Digest) {
-    type Cached = (String, Arc<Engine>, Vec<String>, Digest);
+fn engine_for(
+    config: &Config,
+    common: &CommonScanArgs,
+) -> (Arc<Engine>, Vec<String>, Vec<String>, Digest) {
+    type Cached = (String, Arc<Engine>, Vec<String>, Vec<String>, Digest);
     static BUILT: std::sync::Mutex<Vec<Cached>> = std::sync::Mutex::new(Vec::new());
     let key = format!(
-        "{:?}|{:?}|{:?}|{}|{:?}",
-        config.rules, config.rule, config.base_dir, config.source, common.rules
+        "{:?}|{:?}|{:?}|{}|{:?}|{}|{}",
+        config.rules,
+        config.rule,
+        config.base_dir,
+        config.source,
+        common.rules,
+        config.trusted,
+        common.trust_config
     );
     let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, engine, errors, digest)) = built.iter().find(|(k, ..)| *k == key) {
-        return (Arc::clone(engine), errors.clone(), Arc::clone(digest));
+    if let Some((_, engine, errors, notes, digest)) = built.iter().find(|(k, ..)| *k == key) {
+        return (
+            Arc::clone(engine),
+            errors.clone(),
+            notes.clone(),
+            Arc::clone(digest),
+        );
     }
     let mut loaded = load::builtin();
-    for p in &config.rules.paths {
-        loaded.add_path(&config.base_dir.join(p));
-    }
+    // Explicit --rules first: a repository's config cannot pre-empt them.
+    loaded.set_trust(load::Trust::User);
     for p in &common.rules {
         loaded.add_path(p);
+    }
+    loaded.set_trust(if config.trusted || common.trust_config {
+        load::Trust::User
+    } else {
+        load::Trust::Untrusted
+    });
+    for p in &config.rules.paths {
+        loaded.add_path(&config.base_dir.join(p));
     }
     if !config.rule.is_empty() {
         loaded.add_rule_values(&config.source, &config.rule);
     }
-    loaded.disable(&config.rules.disable);
+    loaded.disable(&config.rules.disable, &config.source);
     let engine = Arc::new(Engine::new(loaded.rules));
     let digest = Digest::default();
     built.push((
         key,
         Arc::clone(&engine),
         loaded.errors.clone(),
+        loaded.notes.clone(),
         Arc::clone(&digest),
     ));
-    (engine, loaded.errors, digest)
+    (engine, loaded.errors, loaded.notes, digest)
 }
 
 /// [`scan_with`] for one audit target recorded into `store` (open for the whole audit): the
@@ -159,7 +181,7 @@ pub fn scan_audit_target(
             Config::default()
         }
     };
-    let (engine, rule_errors, rules_digest) = engine_for(&config, common);
+    let (engine, rule_errors, rule_notes, rules_digest) = engine_for(&config, common);
     errors.extend(rule_errors);
 
     let mut allow_secrets = Vec::new();
@@ -252,6 +274,14 @@ pub fn scan_audit_target(
     };
     let mut outcome = scan_targets(&engine, &fp, common, opts, known, &mut errors);
     outcome.errors.splice(0..0, errors);
+    outcome.notes.splice(0..0, rule_notes);
+    // User rules that blew their time budget during this scan.
+    outcome.errors.extend(
+        engine
+            .rules()
+            .iter()
+            .filter_map(|r| r.exhausted.get().cloned()),
+    );
     let allowed = |fingerprint: &str, secret: &str| {
         config.allow.fingerprints.iter().any(|a| a == fingerprint)
             || allow_secrets
@@ -303,11 +333,27 @@ fn is_remote(t: &str) -> bool {
             && !Path::new(t).exists())
 }
 
-fn classify(common: &CommonScanArgs, targets: &[PathBuf], errors: &mut Vec<String>) -> Vec<Target> {
+fn classify(
+    common: &CommonScanArgs,
+    targets: &[PathBuf],
+    errors: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Vec<Target> {
     let git_only = common.staged || common.range.is_some() || common.since.is_some();
+    let limits = archive_limits(common);
     let mut out = Vec::new();
+    let mut given = std::collections::HashSet::new();
     for t in targets {
         let text = t.to_string_lossy();
+        // The same target twice (`d d`, `d ./d`) would report every finding twice.
+        let key = std::fs::canonicalize(t).unwrap_or_else(|_| t.clone());
+        if !given.insert(key) {
+            notes.push(format!(
+                "{}: given more than once, scanned once",
+                crate::redact::url(&text)
+            ));
+            continue;
+        }
         if text == "-" {
             out.push(Target::Files(t.clone()));
         } else if text.starts_with("oci://") {
@@ -316,13 +362,28 @@ fn classify(common: &CommonScanArgs, targets: &[PathBuf], errors: &mut Vec<Strin
             .then(|| crate::source::image::store::sniff(t))
             .flatten()
         {
-            out.push(Target::Image(ImageTarget::Disk(t.clone(), kind)));
+            // A tarball that is not an image (no manifest.json or index.json) is an archive:
+            // its members are scanned like those of an archive inside a directory.
+            match crate::source::image::store::is_image_archive(t, kind, &limits) {
+                Ok(true) => out.push(Target::Image(ImageTarget::Disk(t.clone(), kind))),
+                Ok(false) => out.push(Target::Files(t.clone())),
+                Err(e) => errors.push(format!("{}: cannot read archive: {e}", t.display())),
+            }
         } else if is_remote(&text) {
             out.push(Target::Remote(text.into_owned()));
         } else if crate::source::git::is_repository(t)
             && common.git_history != Some(GitHistory::None)
         {
-            out.push(Target::Repo(t.clone()));
+            match crate::source::git::open(t) {
+                Ok(_) => out.push(Target::Repo(t.clone())),
+                // A work tree whose `.git` is broken (a gitdir file pointing nowhere, garbage)
+                // still has files: scan them, and say the history could not be read.
+                Err(e) if t.join(".git").exists() && t.is_dir() && !git_only => {
+                    errors.push(format!("{e}; its files are scanned without history"));
+                    out.push(Target::Files(t.clone()));
+                }
+                Err(e) => errors.push(e),
+            }
         } else if common.git_history == Some(GitHistory::Full) || git_only {
             match enclosing_repository(t) {
                 Some((root, prefix)) => out.push(Target::RepoPath(root, prefix)),
@@ -336,6 +397,16 @@ fn classify(common: &CommonScanArgs, targets: &[PathBuf], errors: &mut Vec<Strin
         }
     }
     out
+}
+
+/// Archive limits from the command line (also bound a tarball target's sniff and spill).
+fn archive_limits(common: &CommonScanArgs) -> Limits {
+    Limits {
+        max_bytes: common.max_layer_size,
+        max_ratio: common.max_layer_ratio.max(1),
+        max_depth: common.archive_depth.max(1),
+        ..Limits::default()
+    }
 }
 
 /// The repository whose work tree holds `dir`, and `dir`'s path inside it (`src/app/`).
@@ -376,27 +447,39 @@ fn git_mode(common: &CommonScanArgs) -> GitMode {
     }
 }
 
-/// Clones `url` bare (into `keep` or a temporary directory that is removed afterwards).
-fn clone(url: &str, keep: Option<&Path>) -> Result<(PathBuf, Option<tempfile::TempDir>), String> {
+/// Clones `url` bare (into `keep` or a temporary directory that is removed afterwards, also
+/// when a signal ends the run). Messages show the URL with its credentials masked; git's own
+/// error output is passed through the same mask.
+fn clone(
+    url: &str,
+    keep: Option<&Path>,
+) -> Result<(PathBuf, Option<crate::source::spill::TempDir>), String> {
+    let shown = crate::redact::url(url);
     let (dir, guard) = match keep {
         Some(k) => (k.to_path_buf(), None),
         None => {
-            let t = tempfile::Builder::new()
-                .prefix("sprawl-clone-")
-                .tempdir()
-                .map_err(|e| format!("{url}: cannot create a temporary directory: {e}"))?;
+            let t = crate::source::spill::TempDir::new("sprawl-clone-")
+                .map_err(|e| format!("{shown}: cannot create a temporary directory: {e}"))?;
             (t.path().join("repo.git"), Some(t))
         }
     };
-    let status = std::process::Command::new("git")
+    let out = std::process::Command::new("git")
         .args(["clone", "--bare", "--quiet", "--", url])
         .arg(&dir)
         .env("GIT_TERMINAL_PROMPT", "0")
         .stdin(std::process::Stdio::null())
-        .status()
-        .map_err(|e| format!("{url}: cannot run git to clone: {e}"))?;
-    if !status.success() {
-        return Err(format!("{url}: git clone failed ({status})"));
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .map_err(|e| format!("{shown}: cannot run git to clone: {e}"))?;
+    if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        let said = crate::redact::line(said.trim());
+        let said: String = said.chars().take(500).collect();
+        return Err(format!(
+            "{shown}: git clone failed ({}): {said}",
+            out.status
+        ));
     }
     Ok((dir, guard))
 }
@@ -410,7 +493,8 @@ fn scan_targets(
     known: Option<Arc<Known>>,
     errors: &mut Vec<String>,
 ) -> ScanOutcome {
-    let targets = classify(common, &opts.targets, errors);
+    let mut notes = Vec::new();
+    let targets = classify(common, &opts.targets, errors, &mut notes);
     let started = std::time::Instant::now();
     let files: Vec<PathBuf> = targets
         .iter()
@@ -428,6 +512,7 @@ fn scan_targets(
         opts.targets = files;
         scan_paths(Arc::clone(engine), fp.clone(), &opts)
     };
+    outcome.notes.splice(0..0, notes);
     let git_opts = GitOptions {
         mode: git_mode(common),
         all_objects: common.all_objects,
@@ -495,7 +580,15 @@ fn scan_targets(
                 )
             }
             Target::Remote(url) => match clone(&url, common.keep_clone.as_deref()) {
-                Ok((dir, _guard)) => scan_repo(engine, fp, &dir, &url, &git_opts, &mut outcome),
+                // Everything downstream (reports, inventory, errors) sees the masked URL.
+                Ok((dir, _guard)) => scan_repo(
+                    engine,
+                    fp,
+                    &dir,
+                    &crate::redact::url(&url),
+                    &git_opts,
+                    &mut outcome,
+                ),
                 Err(e) => outcome.errors.push(e),
             },
         }
@@ -686,7 +779,7 @@ pub fn record_in(
         common
             .targets
             .iter()
-            .map(|t| t.display().to_string())
+            .map(|t| crate::redact::url(&t.display().to_string()))
             .collect()
     };
     let mut scan = crate::inventory::ScanRecord {

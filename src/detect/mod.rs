@@ -88,9 +88,27 @@ impl Engine {
             match rule.spec.matcher {
                 Matcher::Regex => {
                     let Some(re) = rule.regex() else { continue };
+                    if rule.exhausted.get().is_some() {
+                        continue;
+                    }
                     let mut locs = re.capture_locations();
                     let mut at = 0;
+                    let started = rule.user.then(std::time::Instant::now);
                     while at <= hay.len() {
+                        // A user rule runs under a time budget per window: a pattern that
+                        // is slow on this input is reported and switched off, not waited on.
+                        if let Some(t) = started
+                            && t.elapsed() > crate::rules::USER_RULE_BUDGET
+                        {
+                            let _ = rule.exhausted.set(format!(
+                                "{}: rule `{}` took over {} s on one {} KiB blob window and was switched off for the rest of the scan: simplify its pattern",
+                                rule.source,
+                                rule.spec.id,
+                                crate::rules::USER_RULE_BUDGET.as_secs(),
+                                hay.len() >> 10
+                            ));
+                            break;
+                        }
                         let Some(m) = re.captures_read_at(&mut locs, hay, at) else {
                             break;
                         };

@@ -161,15 +161,60 @@ pub trait Store {
 
 /// `location` as messages show it: a PostgreSQL URL without its password.
 pub fn display_location(location: &str) -> String {
-    postgres::redact(location)
+    if is_conninfo(location) {
+        return mask_conninfo(location);
+    }
+    crate::redact::url(location)
 }
 
-/// Opens the store at `location`: a `postgres://` or `postgresql://` URL, else a SQLite file.
+/// True for a PostgreSQL location: a `postgres://` or `postgresql://` URL in any case, or a
+/// libpq `key=value` connection string (`host=db dbname=x password=…`). Such text must never
+/// be taken for a SQLite path: the file name would carry the password.
+pub fn is_postgres(location: &str) -> bool {
+    let lower = location.trim_start().to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://") || is_conninfo(location)
+}
+
+/// True for a libpq `key=value` connection string.
+fn is_conninfo(location: &str) -> bool {
+    const KEYS: [&str; 6] = ["host", "hostaddr", "dbname", "user", "password", "port"];
+    location.split_whitespace().any(|w| {
+        w.split_once('=')
+            .is_some_and(|(k, _)| KEYS.contains(&k.to_ascii_lowercase().as_str()))
+    })
+}
+
+/// A `key=value` connection string with its password masked.
+fn mask_conninfo(location: &str) -> String {
+    location
+        .split_whitespace()
+        .map(|w| match w.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => w.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Opens the store at `location`: a PostgreSQL URL or connection string ([`is_postgres`]),
+/// else a SQLite file (created if missing, for commands that record).
 pub fn open(location: &str) -> Result<Box<dyn Store>, String> {
-    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+    if is_postgres(location) {
         return Ok(Box::new(postgres::open(location)?));
     }
     Ok(Box::new(sqlite::open(location)?))
+}
+
+/// [`open`] for commands that only read or update an inventory (`report`, `verify`,
+/// `rotation`): a SQLite path that does not exist is an error, not a new empty inventory whose
+/// "0 distinct secrets" would read as an all-clear.
+pub fn open_existing(location: &str) -> Result<Box<dyn Store>, String> {
+    if !is_postgres(location) && !std::path::Path::new(location).exists() {
+        return Err(format!(
+            "{location}: no inventory there (record one with `sprawl scan --store` or `sprawl audit`)"
+        ));
+    }
+    open(location)
 }
 
 /// How an origin is stored: source kind, target, path, commit, author, image, present.

@@ -87,16 +87,7 @@ pub struct PgConn {
 
 /// The URL without its password, for messages (other text unchanged).
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let userinfo = &url[s + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+    super::display_location(url)
 }
 
 /// Connects to the store at `url` (`postgres://user[:password]@host[:port]/db`), creating and

@@ -8,6 +8,20 @@ use super::{Rule, RuleError, RuleSpec};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
+/// Who wrote the rules being added, which decides what they may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Trust {
+    /// Compiled into sprawl.
+    #[default]
+    Builtin,
+    /// Given by the user: `--rules`, `--config`, or a discovered config with `--trust-config`.
+    User,
+    /// Found inside a scanned target (its `.sprawl.toml` and the rule paths it names): it
+    /// travels with the code being scanned, e.g. in a pull request, so it may add rules and
+    /// allowlists but neither replace a built-in rule nor say where secrets are sent.
+    Untrusted,
+}
+
 /// Rules plus the problems met while loading them.
 #[derive(Debug, Default)]
 pub struct LoadedRules {
@@ -15,15 +29,54 @@ pub struct LoadedRules {
     pub rules: Vec<Rule>,
     /// One message per file or rule that could not be used.
     pub errors: Vec<String>,
+    /// What changed the rule set visibly (a built-in rule replaced or disabled).
+    pub notes: Vec<String>,
+    /// Trust of the rules added next ([`LoadedRules::set_trust`]).
+    trust: Trust,
+    /// Ids of the built-in rules.
+    builtin_ids: std::collections::HashSet<String>,
 }
 
 impl LoadedRules {
-    /// Adds rules, replacing any earlier rule with the same id.
-    fn add(&mut self, rule: Rule) {
-        if let Some(existing) = self.rules.iter_mut().find(|r| r.spec.id == rule.spec.id) {
-            *existing = rule;
+    /// Sets who wrote the rules added from now on.
+    pub fn set_trust(&mut self, trust: Trust) {
+        self.trust = trust;
+    }
+
+    /// Adds a rule. A built-in rule may be replaced by a user's rule (with a note), never by
+    /// an untrusted one; a user id defined twice is an error (the later definition is used).
+    fn add(&mut self, mut rule: Rule) {
+        if self.trust == Trust::Builtin {
+            self.builtin_ids.insert(rule.spec.id.clone());
         } else {
+            rule.user = true;
+        }
+        let Some(existing) = self.rules.iter_mut().find(|r| r.spec.id == rule.spec.id) else {
             self.rules.push(rule);
+            return;
+        };
+        let id = rule.spec.id.clone();
+        let builtin = !existing.user && self.builtin_ids.contains(&id);
+        match (builtin, self.trust) {
+            (_, Trust::Untrusted) => self.errors.push(format!(
+                "{}: rule `{id}` would replace the {} rule of that id; a config found in a scanned directory may not (pass it with --config, or use --trust-config): ignored",
+                rule.source,
+                if builtin { "built-in" } else { "user's" }
+            )),
+            (true, _) => {
+                self.notes.push(format!(
+                    "{}: rule `{id}` replaces the built-in rule of that id",
+                    rule.source
+                ));
+                *existing = rule;
+            }
+            (false, _) => {
+                self.errors.push(format!(
+                    "{}: rule `{id}` is also defined in {}: the later definition is used",
+                    rule.source, existing.source
+                ));
+                *existing = rule;
+            }
         }
     }
 
@@ -32,8 +85,10 @@ impl LoadedRules {
         let value: toml::Table = match toml::from_str(text) {
             Ok(v) => v,
             Err(e) => {
-                self.errors
-                    .push(format!("{source_name}: not valid TOML: {e}"));
+                self.errors.push(format!(
+                    "{source_name}: not valid TOML: {}",
+                    crate::bounded::toml_error(text, &e)
+                ));
                 return;
             }
         };
@@ -62,16 +117,32 @@ impl LoadedRules {
                 .and_then(|v| v.as_str())
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("#{}", i + 1));
-            let spec: RuleSpec = match value.clone().try_into() {
+            let mut spec: RuleSpec = match value.clone().try_into() {
                 Ok(s) => s,
                 Err(e) => {
-                    self.errors
-                        .push(format!("{source_name}: rule `{id}`: {}", e.message()));
+                    let msg: String = e.message().chars().take(300).collect();
+                    self.errors.push(format!("{source_name}: rule `{id}`: {msg}"));
                     continue;
                 }
             };
+            if self.trust == Trust::Untrusted && spec.verify.take().is_some() {
+                self.errors.push(format!(
+                    "{source_name}: rule `{id}`: [rule.verify] ignored: a config found in a scanned directory may not say where secrets are sent (pass it with --config, or use --trust-config)"
+                ));
+            }
             match Rule::compile(spec, source_name) {
-                Ok(rule) => self.add(rule),
+                Ok(mut rule) => {
+                    // A user's pattern is compiled now, under the user size limit: one that
+                    // cannot be compiled is reported, never silently left out of the scan.
+                    if self.trust != Trust::Builtin {
+                        rule.user = true;
+                        if let Some(e) = rule.compile_error() {
+                            self.errors.push(e);
+                            continue;
+                        }
+                    }
+                    self.add(rule)
+                }
                 Err(e) => self.errors.push(e.to_string()),
             }
         }
@@ -109,7 +180,7 @@ impl LoadedRules {
     }
 
     fn add_file(&mut self, path: &Path) {
-        match std::fs::read_to_string(path) {
+        match crate::bounded::read_regular_text(path, crate::bounded::MAX_CONFIG_BYTES) {
             Ok(text) => self.add_toml(&path.display().to_string(), &text),
             Err(e) => self
                 .errors
@@ -117,8 +188,26 @@ impl LoadedRules {
         }
     }
 
-    /// Drops the rules whose ids are listed.
-    pub fn disable(&mut self, ids: &[String]) {
+    /// Drops the rules whose ids are listed; `source` (the config) is named in the note that
+    /// lists the built-in rules switched off, so a pull request cannot do it unnoticed.
+    pub fn disable(&mut self, ids: &[String], source: &str) {
+        let off: Vec<&str> = ids
+            .iter()
+            .map(String::as_str)
+            .filter(|id| self.builtin_ids.contains(*id))
+            .collect();
+        if !off.is_empty() {
+            self.notes.push(format!(
+                "{source}: built-in rule(s) disabled: {}",
+                off.join(", ")
+            ));
+        }
+        for id in ids {
+            if !self.rules.iter().any(|r| r.spec.id == *id) {
+                self.notes
+                    .push(format!("{source}: [rules] disable names unknown rule `{id}`"));
+            }
+        }
         self.rules.retain(|r| !ids.contains(&r.spec.id));
     }
 }

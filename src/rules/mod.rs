@@ -257,7 +257,23 @@ pub struct Rule {
     pub secret_group: usize,
     /// Compiled checksum validator.
     pub checksum: Option<Checksum>,
+    /// Loaded from a user's rule file or config rather than compiled into sprawl: compiled
+    /// under a tighter size limit and run under a time budget ([`USER_RULE_BUDGET`]).
+    pub user: bool,
+    /// Set when a user rule blew its time budget: the message, and the rule no longer runs.
+    pub exhausted: OnceLock<String>,
 }
+
+/// Compiled-size limit of built-in patterns (the largest, a PGP key block, needs under 4 MiB).
+pub const BUILTIN_REGEX_SIZE: usize = 32 << 20;
+
+/// Compiled-size limit of user patterns: twice what any built-in rule needs. A pattern such
+/// as `(?:\w{1,300}){1,300}` compiles to tens of MiB and then runs for minutes per blob.
+pub const USER_REGEX_SIZE: usize = 8 << 20;
+
+/// Most time one search of a user rule may take on one blob window; a rule that takes longer
+/// is reported and stops running for the rest of the scan.
+pub const USER_RULE_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Why a rule could not be compiled.
 #[derive(Debug, thiserror::Error)]
@@ -378,6 +394,8 @@ impl Rule {
             compiled: OnceLock::new(),
             secret_group,
             checksum,
+            user: false,
+            exhausted: OnceLock::new(),
         })
     }
 
@@ -391,7 +409,11 @@ impl Rule {
             .get_or_init(|| {
                 RegexBuilder::new(&self.pattern)
                     .unicode(false)
-                    .size_limit(32 << 20)
+                    .size_limit(if self.user {
+                        USER_REGEX_SIZE
+                    } else {
+                        BUILTIN_REGEX_SIZE
+                    })
                     .build()
                     .map_err(|e| e.to_string())
             })

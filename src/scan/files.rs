@@ -49,19 +49,43 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
     let progress = opts.progress && std::io::stderr().is_terminal();
     let collector = std::thread::spawn(move || collect(rx, progress));
 
-    let (stdin_targets, path_targets): (Vec<PathBuf>, Vec<PathBuf>) = opts
-        .targets
-        .iter()
-        .cloned()
-        .partition(|t| t.as_os_str() == "-");
-    if !stdin_targets.is_empty() {
+    let (stream_targets, path_targets): (Vec<PathBuf>, Vec<PathBuf>) =
+        opts.targets.iter().cloned().partition(|t| is_stream(t));
+    for t in &stream_targets {
         let mut scratch = Scratch::default();
-        let stdin = std::io::stdin().lock();
-        let res = detect_stream(&engine, &fp, &mut scratch, |f| {
-            fs::read_stream(stdin, opts.windowing, f)
-        })
-        .map(|(o, m)| (o, to_findings(&engine, m, &Origin::Stdin)));
-        send_result(&tx, "<stdin>", res);
+        if t.as_os_str() == "-" {
+            let stdin = std::io::stdin().lock();
+            let res = detect_stream(&engine, &fp, &mut scratch, |f| {
+                fs::read_stream(stdin, opts.windowing, f)
+            })
+            .map(|(o, m)| (o, to_findings(&engine, m, &Origin::Stdin)));
+            send_result(&tx, "<stdin>", res);
+            continue;
+        }
+        // A FIFO, a process substitution (`<(cmd)`) or a device named on the command line is
+        // read as a stream: never sniffed, never opened in a way that waits for a writer.
+        let shown = t.display().to_string();
+        let res = crate::bounded::open_stream(t).and_then(|file| {
+            detect_stream(&engine, &fp, &mut scratch, |f| {
+                fs::read_stream(file, opts.windowing, f)
+            })
+        });
+        match res {
+            Ok((ReadOutcome::Text(0), _)) => {
+                let _ = tx.send(Event::Error(format!(
+                    "{shown}: no data could be read (a FIFO with no writer?)"
+                )));
+            }
+            res => {
+                let res = res.map(|(o, m)| {
+                    let origin = Origin::File {
+                        path: shown.clone(),
+                    };
+                    (o, to_findings(&engine, m, &origin))
+                });
+                send_result(&tx, &shown, res);
+            }
+        }
     }
     if !path_targets.is_empty() {
         match fs::walker(&path_targets, &opts.walk) {
@@ -121,19 +145,31 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                     })
                     .map(|(o, mut m)| {
                         // CI configs and manifests are read again, whole, for their structure.
-                        if matches!(o, ReadOutcome::Text(_))
-                            && crate::ci::candidate(&shown)
-                            && let Ok(bytes) = std::fs::read(path)
-                        {
-                            for n in crate::ci::refine_bytes(
-                                &shown,
-                                &bytes,
-                                &engine,
-                                &fp,
-                                &mut scratch,
-                                &mut m,
-                            ) {
-                                let _ = tx.send(Event::Note(n));
+                        if matches!(o, ReadOutcome::Text(_)) && crate::ci::candidate(&shown) {
+                            match crate::bounded::read_regular(path, crate::ci::MAX_STRUCTURE_READ)
+                            {
+                                Ok(bytes) => {
+                                    let (errors, notes) =
+                                        crate::ci::split_messages(crate::ci::refine_bytes(
+                                            &shown,
+                                            &bytes,
+                                            &engine,
+                                            &fp,
+                                            &mut scratch,
+                                            &mut m,
+                                        ));
+                                    for e in errors {
+                                        let _ = tx.send(Event::Error(e));
+                                    }
+                                    for n in notes {
+                                        let _ = tx.send(Event::Note(n));
+                                    }
+                                }
+                                Err(e) => {
+                                    let _ = tx.send(Event::Note(format!(
+                                        "{shown}: not read for its YAML/CI structure ({e}): scanned as plain text, Kubernetes Secret data not decoded"
+                                    )));
+                                }
                             }
                         }
                         super::filter_docs(&engine, &shown, &mut m);
@@ -152,6 +188,13 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
     outcome.errors.sort();
     outcome.elapsed = started.elapsed();
     outcome
+}
+
+/// True for targets read as one stream: `-` (stdin) and anything that exists but is neither a
+/// regular file nor a directory (FIFOs, `/dev/fd/N`, character devices).
+fn is_stream(t: &std::path::Path) -> bool {
+    t.as_os_str() == "-"
+        || std::fs::metadata(t).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// Scans the members of an archive found in a directory, each as `archive!/member`.

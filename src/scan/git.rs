@@ -444,8 +444,10 @@ fn scan_history(
         })
         .collect();
     phase("scan blobs");
-    out.notes
-        .extend(prefixed(display, ci_notes.into_inner().unwrap_or_default()));
+    let (ci_errors, ci_notes) =
+        crate::ci::split_messages(ci_notes.into_inner().unwrap_or_default());
+    out.errors.extend(prefixed(display, ci_errors));
+    out.notes.extend(prefixed(display, ci_notes));
     let mut matches: HashMap<ObjectId, Vec<BlobMatch>> = HashMap::new();
     // Only blobs actually read count as scanned, and only they go to the seen-file: a blob that
     // failed to read must be tried again next run, not skipped forever.

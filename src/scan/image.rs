@@ -212,7 +212,7 @@ fn open_target(
     match t {
         ImageTarget::Disk(path, kind) => {
             let name = path.display().to_string();
-            let store = store::open_disk(path, *kind)
+            let store = store::open_disk(path, *kind, &opts.limits)
                 .map_err(|e| format!("{name}: cannot read image archive: {e}"))?;
             let listing = manifest::list_disk(store.as_ref(), &name, platform)?;
             Ok((name, store, listing))

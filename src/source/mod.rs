@@ -3,6 +3,7 @@
 pub mod fs;
 pub mod git;
 pub mod image;
+pub mod spill;
 
 use serde::Serialize;
 

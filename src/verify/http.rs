@@ -25,14 +25,64 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 || o[0] == 0
                 || (o[0] == 100 && (64..128).contains(&o[1])) // carrier-grade NAT
                 || (o[0] == 198 && (o[1] == 18 || o[1] == 19)) // benchmarking
+                || o[0] >= 224 // multicast 224/4 and reserved 240/4
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
         }
         IpAddr::V6(v6) => {
             let s = v6.segments();
+            let embedded_v4 = |hi: u16, lo: u16| {
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                is_internal(IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d)))
+            };
             v6.is_loopback()
                 || v6.is_unspecified()
+                || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00 // unique local
                 || (s[0] & 0xffc0) == 0xfe80 // link local
+                || (s[0] & 0xffc0) == 0xfec0 // site local (deprecated, still routed in places)
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
                 || v6.to_ipv4_mapped().is_some_and(|v4| is_internal(IpAddr::V4(v4)))
+                // NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48): the last 32 bits are
+                // the IPv4 host a NAT64 gateway connects to.
+                || (s[0] == 0x64 && s[1] == 0xff9b && (s[2..6] == [0, 0, 0, 0] || s[2] == 1)
+                    && embedded_v4(s[6], s[7]))
+                || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1)
+                // 6to4 (2002::/16): an IPv4 address in bits 16..48.
+                || (s[0] == 0x2002 && embedded_v4(s[1], s[2]))
+                // IPv4-compatible (::a.b.c.d, deprecated).
+                || (s[..6] == [0, 0, 0, 0, 0, 0] && embedded_v4(s[6], s[7]))
+                // Teredo (2001::/32) carries an obfuscated IPv4 client: never a provider.
+                || (s[0] == 0x2001 && s[1] == 0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod internal_tests {
+    use super::is_internal;
+
+    #[test]
+    fn embedded_and_reserved_ranges_are_internal() {
+        for a in [
+            "64:ff9b::7f00:1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::1",
+            "2002:7f00:1::1",
+            "2002:c0a8:101::1",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "fec0::1",
+            "ff02::1",
+            "2001::1",
+            "240.0.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+        ] {
+            assert!(is_internal(a.parse().unwrap()), "{a}");
+        }
+        for a in ["8.8.8.8", "2606:4700::1111", "64:ff9b::808:808", "2002:808:808::1"] {
+            assert!(!is_internal(a.parse().unwrap()), "{a}");
         }
     }
 }
@@ -132,6 +182,10 @@ impl Client {
             .https_only(true)
             .max_redirects(0)
             .timeout_global(Some(timeout))
+            // Never through a proxy from the environment (HTTPS_PROXY, ALL_PROXY): the proxy
+            // resolves the provider's name itself, so the internal-address check would not
+            // apply to where the secret actually goes.
+            .proxy(None)
             .user_agent(concat!("sprawl-verify/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls.build())
             .build();

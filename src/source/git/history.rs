@@ -67,7 +67,7 @@ pub fn attribute(
     for chunk in indexes.chunks(BATCH) {
         // Consecutive commits of the walk are mostly parent and child: giving each worker a run
         // of them lets the object cache serve the parent's trees, loaded moments before.
-        let results: Vec<Result<(Vec<Seen>, Vec<String>), String>> = chunk
+        let results: Vec<DiffResult> = chunk
             .par_chunks(RUN)
             .flat_map_iter(|run| {
                 workers.with(
@@ -91,7 +91,10 @@ pub fn attribute(
             .collect();
         for res in results {
             let (seen, subs) = match res {
-                Ok(x) => x,
+                Ok((seen, subs, warning)) => {
+                    errors.extend(warning);
+                    (seen, subs)
+                }
                 Err(e) => {
                     errors.push(e);
                     continue;
@@ -142,6 +145,10 @@ pub fn order_key(commits: &[CommitMeta], c: CommitIdx) -> (u32, i64, CommitIdx) 
     (m.generation, m.time, c)
 }
 
+/// What diffing one commit gave: blobs seen, submodule paths, and an error that did not stop
+/// the diff (its parent's tree was unreadable, so it was diffed against the empty tree).
+type DiffResult = Result<(Vec<Seen>, Vec<String>, Option<String>), String>;
+
 fn diff_commit(
     r: &gix::Repository,
     state: &mut gix::diff::tree::State,
@@ -151,8 +158,9 @@ fn diff_commit(
     trees: &HashMap<ObjectId, ObjectId>,
     range: bool,
     ci: CommitIdx,
-) -> Result<(Vec<Seen>, Vec<String>), String> {
+) -> DiffResult {
     let c = &commits[ci as usize];
+    let mut warning = None;
     let mut seen = Vec::new();
     let mut subs = Vec::new();
     // Merges are diffed against their first parent only: what the other parents brought was
@@ -164,20 +172,33 @@ fn diff_commit(
             // The walk already decoded the parent: reuse its tree id instead of inflating it again.
             Some(p) => match trees.get(p) {
                 Some(t) => Some(*t),
-                None => Some(
-                    r.objects
-                        .find_commit(p, lbuf)
-                        .map_err(|e| format!("commit {}: parent {p}: {e}", c.id))?
-                        .tree(),
-                ),
+                None => match r.objects.find_commit(p, lbuf) {
+                    Ok(pc) => Some(pc.tree()),
+                    Err(e) => {
+                        warning = Some(format!(
+                            "commit {}: parent {p} unreadable ({e}); diffed against the empty tree",
+                            c.id
+                        ));
+                        None
+                    }
+                },
             },
             None => None,
         };
+        // A missing or corrupt parent tree must not hide this commit's blobs (they may still
+        // be at a tip): everything in the commit then counts as introduced by it, and the
+        // error is reported.
         let lhs = match &parent_tree {
-            Some(t) => r
-                .objects
-                .find_tree_iter(t, lbuf)
-                .map_err(|e| format!("tree {t} (parent of {}): {e}", c.id))?,
+            Some(t) => match r.objects.find_tree_iter(t, lbuf) {
+                Ok(it) => it,
+                Err(e) => {
+                    warning = Some(format!(
+                        "tree {t} (parent of {}): {e}; the commit was diffed against the empty tree",
+                        c.id
+                    ));
+                    gix::objs::TreeRefIter::from_bytes(&[], gix::hash::Kind::Sha1)
+                }
+            },
             None => gix::objs::TreeRefIter::from_bytes(&[], gix::hash::Kind::Sha1),
         };
         let rhs = r
@@ -276,5 +297,5 @@ fn diff_commit(
                 })
         });
     }
-    Ok((seen, subs))
+    Ok((seen, subs, warning))
 }

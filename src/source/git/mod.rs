@@ -61,11 +61,18 @@ pub fn ref_tips(
     notes: &mut Vec<String>,
 ) -> Vec<RefTip> {
     let mut tips = Vec::new();
-    if let Ok(Some(id)) = repo.head_id().map(Some).or(Ok::<_, ()>(None)) {
-        tips.push(RefTip {
-            name: "HEAD".into(),
-            commit: id.detach(),
-        });
+    match repo.head() {
+        // A repository without commits yet: nothing to scan, nothing lost.
+        Ok(h) if h.is_unborn() => {}
+        Ok(_) => match repo.head_id() {
+            Ok(id) => tips.push(RefTip {
+                name: "HEAD".into(),
+                commit: id.detach(),
+            }),
+            Err(e) => errors.push(format!("HEAD cannot be resolved to a commit: {e}")),
+        },
+        // git itself calls such a repository broken; the history behind HEAD is not read.
+        Err(e) => errors.push(format!("HEAD is unreadable: {e}")),
     }
     let platform = match repo.references() {
         Ok(p) => p,
@@ -98,6 +105,11 @@ pub fn ref_tips(
             // A tag of a tree or blob, or a symbolic ref left dangling (a stale
             // origin/HEAD): git ignores these too; say so, the content of a tagged tree or
             // blob is still reached with --all-objects.
+            // A ref to an object the repository does not hold has lost its history: an
+            // error, not a note.
+            Err(e) if r.target().try_id().is_some_and(|id| !repo.has_object(id)) => errors.push(
+                format!("ref {name} points to a missing object, its history is not scanned: {e}"),
+            ),
             Err(e) => notes.push(format!(
                 "ref {name} does not point to a commit, skipped: {e}"
             )),

@@ -36,8 +36,8 @@ pub struct TarStore {
     members: HashMap<String, (u64, u64)>,
     /// Symlinks and hard links between members: name to target.
     links: HashMap<String, String>,
-    /// Keeps a decompressed copy of a `.tar.gz` alive while the store is used.
-    _spill: Option<tempfile::NamedTempFile>,
+    /// Keeps the unnamed decompressed copy of a `.tar.gz` open while the store is used.
+    _keep: Option<File>,
 }
 
 impl TarStore {
@@ -46,7 +46,7 @@ impl TarStore {
         Self::index_inner(file.to_path_buf(), None)
     }
 
-    fn index_inner(path: PathBuf, spill: Option<tempfile::NamedTempFile>) -> io::Result<TarStore> {
+    fn index_inner(path: PathBuf, keep: Option<File>) -> io::Result<TarStore> {
         let f = File::open(&path)?;
         let mut archive = tar::Archive::new(BufReader::new(f));
         let mut members = HashMap::new();
@@ -78,20 +78,77 @@ impl TarStore {
             file: path,
             members,
             links,
-            _spill: spill,
+            _keep: keep,
         })
     }
 
     /// Decompresses a gzip or zstd compressed tar into a temporary file, then indexes it.
-    pub fn index_compressed(file: &Path) -> io::Result<TarStore> {
-        let input = BufReader::new(File::open(file)?);
-        let mut decoder = super::layer::decompressor(input)?;
-        let mut spill = tempfile::Builder::new()
-            .prefix("sprawl-image-")
-            .tempfile()?;
-        io::copy(&mut decoder, spill.as_file_mut())?;
-        let path = spill.path().to_path_buf();
-        Self::index_inner(path, Some(spill))
+    /// The spill is bounded by `limits` (size, and ratio to the compressed size), and is an
+    /// unnamed file where the system allows it: it holds plaintext contents, so it must not
+    /// outlive the process, even one killed by a signal.
+    pub fn index_compressed(file: &Path, limits: &super::layer::Limits) -> io::Result<TarStore> {
+        let f = File::open(file)?;
+        let stored = f.metadata()?.len();
+        let input = BufReader::new(f);
+        let decoder = super::layer::decompressor(input)?;
+        let mut bounded = BoundedInflate::new(decoder, stored, limits);
+        let spill = crate::source::spill::anonymous_file()?;
+        let mut writer = io::BufWriter::with_capacity(1 << 20, &spill);
+        io::copy(&mut bounded, &mut writer)?;
+        drop(writer);
+        Self::index_spill(spill)
+    }
+
+    /// Indexes a spill file that has no name: members are read through `/proc/self/fd`.
+    fn index_spill(spill: File) -> io::Result<TarStore> {
+        use std::os::fd::AsRawFd;
+        let path = PathBuf::from(format!("/proc/self/fd/{}", spill.as_raw_fd()));
+        let mut store = Self::index_inner(path, None)?;
+        store._keep = Some(spill);
+        Ok(store)
+    }
+}
+
+/// A decompressor that fails once it has produced more than the limits allow: a tarball given
+/// as a target must not fill the disk through its spill.
+pub struct BoundedInflate<R> {
+    inner: R,
+    produced: u64,
+    stored: u64,
+    limits: super::layer::Limits,
+}
+
+impl<R: Read> BoundedInflate<R> {
+    /// Wraps `inner`, the decompression of `stored` compressed bytes.
+    pub fn new(inner: R, stored: u64, limits: &super::layer::Limits) -> Self {
+        BoundedInflate {
+            inner,
+            produced: 0,
+            stored,
+            limits: *limits,
+        }
+    }
+}
+
+impl<R: Read> Read for BoundedInflate<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.produced += n as u64;
+        if self.produced > self.limits.max_bytes {
+            return Err(io::Error::other(format!(
+                "decompresses to more than {} bytes (--max-layer-size): not read further",
+                self.limits.max_bytes
+            )));
+        }
+        if self.produced > super::layer::RATIO_FLOOR
+            && self.produced > self.stored.saturating_mul(self.limits.max_ratio)
+        {
+            return Err(io::Error::other(format!(
+                "decompresses more than {}x (--max-layer-ratio): a decompression bomb? not read further",
+                self.limits.max_ratio
+            )));
+        }
+        Ok(n)
     }
 }
 
@@ -188,10 +245,13 @@ pub enum DiskImage {
 /// Tells whether `path` may be an image: a directory with `oci-layout`/`manifest.json`, or a
 /// file that is a (possibly compressed) tar archive.
 pub fn sniff(path: &Path) -> Option<DiskImage> {
-    if path.is_dir() {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_dir() {
         let oci = path.join("oci-layout").is_file() && path.join("index.json").is_file();
         // Many projects have a manifest.json: only docker-save's list of {Config, Layers}.
-        let docker = std::fs::read(path.join("manifest.json"))
+        // Bounded, regular files only: a FIFO or a link to /dev/zero named manifest.json
+        // must not hang or exhaust the scan (it is then simply not an image).
+        let docker = crate::bounded::read_regular(&path.join("manifest.json"), 16 << 20)
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
             .is_some_and(|v| {
@@ -202,6 +262,11 @@ pub fn sniff(path: &Path) -> Option<DiskImage> {
                 })
             });
         return (oci || docker).then_some(DiskImage::Directory);
+    }
+    if !meta.is_file() {
+        // FIFOs, process substitutions and devices are streams: opening one to sniff it would
+        // block (no writer) or eat the bytes the scan needs.
+        return None;
     }
     let mut head = [0u8; 512];
     let mut f = File::open(path).ok()?;
@@ -256,10 +321,49 @@ fn is_tar_header(h: &[u8; 512]) -> bool {
 }
 
 /// Opens a target on disk as a store, or says it is not an image.
-pub fn open_disk(path: &Path, kind: DiskImage) -> io::Result<Box<dyn Store>> {
+pub fn open_disk(
+    path: &Path,
+    kind: DiskImage,
+    limits: &super::layer::Limits,
+) -> io::Result<Box<dyn Store>> {
     Ok(match kind {
         DiskImage::Directory => Box::new(DirStore::new(path)),
         DiskImage::Tar => Box::new(TarStore::index(path)?),
-        DiskImage::CompressedTar => Box::new(TarStore::index_compressed(path)?),
+        DiskImage::CompressedTar => Box::new(TarStore::index_compressed(path, limits)?),
     })
+}
+
+/// True when a tar archive (`kind` from [`sniff`]) is a container image: it holds
+/// `manifest.json` (docker save) or `index.json` (OCI layout). Any other tarball given as a
+/// target is an archive to scan member by member. A compressed one is read through once
+/// (headers only kept), bounded by `limits`.
+pub fn is_image_archive(
+    path: &Path,
+    kind: DiskImage,
+    limits: &super::layer::Limits,
+) -> io::Result<bool> {
+    let image_member = |name: &str| {
+        let (n, _) = normalize_path(name);
+        n == "manifest.json" || n == "index.json"
+    };
+    match kind {
+        DiskImage::Directory => Ok(true),
+        DiskImage::Tar => {
+            let store = TarStore::index(path)?;
+            Ok(store.members.keys().any(|k| image_member(k)))
+        }
+        DiskImage::CompressedTar => {
+            let f = File::open(path)?;
+            let stored = f.metadata()?.len();
+            let dec = super::layer::decompressor(BufReader::new(f))?;
+            let mut archive = tar::Archive::new(BoundedInflate::new(dec, stored, limits));
+            for entry in archive.entries()? {
+                let entry = entry?;
+                if image_member(&String::from_utf8_lossy(&entry.path_bytes())) {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+    }
 }
