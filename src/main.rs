@@ -5,6 +5,8 @@ use clap::Parser;
 
 fn main() {
     let cli = sprawl::cli::Cli::parse();
+    // Temporary clones are removed when SIGINT, SIGTERM or SIGHUP ends the run.
+    sprawl::source::spill::install_signal_cleanup();
     let code = sprawl::cli::run(cli);
     std::process::exit(code);
 }

@@ -630,10 +630,10 @@ pub fn run(args: ScanArgs) -> i32 {
     }
     let outcome = &scanned.outcome;
     for n in &outcome.notes {
-        eprintln!("note: {n}");
+        eprintln!("note: {}", crate::redact::control_chars(n));
     }
     for e in &outcome.errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", crate::redact::control_chars(e));
     }
     if outcome.stats.skipped_too_large > 0 {
         eprintln!(

@@ -285,8 +285,15 @@ mod tests {
         );
         assert_eq!(
             redact("postgres://sprawl:hunter2@db:5432/inv"),
-            "postgres://sprawl:***@db:5432/inv"
+            "postgres://sprawl:****@db:5432/inv"
         );
+        assert_eq!(
+            redact("host=db user=sprawl password=hunter2 dbname=inv"),
+            "host=db user=sprawl password=*** dbname=inv"
+        );
+        assert!(crate::inventory::is_postgres("POSTGRES://u:p@h/db"));
+        assert!(crate::inventory::is_postgres("host=127.0.0.1 port=1 password=pw dbname=x"));
+        assert!(!crate::inventory::is_postgres("inventory.db"));
         assert_eq!(redact("postgres://db/inv"), "postgres://db/inv");
     }
 }

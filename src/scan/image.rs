@@ -143,6 +143,7 @@ pub fn scan_images(
             }
         };
         out.notes.extend(listing.notes);
+        out.errors.extend(listing.errors);
         let idx = stores.len();
         stores.push((name, store));
         for spec in listing.images {

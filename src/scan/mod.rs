@@ -152,7 +152,12 @@ fn collect_matches(
         out.push(BlobMatch {
             rule: m.rule,
             line: win.lines_before + m.line,
-            column: m.column,
+            // A match on the window's first line continues a line begun before the window.
+            column: if m.line == 1 {
+                m.column + win.columns_before
+            } else {
+                m.column
+            },
             end_line: win.lines_before + m.end_line,
             preview: preview(hay, m.start, &spans, false),
             fingerprint: fp.fingerprint(&m.secret),

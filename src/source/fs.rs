@@ -77,6 +77,9 @@ pub struct Window<'a> {
     pub offset: u64,
     /// Line number of `bytes[0]` minus one (add to window-relative lines).
     pub lines_before: usize,
+    /// Code points between the start of `bytes[0]`'s line and `bytes[0]` (add to columns on
+    /// the window's first line: a long line can start in an earlier window).
+    pub columns_before: usize,
     /// Matches starting at or after this index are left to the next window (overlap region).
     pub report_before: usize,
 }
@@ -142,6 +145,7 @@ pub fn read_stream(
             bytes: text.as_bytes(),
             offset: 0,
             lines_before: 0,
+            columns_before: 0,
             report_before: text.len(),
         });
         return Ok(ReadOutcome::Text(buf.len() as u64));
@@ -151,6 +155,7 @@ pub fn read_stream(
     }
     let mut offset: u64 = 0;
     let mut lines_before = 0usize;
+    let mut columns_before = 0usize;
     loop {
         let eof = fill(&mut r, &mut buf, w.window)? < w.window;
         if eof {
@@ -158,6 +163,7 @@ pub fn read_stream(
                 bytes: &buf,
                 offset,
                 lines_before,
+                columns_before,
                 report_before: buf.len(),
             });
             return Ok(ReadOutcome::Text(offset + buf.len() as u64));
@@ -167,9 +173,17 @@ pub fn read_stream(
             bytes: &buf,
             offset,
             lines_before,
+            columns_before,
             report_before: keep_from,
         });
-        lines_before += memchr::memchr_iter(b'\n', &buf[..keep_from]).count();
+        let done = &buf[..keep_from];
+        lines_before += memchr::memchr_iter(b'\n', done).count();
+        // Columns count code points: every byte that does not continue a UTF-8 sequence.
+        let code_points = |b: &[u8]| b.iter().filter(|&&x| x & 0xC0 != 0x80).count();
+        columns_before = match memchr::memrchr(b'\n', done) {
+            Some(nl) => code_points(&done[nl + 1..]),
+            None => columns_before + code_points(done),
+        };
         offset += keep_from as u64;
         buf.drain(..keep_from);
     }
@@ -239,6 +253,35 @@ mod tests {
             .map(|(i, _)| i as u64)
             .collect();
         assert_eq!(seen, expect);
+    }
+
+    #[test]
+    fn columns_count_from_the_line_start_across_windows() {
+        // A 3000-byte line that starts in the first window and a marker 2500 bytes into it.
+        let mut text = b"first\n".to_vec();
+        text.extend(std::iter::repeat_n(b'a', 25000));
+        text.extend_from_slice(b"MARK");
+        text.extend(std::iter::repeat_n(b'b', 4996));
+        text.push(b'\n');
+        let w = Windowing {
+            window: 10000,
+            overlap: 1000,
+        };
+        let mut found = Vec::new();
+        read_stream(&text[..], w, |win| {
+            if let Some(i) = memchr::memmem::find(win.bytes, b"MARK")
+                && i < win.report_before
+            {
+                let line_start = memchr::memrchr(b'\n', &win.bytes[..i]).map_or(0, |n| n + 1);
+                let col = i - line_start + 1;
+                let col = if line_start == 0 { col + win.columns_before } else { col };
+                let line = win.lines_before + 1 + memchr::memchr_iter(b'\n', &win.bytes[..i]).count();
+                found.push((line, col, win.offset > 0));
+            }
+        })
+        .unwrap();
+        // Line 2 (1-based), column 25001, found in a later window than the line's start.
+        assert_eq!(found, vec![(2, 25001, true)]);
     }
 
     #[test]

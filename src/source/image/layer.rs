@@ -487,25 +487,58 @@ fn walk_zip(
     let mut zip = zip::ZipArchive::new(io::Cursor::new(bytes)).map_err(|e| e.to_string())?;
     let mut produced: u64 = 0;
     for i in 0..zip.len() {
-        let mut member = match zip.by_index(i) {
-            Ok(m) => m,
+        let (name, size, stored, method, crc) = match zip.by_index(i) {
+            Ok(m) if !m.is_file() => continue,
+            Ok(m) => (
+                String::from_utf8_lossy(m.name_raw()).into_owned(),
+                m.size(),
+                m.compressed_size(),
+                m.compression(),
+                m.crc32(),
+            ),
             Err(e) => {
                 visitor.note(format!("{prefix}: member {i} unreadable: {e}"));
                 continue;
             }
         };
-        if !member.is_file() {
-            continue;
-        }
-        let name = String::from_utf8_lossy(member.name_raw()).into_owned();
+        // Stored and deflated members are inflated here from their raw data rather than by
+        // the zip reader, which stops with an error at the size the header declares: a
+        // member whose data is longer than declared is extracted in full by unzip, so it
+        // is scanned in full here (its CRC is checked over everything read).
+        let raw: Box<dyn Read + '_> = match method {
+            zip::CompressionMethod::Stored => match zip.by_index_raw(i) {
+                Ok(r) => Box::new(r),
+                Err(e) => {
+                    visitor.note(format!("{prefix}{name}: unreadable: {e}"));
+                    continue;
+                }
+            },
+            zip::CompressionMethod::Deflated => match zip.by_index_raw(i) {
+                Ok(r) => Box::new(flate2::read::DeflateDecoder::new(r)),
+                Err(e) => {
+                    visitor.note(format!("{prefix}{name}: unreadable: {e}"));
+                    continue;
+                }
+            },
+            _ => match zip.by_index(i) {
+                Ok(r) => Box::new(r),
+                Err(e) => {
+                    visitor.note(format!("{prefix}{name}: unreadable: {e}"));
+                    continue;
+                }
+            },
+        };
+        let mut member = CrcReader {
+            inner: raw,
+            hasher: crc32fast::Hasher::new(),
+        };
         let (path, escapes) = normalize_path(&name);
         if escapes {
             visitor.note(format!(
                 "{prefix}{name}: member path leaves the root: scanned as {path}, never extracted"
             ));
         }
-        let size = member.size();
-        let stored = member.compressed_size().max(1);
+        let stored = stored.max(1);
         produced = produced.saturating_add(size);
         if produced > limits.max_bytes || (size > RATIO_FLOOR && size / stored > limits.max_ratio) {
             return Err(format!(
@@ -515,17 +548,74 @@ fn walk_zip(
         let shown = format!("{prefix}{path}");
         summary.files += 1;
         let base = path.rsplit('/').next().unwrap_or(&path);
-        // A member can claim a small size and inflate to more: never read past the claim.
-        let mut bounded = (&mut member).take(size);
-        let member = Member {
+        // A member can claim a small size and inflate to more. Its data is what unzip
+        // extracts, so it is read in full (a secret after the declared size is still found),
+        // bounded by what the archive as a whole may still produce.
+        let room = limits.max_bytes.saturating_sub(produced - size);
+        let mut counted = Counting {
+            inner: (&mut member).take(room),
+            read: 0,
+        };
+        let m = Member {
             base,
             shown: &shown,
             top,
             size,
         };
-        if let Err(e) = dispatch(&member, &mut bounded, depth, limits, visitor, summary) {
+        if let Err(e) = dispatch(&m, &mut counted, depth, limits, visitor, summary) {
             visitor.note(format!("{shown}: unreadable: {e}"));
+        }
+        // Only a member read to its end has a CRC to compare (binary ones stop early).
+        let mut rest = [0u8; 1];
+        let whole = counted.read >= size && matches!(counted.read(&mut rest), Ok(0));
+        let read = counted.read;
+        drop(counted);
+        let actual = member.hasher.clone().finalize();
+        if whole && actual != crc {
+            visitor.note(format!(
+                "{shown}: CRC mismatch (declared {crc:08x}, data {actual:08x}): the member is corrupt or was altered"
+            ));
+        }
+        if read > size {
+            produced = produced.saturating_add(read - size);
+            visitor.note(format!(
+                "{shown}: data longer than the size its header declares ({size} bytes declared, {read} read): scanned in full"
+            ));
+            if read >= room {
+                return Err(format!(
+                    "{shown}: inflates past the archive's limit of {} bytes: not read further",
+                    limits.max_bytes
+                ));
+            }
         }
     }
     Ok(())
+}
+
+/// Computes the CRC32 of what is read through it.
+struct CrcReader<R> {
+    inner: R,
+    hasher: crc32fast::Hasher,
+}
+
+impl<R: Read> Read for CrcReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
 }

@@ -20,6 +20,9 @@ pub struct Listing {
     pub images: Vec<ImageSpec>,
     /// What was skipped and why (attestations, other platforms, non-image artifacts).
     pub notes: Vec<String>,
+    /// Entries of an index that could not be read (missing or corrupt manifests): the other
+    /// entries are still listed.
+    pub errors: Vec<String>,
 }
 
 /// `sha256:<hex>` of `bytes`.
@@ -77,7 +80,8 @@ pub fn list_disk(store: &dyn Store, name: &str, platform: Option<&str>) -> Resul
         .map_err(|e| format!("{name}: index.json: {e}"))?;
     let mut fetch = |digest: &str| -> Result<Vec<u8>, String> {
         let path = layout_path(digest)?;
-        let bytes = read_small(store, &path, MAX_JSON).map_err(|e| format!("{path}: {e}"))?;
+        let bytes =
+            read_small(store, &path, MAX_JSON).map_err(|e| format!("{name}: {path}: {e}"))?;
         verify_digest(&bytes, digest, &format!("{name}: manifest {digest}"))?;
         Ok(bytes)
     };
@@ -290,11 +294,15 @@ impl Walk<'_> {
             } else {
                 name.to_string()
             };
-            let digest = d["digest"]
+            // One missing or corrupt manifest must not hide the index's other images.
+            let listed = d["digest"]
                 .as_str()
-                .ok_or_else(|| format!("{name}: index entry {i} has no digest"))?;
-            let bytes = (self.fetch)(digest)?;
-            self.document(&bytes, &child_name, platform, depth + 1)?;
+                .ok_or_else(|| format!("{name}: index entry {i} has no digest"))
+                .and_then(|digest| (self.fetch)(digest))
+                .and_then(|bytes| self.document(&bytes, &child_name, platform, depth + 1));
+            if let Err(e) = listed {
+                self.out.errors.push(e);
+            }
         }
         if attestations > 0 {
             self.out.notes.push(format!(
