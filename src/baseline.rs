@@ -44,12 +44,16 @@ impl Baseline {
         }
     }
 
+    /// Parses the text of a baseline file.
+    pub fn parse(text: &str) -> Result<Baseline, String> {
+        serde_json::from_str(text).map_err(|e| format!("invalid baseline: {e}"))
+    }
+
     /// Reads a baseline file.
     pub fn load(path: &Path) -> Result<Baseline, String> {
         let text = crate::bounded::read_regular_text(path, 256 << 20)
             .map_err(|e| format!("{}: cannot read baseline: {e}", path.display()))?;
-        let b: Baseline = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: invalid baseline: {e}", path.display()))?;
+        let b = Baseline::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         if b.version != 1 {
             return Err(format!(
                 "{}: unsupported baseline version {}",

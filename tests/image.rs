@@ -563,13 +563,28 @@ fn two_images_sharing_a_layer_read_it_once_and_seen_file_skips_it_next_time() {
 }
 
 #[test]
-fn a_tar_that_is_not_an_image_is_an_error() {
+fn a_tar_that_is_not_an_image_is_scanned_as_an_archive() {
     let dir = TempDir::new().unwrap();
     let t = dir.path().join("plain.tar");
-    std::fs::write(&t, oci::layer_tar(&[E::File("x.txt", b"x\n".to_vec())])).unwrap();
-    let (code, doc, _) = scan(&t, &[]);
-    assert_eq!(code, 2);
-    assert!(doc["errors"].to_string().contains("not a container image"));
+    let tok = fake_github("ghp_", 977);
+    std::fs::write(
+        &t,
+        oci::layer_tar(&[
+            E::File("x.txt", b"x\n".to_vec()),
+            E::File("conf/a.env", format!("T={tok}\n").into_bytes()),
+        ]),
+    )
+    .unwrap();
+    let (code, doc, err) = scan(&t, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(doc["stats"]["blobs_scanned"], 2, "{doc:#}");
+    assert!(
+        doc["findings"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("plain.tar!/conf/a.env"),
+        "{doc:#}"
+    );
 }
 
 #[test]

@@ -146,7 +146,15 @@ fn store_secrets_keeps_plaintext_only_when_asked() {
     std::fs::write(tree.join("a.env"), format!("T={tok}\n")).unwrap();
     let store = work.path().join("s.db");
     scan_into(&store, &tree, &["--store-secrets"]);
+    // Printed only on request, even from an inventory that keeps them.
     let doc: Value = serde_json::from_str(&report(&store, "json")).unwrap();
+    assert!(doc["secrets"][0].get("secret").is_none(), "{doc:#}");
+    let out = sprawl()
+        .args(["report", "--format", "json", "--show-secrets", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["secrets"][0]["secret"], tok.as_str());
 }
 

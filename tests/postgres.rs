@@ -213,7 +213,7 @@ fn an_unreachable_database_is_an_error_naming_it_and_the_report_still_prints() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(&format!(
-            "postgres://sprawl:***@127.0.0.1:{port}/inv: cannot connect"
+            "postgres://sprawl:****@127.0.0.1:{port}/inv: cannot connect"
         )),
         "{err}"
     );

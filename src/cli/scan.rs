@@ -366,7 +366,17 @@ fn classify(
             // its members are scanned like those of an archive inside a directory.
             match crate::source::image::store::is_image_archive(t, kind, &limits) {
                 Ok(true) => out.push(Target::Image(ImageTarget::Disk(t.clone(), kind))),
-                Ok(false) => out.push(Target::Files(t.clone())),
+                Ok(false) => {
+                    if kind == crate::source::image::store::DiskImage::Tar
+                        && !crate::source::image::store::has_tar_trailer(t)
+                    {
+                        errors.push(format!(
+                            "{}: the tar archive ends without its end-of-archive blocks: truncated? (what it holds is scanned)",
+                            t.display()
+                        ));
+                    }
+                    out.push(Target::Files(t.clone()))
+                }
                 Err(e) => errors.push(format!("{}: cannot read archive: {e}", t.display())),
             }
         } else if is_remote(&text) {
@@ -616,6 +626,7 @@ pub fn run(args: ScanArgs) -> i32 {
                     &scanned.rules,
                     &opts,
                 );
+                scanned.outcome.notes.extend(st.cache_problem.clone());
                 scanned.outcome.notes.push(format!(
                     "verification: {} distinct secret(s), {} request(s), {} cached: {} live, {} dead, {} unknown, {} skipped",
                     st.secrets, st.requests, st.cached, st.live, st.dead, st.unknown, st.skipped
@@ -748,6 +759,15 @@ pub fn record(
     scanned: &mut Scanned,
     started: String,
 ) -> u64 {
+    if !scanned.store_key_ok {
+        // Opening the store already failed and was reported: say once that nothing was
+        // recorded instead of repeating the same error.
+        scanned.outcome.errors.push(format!(
+            "inventory {}: nothing recorded",
+            crate::inventory::display_location(location)
+        ));
+        return 0;
+    }
     match crate::inventory::open(location) {
         Ok(mut store) => record_in(store.as_mut(), location, common, scanned, started),
         Err(e) => {

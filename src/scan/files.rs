@@ -64,7 +64,7 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
         }
         // A FIFO, a process substitution (`<(cmd)`) or a device named on the command line is
         // read as a stream: never sniffed, never opened in a way that waits for a writer.
-        let shown = t.display().to_string();
+        let shown = crate::redact::path_text(t);
         let res = crate::bounded::open_stream(t).and_then(|file| {
             detect_stream(&engine, &fp, &mut scratch, |f| {
                 fs::read_stream(file, opts.windowing, f)
@@ -112,7 +112,7 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                         return WalkState::Continue;
                     }
                     let path = entry.path();
-                    let shown = path.display().to_string();
+                    let shown = crate::redact::path_text(path);
                     let shown = shown
                         .strip_prefix("./")
                         .map(str::to_string)
@@ -176,7 +176,7 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                         let origin = Origin::File { path: shown };
                         (o, to_findings(&engine, m, &origin))
                     });
-                    send_result(&tx, &path.display().to_string(), res);
+                    send_result(&tx, &crate::redact::path_text(path), res);
                     WalkState::Continue
                 })
             }),
@@ -235,6 +235,10 @@ impl Visitor for ArchiveVisitor<'_> {
 
     fn note(&mut self, message: String) {
         let _ = self.tx.send(Event::Note(message));
+    }
+
+    fn error(&mut self, message: String) {
+        let _ = self.tx.send(Event::Error(message));
     }
 }
 

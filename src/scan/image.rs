@@ -106,6 +106,8 @@ struct LayerResult {
     /// Content id of each top-level path, for "rewritten with the same bytes".
     by_path: HashMap<String, u32>,
     error: Option<String>,
+    /// Members that could not be read (the layer itself was read): errors, not notes.
+    member_errors: Vec<String>,
     notes: Vec<String>,
 }
 
@@ -193,6 +195,7 @@ pub fn scan_images(
     let mut read_ok = Vec::new();
     for (slot, r) in slots.iter().zip(&results) {
         out.notes.extend(r.notes.iter().cloned());
+        out.errors.extend(r.member_errors.iter().cloned());
         match &r.error {
             Some(e) => out.errors.push(format!("{}: {e}", slot.label)),
             None => read_ok.push(slot_key(slot)),
@@ -542,6 +545,12 @@ impl Visitor for LayerReader<'_> {
 
     fn note(&mut self, message: String) {
         self.result.notes.push(format!("{}: {message}", self.label));
+    }
+
+    fn error(&mut self, message: String) {
+        self.result
+            .member_errors
+            .push(format!("{}: {message}", self.label));
     }
 }
 

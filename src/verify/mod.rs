@@ -113,6 +113,9 @@ pub struct VerifyStats {
     pub skipped: u64,
     /// Outcomes reused from the cache.
     pub cached: u64,
+    /// Why the `--verify-cache` file could not be used (it is then rewritten).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_problem: Option<String>,
 }
 
 /// One distinct secret to check.
@@ -149,7 +152,8 @@ pub fn verify_findings(
     };
     let mut jobs = Vec::new();
     let mut results: Vec<(Vec<usize>, Verification)> = Vec::new();
-    let mut cache = Cache::load(opts);
+    let (mut cache, cache_problem) = Cache::load(opts);
+    stats.cache_problem = cache_problem;
     for ((rule_id, fingerprint), idx) in groups {
         stats.secrets += 1;
         if let Some(v) = cache.fresh(&rule_id, &fingerprint, opts.max_age) {
@@ -518,11 +522,18 @@ fn check(
                 } else {
                     loc
                 };
-                if http::host_port(&target) != http::host_port(&req.url) || redirects >= 3 {
+                if http::host_port(&target) != http::host_port(&req.url) {
                     return outcome(
                         Status::Unknown,
                         Some(answer.status),
                         Some("redirect to another host not followed".into()),
+                    );
+                }
+                if redirects >= 3 {
+                    return outcome(
+                        Status::Unknown,
+                        Some(answer.status),
+                        Some("more than 3 redirects: not followed further".into()),
                     );
                 }
                 redirects += 1;
@@ -730,23 +741,39 @@ struct Cache {
 }
 
 impl Cache {
-    fn load(opts: &VerifyOptions) -> Cache {
-        let entries = opts
-            .cache
-            .as_ref()
-            .and_then(|p| std::fs::read(p).ok())
-            .and_then(|b| serde_json::from_slice::<BTreeMap<String, serde_json::Value>>(&b).ok())
-            .map(|m| {
-                m.into_iter()
-                    .filter_map(|(k, v)| Some((k, verification_from_json(&v)?)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Cache {
+    /// Loads the cache file; a file that exists but cannot be used is reported (and then
+    /// rewritten from this run's outcomes).
+    fn load(opts: &VerifyOptions) -> (Cache, Option<String>) {
+        let mut problem = None;
+        let entries = match opts.cache.as_ref() {
+            None => BTreeMap::new(),
+            Some(p) => match crate::bounded::read_regular(p, 256 << 20) {
+                Err(e) if e.is_not_found() => BTreeMap::new(),
+                Err(e) => {
+                    problem = Some(format!("{}: verify cache not read ({e}): ignored", p.display()));
+                    BTreeMap::new()
+                }
+                Ok(b) => match serde_json::from_slice::<BTreeMap<String, serde_json::Value>>(&b) {
+                    Ok(m) => m
+                        .into_iter()
+                        .filter_map(|(k, v)| Some((k, verification_from_json(&v)?)))
+                        .collect(),
+                    Err(e) => {
+                        problem = Some(format!(
+                            "{}: verify cache is not valid JSON ({e}): ignored and rewritten",
+                            p.display()
+                        ));
+                        BTreeMap::new()
+                    }
+                },
+            },
+        };
+        let cache = Cache {
             path: opts.cache.clone(),
             entries,
             changed: false,
-        }
+        };
+        (cache, problem)
     }
 
     fn fresh(&self, rule: &str, fingerprint: &str, max_age: Duration) -> Option<Verification> {

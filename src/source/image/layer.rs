@@ -98,6 +98,11 @@ pub trait Visitor {
     -> io::Result<()>;
     /// Something worth telling the user (path traversal, a skipped nested archive).
     fn note(&mut self, message: String);
+    /// Something that may hide a secret (a member or nested archive that could not be read
+    /// to its end): reported as an error, so the exit code says so.
+    fn error(&mut self, message: String) {
+        self.note(message);
+    }
 }
 
 /// Counts of what a layer walk saw.
@@ -408,7 +413,7 @@ fn dispatch(
                 visitor,
                 summary,
             ) {
-                visitor.note(format!("{}: nested archive not fully read: {e}", m.shown));
+                visitor.error(format!("{}: nested archive not fully read: {e}", m.shown));
             }
             Ok(())
         }
@@ -497,7 +502,7 @@ fn walk_zip(
                 m.crc32(),
             ),
             Err(e) => {
-                visitor.note(format!("{prefix}: member {i} unreadable: {e}"));
+                visitor.error(format!("{prefix}: member {i} unreadable: {e}"));
                 continue;
             }
         };
@@ -509,21 +514,21 @@ fn walk_zip(
             zip::CompressionMethod::Stored => match zip.by_index_raw(i) {
                 Ok(r) => Box::new(r),
                 Err(e) => {
-                    visitor.note(format!("{prefix}{name}: unreadable: {e}"));
+                    visitor.error(format!("{prefix}{name}: unreadable: {e}"));
                     continue;
                 }
             },
             zip::CompressionMethod::Deflated => match zip.by_index_raw(i) {
                 Ok(r) => Box::new(flate2::read::DeflateDecoder::new(r)),
                 Err(e) => {
-                    visitor.note(format!("{prefix}{name}: unreadable: {e}"));
+                    visitor.error(format!("{prefix}{name}: unreadable: {e}"));
                     continue;
                 }
             },
             _ => match zip.by_index(i) {
                 Ok(r) => Box::new(r),
                 Err(e) => {
-                    visitor.note(format!("{prefix}{name}: unreadable: {e}"));
+                    visitor.error(format!("{prefix}{name}: unreadable: {e}"));
                     continue;
                 }
             },
@@ -563,7 +568,7 @@ fn walk_zip(
             size,
         };
         if let Err(e) = dispatch(&m, &mut counted, depth, limits, visitor, summary) {
-            visitor.note(format!("{shown}: unreadable: {e}"));
+            visitor.error(format!("{shown}: unreadable: {e}"));
         }
         // Only a member read to its end has a CRC to compare (binary ones stop early).
         let mut rest = [0u8; 1];

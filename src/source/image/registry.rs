@@ -320,7 +320,7 @@ fn basic_header(user: &str, password: &str) -> String {
 }
 
 /// `realm="https://auth",service="reg",scope="repository:a:pull"` into pairs.
-fn parse_challenge(s: &str) -> Vec<(String, String)> {
+pub fn parse_challenge(s: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut rest = s.trim();
     while !rest.is_empty() {
@@ -359,8 +359,13 @@ fn docker_config_creds(host: &str, path: Option<&std::path::Path>) -> Option<(St
             None => PathBuf::from(std::env::var_os("HOME")?).join(".docker/config.json"),
         },
     };
-    let text = std::fs::read(path).ok()?;
-    let v: Value = serde_json::from_slice(&text).ok()?;
+    let text = crate::bounded::read_regular(&path, 16 << 20).ok()?;
+    creds_from_docker_config(&text, host)
+}
+
+/// Credentials for `host` from the text of a Docker `config.json`.
+pub fn creds_from_docker_config(text: &[u8], host: &str) -> Option<(String, String)> {
+    let v: Value = serde_json::from_slice(text).ok()?;
     let auths = v["auths"].as_object()?;
     let hub = host == "registry-1.docker.io";
     let entry = auths.iter().find_map(|(k, e)| {

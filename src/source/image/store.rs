@@ -333,6 +333,40 @@ pub fn open_disk(
     })
 }
 
+/// True when the tar archive at `path` has the two zero blocks every tar writer puts after
+/// its last entry: one cut at an entry boundary reads as a shorter, valid archive otherwise.
+pub fn has_tar_trailer(path: &Path) -> bool {
+    let Ok(f) = File::open(path) else {
+        return false;
+    };
+    let Ok(len) = f.metadata().map(|m| m.len()) else {
+        return false;
+    };
+    let mut archive = tar::Archive::new(BufReader::new(f));
+    let Ok(entries) = archive.entries_with_seek() else {
+        return false;
+    };
+    // End of the last entry's data, rounded up to a block.
+    let mut end = 0u64;
+    for entry in entries {
+        let Ok(entry) = entry else {
+            return false;
+        };
+        let data_end = entry.raw_file_position() + entry.size().div_ceil(512) * 512;
+        end = end.max(data_end);
+    }
+    if len < end + 1024 {
+        return false;
+    }
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
+    let mut trailer = [0u8; 1024];
+    f.seek(SeekFrom::Start(end)).is_ok()
+        && f.read_exact(&mut trailer).is_ok()
+        && trailer.iter().all(|&b| b == 0)
+}
+
 /// True when a tar archive (`kind` from [`sniff`]) is a container image: it holds
 /// `manifest.json` (docker save) or `index.json` (OCI layout). Any other tarball given as a
 /// target is an archive to scan member by member. A compressed one is read through once
