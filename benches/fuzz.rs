@@ -31,19 +31,68 @@ impl Rng {
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
 }
 
 /// Tokens that matter to one format or another, inserted by the mutator.
 const TOKENS: &[&[u8]] = &[
-    b"\n", b"\r\n", b"\0", b"\"", b"'", b"'''", b"[[rule]]\n", b"[rule.verify]\n", b"=", b"{", b"}",
-    b"[", b"]", b"---\n", b"...\n", b"- ", b": ", b"&a ", b"*a", b"!!binary ", b"|\n  ", b">-\n  ",
-    b"kind: Secret\n", b"data:\n  K: ", b"stringData:\n", b"apiVersion: v1\n", b"${{ secrets.X }}",
-    b"ENC[AES256_GCM,data:", b"sops:\n", b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06", b"\x1f\x8b",
-    b"ustar\0", b"manifests", b"\"mediaType\"", b"sha256:", b"{{secret}}", b"password = ",
-    b"api_key: ", b"ghp_", b"AKIA", b"-----BEGIN RSA PRIVATE KEY-----\n", b"\xff\xfe", b"\xef\xbb\xbf",
-    b"99999999999999999999", b"-1", b"1e308", b"\\u0000", b"\\", b"%00", b"\x1b[2K",
+    b"\n",
+    b"\r\n",
+    b"\0",
+    b"\"",
+    b"'",
+    b"'''",
+    b"[[rule]]\n",
+    b"[rule.verify]\n",
+    b"=",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"---\n",
+    b"...\n",
+    b"- ",
+    b": ",
+    b"&a ",
+    b"*a",
+    b"!!binary ",
+    b"|\n  ",
+    b">-\n  ",
+    b"kind: Secret\n",
+    b"data:\n  K: ",
+    b"stringData:\n",
+    b"apiVersion: v1\n",
+    b"${{ secrets.X }}",
+    b"ENC[AES256_GCM,data:",
+    b"sops:\n",
+    b"PK\x03\x04",
+    b"PK\x01\x02",
+    b"PK\x05\x06",
+    b"\x1f\x8b",
+    b"ustar\0",
+    b"manifests",
+    b"\"mediaType\"",
+    b"sha256:",
+    b"{{secret}}",
+    b"password = ",
+    b"api_key: ",
+    b"ghp_",
+    b"AKIA",
+    b"-----BEGIN RSA PRIVATE KEY-----\n",
+    b"\xff\xfe",
+    b"\xef\xbb\xbf",
+    b"99999999999999999999",
+    b"-1",
+    b"1e308",
+    b"\\u0000",
+    b"\\",
+    b"%00",
+    b"\x1b[2K",
 ];
 
 fn mutate(rng: &mut Rng, input: &[u8], seeds: &[Vec<u8>]) -> Vec<u8> {
@@ -109,11 +158,14 @@ fn mutate(rng: &mut Rng, input: &[u8], seeds: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
+/// Runs one input through a parser.
+type Runner = Box<dyn Fn(&[u8])>;
+
 /// One parser under test: its seeds and how to run one input.
 struct Target {
     name: &'static str,
     seeds: Vec<Vec<u8>>,
-    run: Box<dyn Fn(&[u8])>,
+    run: Runner,
 }
 
 fn engine() -> &'static Engine {
@@ -137,7 +189,10 @@ impl sprawl::source::image::store::Store for MemStore {
     fn open(&self, path: &str) -> std::io::Result<Box<dyn Read + '_>> {
         match self.0.get(path) {
             Some(b) => Ok(Box::new(Cursor::new(b.as_slice()))),
-            None => Err(std::io::Error::new(std::io::ErrorKind::NotFound, path.to_string())),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                path.to_string(),
+            )),
         }
     }
     fn contains(&self, path: &str) -> bool {
@@ -213,8 +268,14 @@ live = { status = [200] }
         base64_of(tok.as_bytes())
     )
     .into_bytes();
-    let layer = tar_of(&[("app/.env", format!("T={tok}\n").as_bytes()), ("etc/.wh.x", b"")]);
-    let jar = zip_of(&[("BOOT-INF/application.yml", format!("token: {tok}\n").as_bytes())]);
+    let layer = tar_of(&[
+        ("app/.env", format!("T={tok}\n").as_bytes()),
+        ("etc/.wh.x", b""),
+    ]);
+    let jar = zip_of(&[(
+        "BOOT-INF/application.yml",
+        format!("token: {tok}\n").as_bytes(),
+    )]);
     let gz = {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         e.write_all(&layer).expect("gz");
@@ -222,13 +283,17 @@ live = { status = [200] }
     };
     let index = br#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aaaa","size":2,"platform":{"os":"linux","architecture":"amd64"},"annotations":{"org.opencontainers.image.ref.name":"v1"}}]}"#.to_vec();
     let manifest = br#"{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:bbbb","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:cccc","size":3}]}"#.to_vec();
-    let docker_save = br#"[{"Config":"blobs/sha256/bbbb","RepoTags":["app:1"],"Layers":["blobs/sha256/cccc"]}]"#.to_vec();
+    let docker_save =
+        br#"[{"Config":"blobs/sha256/bbbb","RepoTags":["app:1"],"Layers":["blobs/sha256/cccc"]}]"#
+            .to_vec();
     let image_config = format!(
         "{{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{{\"Env\":[\"T={tok}\"],\"Cmd\":[\"sh\"],\"Labels\":{{\"a\":\"b\"}}}},\"history\":[{{\"created_by\":\"RUN echo {tok}\"}},{{\"created_by\":\"ENV X=1\",\"empty_layer\":true}}],\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"sha256:dd\"]}}}}"
     )
     .into_bytes();
     let docker_cfg = br#"{"auths":{"127.0.0.1:5000":{"auth":"dXNlcjpwYXNz"},"https://index.docker.io/v1/":{"username":"u","password":"p"}}}"#.to_vec();
-    let baseline = br#"{"version":1,"entries":[{"rule_id":"github.pat.classic","fingerprint":"00ff"}]}"#.to_vec();
+    let baseline =
+        br#"{"version":1,"entries":[{"rule_id":"github.pat.classic","fingerprint":"00ff"}]}"#
+            .to_vec();
     let assignments = format!(
         "db_password = \"Xk9#mQ2$vL7pR4wz\"\nAPI_KEY: '{tok}'\n<password>s3cr3t-Value-9</password>\nconst token := \"abcDEF123456ghiJKL\"\naws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz\n"
     )
@@ -374,9 +439,21 @@ fn git_target() -> Target {
     };
     git(&["init", "-q", "-b", "main"]);
     for i in 0..4 {
-        std::fs::write(dir.join(format!("f{i}.env")), format!("T{i}={}\nline {i}\n", fake_token())).expect("write");
+        std::fs::write(
+            dir.join(format!("f{i}.env")),
+            format!("T{i}={}\nline {i}\n", fake_token()),
+        )
+        .expect("write");
         git(&["add", "."]);
-        git(&["-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qm", &format!("c{i}")]);
+        git(&[
+            "-c",
+            "user.name=f",
+            "-c",
+            "user.email=f@x",
+            "commit",
+            "-qm",
+            &format!("c{i}"),
+        ]);
     }
     git(&["repack", "-adq"]);
     let pack_dir = dir.join(".git/objects/pack");
@@ -427,7 +504,10 @@ fn main() {
     // Panics are counted and their inputs saved; their messages would drown the report.
     std::panic::set_hook(Box::new(|_| {}));
     let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/fuzz-findings");
-    println!("{:<14} {:>10} {:>8} {:>6} {:>10}", "target", "execs", "panics", "slow", "execs/s");
+    println!(
+        "{:<14} {:>10} {:>8} {:>6} {:>10}",
+        "target", "execs", "panics", "slow", "execs/s"
+    );
     for t in targets() {
         if !names.is_empty() && !names.iter().any(|n| n == t.name) {
             continue;
@@ -460,6 +540,9 @@ fn main() {
             }
         }
         let rate = execs as f64 / started.elapsed().as_secs_f64();
-        println!("{:<14} {execs:>10} {panics:>8} {slow:>6} {rate:>10.0}", t.name);
+        println!(
+            "{:<14} {execs:>10} {panics:>8} {slow:>6} {rate:>10.0}",
+            t.name
+        );
     }
 }

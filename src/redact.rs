@@ -92,9 +92,18 @@ fn secret_name(name: &str) -> bool {
         .collect::<String>()
         .to_ascii_lowercase();
     ["auth", "code", "sig", "pwd", "pass"].contains(&n.as_str())
-        || ["token", "secret", "password", "passwd", "signature", "key", "credential", "credentials"]
-            .iter()
-            .any(|k| n.ends_with(k))
+        || [
+            "token",
+            "secret",
+            "password",
+            "passwd",
+            "signature",
+            "key",
+            "credential",
+            "credentials",
+        ]
+        .iter()
+        .any(|k| n.ends_with(k))
 }
 
 /// Masks the credentials of every URL in `text` (see [`url`]).
@@ -164,7 +173,9 @@ fn is_identifier(word: &str) -> bool {
         && word.split(['_', '-', '.']).all(|seg| {
             let letters = seg.trim_end_matches(|c: char| c.is_ascii_digit());
             let digits = seg.len() - letters.len();
-            (letters.chars().all(|c| c.is_ascii_alphabetic()) && digits <= 2 && !camel_noise(letters))
+            (letters.chars().all(|c| c.is_ascii_alphabetic())
+                && digits <= 2
+                && !camel_noise(letters))
                 || (letters.is_empty() && digits <= 4)
         })
 }
@@ -201,7 +212,20 @@ fn mask_words(text: &str) -> String {
         c.is_whitespace()
             || matches!(
                 c,
-                '\'' | '"' | '`' | '=' | ':' | ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}' | '<' | '>'
+                '\'' | '"'
+                    | '`'
+                    | '='
+                    | ':'
+                    | ','
+                    | ';'
+                    | '('
+                    | ')'
+                    | '['
+                    | ']'
+                    | '{'
+                    | '}'
+                    | '<'
+                    | '>'
             )
     };
     let mut out = String::with_capacity(text.len());
@@ -309,7 +333,9 @@ mod tests {
             assert_eq!(other_credentials(kept), kept);
         }
         assert_eq!(
-            other_credentials("postgres://ub4csvhjyobx1d:p53c****@ec2-22-247.compute-1.amazonaws.com:5432/db"),
+            other_credentials(
+                "postgres://ub4csvhjyobx1d:p53c****@ec2-22-247.compute-1.amazonaws.com:5432/db"
+            ),
             "postgres://ub4csvhjyobx1d:p53c****@ec2-22-247.compute-1.amazonaws.com:5432/db"
         );
         assert_eq!(

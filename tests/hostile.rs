@@ -105,8 +105,15 @@ fn d01_scanned_config_cannot_redirect_verification() {
     assert_eq!(code, 2, "refused rules are errors: {err}");
     assert!(err.contains("[rule.verify] ignored"), "{err}");
     assert!(err.contains("would replace the built-in rule"), "{err}");
-    assert_eq!(json_findings(&out).len(), 2, "the built-in rule still finds both");
-    assert!(!connected(&l), "no request may reach the host a scanned config names");
+    assert_eq!(
+        json_findings(&out).len(),
+        2,
+        "the built-in rule still finds both"
+    );
+    assert!(
+        !connected(&l),
+        "no request may reach the host a scanned config names"
+    );
 
     // The same file given explicitly is the user's choice: the replacement is a visible note.
     let (_, _, err) = run(&[
@@ -129,11 +136,15 @@ fn d26_rule_replacement_and_duplicates_are_visible() {
     let rules = tree(&[
         (
             "a.toml",
-            &format!("{RULE_HEAD}id = 'github.pat.classic'\npattern = '''(?P<secret>never_matches_zz)'''\nkeywords = ['never_matches']\n"),
+            &format!(
+                "{RULE_HEAD}id = 'github.pat.classic'\npattern = '''(?P<secret>never_matches_zz)'''\nkeywords = ['never_matches']\n"
+            ),
         ),
         (
             "b.toml",
-            &format!("{RULE_HEAD}id = 'team.token'\npattern = '''(?P<secret>teamtok_[a-z]{{8}})'''\nkeywords = ['teamtok_']\n{RULE_HEAD}id = 'team.token'\npattern = '''(?P<secret>teamtok_[a-z]{{9}})'''\nkeywords = ['teamtok_']\n"),
+            &format!(
+                "{RULE_HEAD}id = 'team.token'\npattern = '''(?P<secret>teamtok_[a-z]{{8}})'''\nkeywords = ['teamtok_']\n{RULE_HEAD}id = 'team.token'\npattern = '''(?P<secret>teamtok_[a-z]{{9}})'''\nkeywords = ['teamtok_']\n"
+            ),
         ),
     ]);
     let d = tree(&[("a.txt", "nothing here\n")]);
@@ -144,7 +155,10 @@ fn d26_rule_replacement_and_duplicates_are_visible() {
         rules.path().to_str().unwrap(),
     ]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("`github.pat.classic` replaces the built-in rule"), "{err}");
+    assert!(
+        err.contains("`github.pat.classic` replaces the built-in rule"),
+        "{err}"
+    );
     assert!(err.contains("`team.token` is also defined in"), "{err}");
 }
 
@@ -173,7 +187,13 @@ fn d02_url_credentials_are_masked_everywhere() {
         l.local_addr().unwrap().port()
     };
     let mut server = std::process::Command::new("python3")
-        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
         .current_dir(&www)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -198,8 +218,20 @@ fn d02_url_credentials_are_masked_everywhere() {
         "--write",
         &format!("sarif={}", sarif.display()),
     ]);
-    let (_, md, _) = run(&["report", "--store", store.to_str().unwrap(), "--format", "md"]);
-    let (_, csv, _) = run(&["report", "--store", store.to_str().unwrap(), "--format", "csv"]);
+    let (_, md, _) = run(&[
+        "report",
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "md",
+    ]);
+    let (_, csv, _) = run(&[
+        "report",
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
     // A clone that fails names the URL masked too.
     let bad = format!("http://x-access-token:{url_tok}@127.0.0.1:1/none.git");
     let (bad_code, _, bad_err) = run(&["scan", &bad]);
@@ -242,7 +274,9 @@ fn d03_secret_in_big_multi_document_yaml_is_decoded() {
             "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\ndata:\n"
         ));
         for j in 0..50 {
-            yaml.push_str(&format!("  key{j}: \"value number {j} of config map {i}\"\n"));
+            yaml.push_str(&format!(
+                "  key{j}: \"value number {j} of config map {i}\"\n"
+            ));
         }
     }
     let secret_line = yaml.lines().count() + 8;
@@ -267,7 +301,9 @@ fn d04_preview_masks_undetected_credentials() {
     let pw = "Zq8#vR2!mK9$wL4pX7";
     let d = tree(&[(
         "run.sh",
-        &format!("mysql -h db -u root -p'{pw}' --token {tok} --url https://deploy:Hunter2Hunter2@example.com/x\n"),
+        &format!(
+            "mysql -h db -u root -p'{pw}' --token {tok} --url https://deploy:Hunter2Hunter2@example.com/x\n"
+        ),
     )]);
     for format in ["sarif", "md", "json", "text", "jsonl"] {
         let (code, out, _) = run(&["scan", d.path().to_str().unwrap(), "--format", format]);
@@ -278,7 +314,12 @@ fn d04_preview_masks_undetected_credentials() {
     }
     // The inventory keeps the same redacted preview.
     let store = d.path().join("s.db");
-    run(&["scan", d.path().join("run.sh").to_str().unwrap(), "--store", store.to_str().unwrap()]);
+    run(&[
+        "scan",
+        d.path().join("run.sh").to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
     let db = String::from_utf8_lossy(&fs::read(&store).unwrap()).into_owned();
     assert!(!db.contains("Zq8#vR2"));
 }
@@ -307,7 +348,10 @@ fn d05_zip_member_longer_than_declared_is_scanned() {
     let (code, out, err) = run(&["scan", d.path().to_str().unwrap(), "--format", "json"]);
     assert_eq!(code, 1, "{err}");
     assert_eq!(json_findings(&out).len(), 1);
-    assert!(err.contains("longer than the size its header declares"), "{err}");
+    assert!(
+        err.contains("longer than the size its header declares"),
+        "{err}"
+    );
 }
 
 // Defects 6 and 7: a user regex too big to compile, or catastrophic, is reported.
@@ -329,8 +373,32 @@ fn d06_d07_oversized_user_regexes_are_errors() {
             rules.path().to_str().unwrap(),
         ]);
         assert_eq!(code, 2, "{pattern}: {err}");
-        assert!(err.contains("x.huge") && err.contains("size limit"), "{err}");
+        assert!(
+            err.contains("x.huge") && err.contains("size limit"),
+            "{err}"
+        );
     }
+}
+
+// Defect 7: a user regex under the size limit that is slow on its input is switched off
+// after its time budget and reported; the scan ends.
+#[test]
+fn d07_slow_user_regex_is_switched_off() {
+    let d = tree(&[("b.txt", &format!("kaa{}\n", "b".repeat(400_000)))]);
+    let rules = tree(&[(
+        "r.toml",
+        &format!(
+            "{RULE_HEAD}id = 'x.slow'\npattern = '''(?P<secret>kaa(?:\\w{{1,100}}){{1,100}}x)'''\nkeywords = ['kaa']\n"
+        ),
+    )]);
+    let (code, _, err) = run(&[
+        "scan",
+        d.path().to_str().unwrap(),
+        "--rules",
+        rules.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("rule `x.slow` took over 2 s"), "{err}");
 }
 
 // Defect 8: a FIFO or a link to /dev/zero named manifest.json does not hang or exhaust memory.
@@ -364,10 +432,22 @@ fn d09_special_rule_files_are_refused() {
     std::os::unix::fs::symlink("/dev/zero", d.path().join("rules/z.toml")).unwrap();
     let (code, _, err) = run(&["scan", d.path().to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("p.toml: cannot read rule file: not a regular file (a FIFO)"), "{err}");
-    assert!(err.contains("z.toml: cannot read rule file: not a regular file (a character device)"), "{err}");
-    let (code, _, err) = run(&["scan", d.path().join("a.env").to_str().unwrap(), "--rules", d.path().join("rules/p.toml").to_str().unwrap()]);
+    assert!(
+        err.contains("p.toml: cannot read rule file: not a regular file (a FIFO)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("z.toml: cannot read rule file: not a regular file (a character device)"),
+        "{err}"
+    );
+    let (code, _, err) = run(&[
+        "scan",
+        d.path().join("a.env").to_str().unwrap(),
+        "--rules",
+        d.path().join("rules/p.toml").to_str().unwrap(),
+    ]);
     assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a regular file (a FIFO)"), "{err}");
 }
 
 // Defect 10: a store path that does not exist is an error for commands that read it.
@@ -427,8 +507,18 @@ fn d12_verification_ignores_proxy_environment() {
     let proxy_url = format!("http://127.0.0.1:{port}");
     let (code, _, err) = run_in(
         None,
-        &["scan", d.path().to_str().unwrap(), "--verify", "--verify-timeout", "3"],
-        &[("HTTPS_PROXY", &proxy_url), ("ALL_PROXY", &proxy_url), ("https_proxy", &proxy_url)],
+        &[
+            "scan",
+            d.path().to_str().unwrap(),
+            "--verify",
+            "--verify-timeout",
+            "3",
+        ],
+        &[
+            ("HTTPS_PROXY", &proxy_url),
+            ("ALL_PROXY", &proxy_url),
+            ("https_proxy", &proxy_url),
+        ],
     );
     assert_eq!(code, 1, "{err}");
     assert!(!connected(&proxy), "the proxy was used");
@@ -442,13 +532,22 @@ fn d13_tarball_target_is_an_archive() {
     let d = TempDir::new().unwrap();
     let tar = oci::layer_tar(&[oci::E::File("a.env", format!("T={tok}\n").into_bytes())]);
     fs::write(d.path().join("p.tar"), &tar).unwrap();
-    fs::write(d.path().join("p.tar.gz"), oci::compress(&tar, oci::Comp::Gzip)).unwrap();
+    fs::write(
+        d.path().join("p.tar.gz"),
+        oci::compress(&tar, oci::Comp::Gzip),
+    )
+    .unwrap();
     let tmp = d.path().join("tmp");
     fs::create_dir_all(&tmp).unwrap();
     for name in ["p.tar", "p.tar.gz"] {
         let (code, out, err) = run_in(
             None,
-            &["scan", d.path().join(name).to_str().unwrap(), "--format", "json"],
+            &[
+                "scan",
+                d.path().join(name).to_str().unwrap(),
+                "--format",
+                "json",
+            ],
             &[("TMPDIR", tmp.to_str().unwrap())],
         );
         assert_eq!(code, 1, "{name}: {err}");
@@ -458,10 +557,19 @@ fn d13_tarball_target_is_an_archive() {
     }
     // A bomb: 40 MB of zeros in a small .tar.gz, with a 10 MB limit.
     let big = oci::layer_tar(&[oci::E::File("z.txt", vec![b'a'; 40 << 20])]);
-    fs::write(d.path().join("bomb.tar.gz"), oci::compress(&big, oci::Comp::Gzip)).unwrap();
+    fs::write(
+        d.path().join("bomb.tar.gz"),
+        oci::compress(&big, oci::Comp::Gzip),
+    )
+    .unwrap();
     let (code, _, err) = run_in(
         None,
-        &["scan", d.path().join("bomb.tar.gz").to_str().unwrap(), "--max-layer-size", "10000000"],
+        &[
+            "scan",
+            d.path().join("bomb.tar.gz").to_str().unwrap(),
+            "--max-layer-size",
+            "10000000",
+        ],
         &[("TMPDIR", tmp.to_str().unwrap())],
     );
     assert_eq!(code, 2, "{err}");
@@ -508,7 +616,11 @@ fn d14_signal_removes_temporary_clone() {
     }
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
-    assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0, "no clone left behind");
+    assert_eq!(
+        fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "no clone left behind"
+    );
 }
 
 // Defect 15: one missing manifest of an OCI index does not hide the other images, and the
@@ -538,13 +650,17 @@ fn d15_missing_manifest_keeps_other_images() {
     );
     fs::write(
         layout.join("index.json"),
-        serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": manifests})).unwrap(),
+        serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": manifests}))
+            .unwrap(),
     )
     .unwrap();
     let (code, out, err) = run(&["scan", layout.to_str().unwrap(), "--format", "json"]);
     assert_eq!(code, 2, "{err}");
     assert_eq!(json_findings(&out).len(), 1, "{out}");
-    assert!(err.contains(&format!("{}: blobs/sha256/111", layout.display())), "{err}");
+    assert!(
+        err.contains(&format!("{}: blobs/sha256/111", layout.display())),
+        "{err}"
+    );
 }
 
 // Defect 16: `report --format json` prints stored secrets only with --show-secrets.
@@ -554,7 +670,13 @@ fn d16_report_json_needs_show_secrets() {
     let d = tree(&[("a.env", &format!("T={tok}\n"))]);
     let store = d.path().join("s.db");
     let s = store.to_str().unwrap();
-    run(&["scan", d.path().join("a.env").to_str().unwrap(), "--store", s, "--store-secrets"]);
+    run(&[
+        "scan",
+        d.path().join("a.env").to_str().unwrap(),
+        "--store",
+        s,
+        "--store-secrets",
+    ]);
     let (code, out, _) = run(&["report", "--store", s, "--format", "json"]);
     assert_eq!(code, 0);
     assert!(out.contains("github.pat.classic"), "{out}");
@@ -597,7 +719,7 @@ fn d18_toml_errors_are_bounded() {
     let tok = fake_github("ghp_", 1801);
     let d = TempDir::new().unwrap();
     let mut cfg = format!("[scan]\nexclude = [{tok} {}\n", "x".repeat(2 << 20));
-    cfg.push_str("\n");
+    cfg.push('\n');
     fs::write(d.path().join(".sprawl.toml"), cfg).unwrap();
     fs::write(d.path().join("a.txt"), "nothing\n").unwrap();
     let (code, _, err) = run(&["scan", d.path().to_str().unwrap()]);
@@ -636,7 +758,11 @@ fn d21_broken_refs_are_errors() {
     let d = TempDir::new().unwrap();
     let r = d.path();
     git(r, &["init", "-q", "-b", "main"]);
-    fs::write(r.join("a.env"), format!("T={}\n", fake_github("ghp_", 2101))).unwrap();
+    fs::write(
+        r.join("a.env"),
+        format!("T={}\n", fake_github("ghp_", 2101)),
+    )
+    .unwrap();
     git(r, &["add", "."]);
     git(r, &["commit", "-qm", "c1"]);
     fs::write(
@@ -646,7 +772,10 @@ fn d21_broken_refs_are_errors() {
     .unwrap();
     let (code, out, err) = run(&["scan", r.to_str().unwrap(), "--format", "json"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("refs/heads/bad points to a missing object"), "{err}");
+    assert!(
+        err.contains("refs/heads/bad points to a missing object"),
+        "{err}"
+    );
     assert_eq!(json_findings(&out).len(), 1);
     fs::remove_file(r.join(".git/refs/heads/bad")).unwrap();
     fs::write(r.join(".git/HEAD"), "garbage\n").unwrap();
@@ -714,7 +843,12 @@ fn d24_fifo_targets_are_streams() {
     drop(w);
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(json_findings(&stdout).len(), 1);
 }
 
@@ -745,4 +879,3 @@ fn d27_same_target_twice_is_scanned_once() {
     assert_eq!(json_findings(&out).len(), 1);
     assert!(err.contains("given more than once"), "{err}");
 }
-

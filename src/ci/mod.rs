@@ -90,8 +90,9 @@ pub const ERROR_PREFIX: &str = "error: ";
 
 /// Splits the messages of [`refine_bytes`] into errors and notes.
 pub fn split_messages(messages: Vec<String>) -> (Vec<String>, Vec<String>) {
-    let (errors, notes): (Vec<String>, Vec<String>) =
-        messages.into_iter().partition(|m| m.starts_with(ERROR_PREFIX));
+    let (errors, notes): (Vec<String>, Vec<String>) = messages
+        .into_iter()
+        .partition(|m| m.starts_with(ERROR_PREFIX));
     let errors = errors
         .into_iter()
         .map(|e| e[ERROR_PREFIX.len()..].to_string())
@@ -128,14 +129,12 @@ fn refine_by_document(
     let mut notes = Vec::new();
     // (byte start, first line) of every document.
     let mut starts = vec![(0usize, 1usize)];
-    let mut line = 1;
     let mut pos = 0;
-    for l in text.split_inclusive('\n') {
+    for (line, l) in (1..).zip(text.split_inclusive('\n')) {
         if pos > 0 && (l.starts_with("---") && l[3..].trim().is_empty() || l.starts_with("--- ")) {
             starts.push((pos, line));
         }
         pos += l.len();
-        line += 1;
     }
     let mut all = std::mem::take(matches);
     for (i, &(start, first_line)) in starts.iter().enumerate() {

@@ -116,7 +116,7 @@ pub fn run(args: AuditArgs) -> i32 {
         }
     };
     let (mut failed, mut findings) = (0usize, 0usize);
-    for t in &targets {
+    for (i, t) in targets.iter().enumerate() {
         let started = super::scan::now_iso();
         let mut common = args.common.clone();
         common.targets = vec![PathBuf::from(t)];
@@ -124,6 +124,8 @@ pub fn run(args: AuditArgs) -> i32 {
         // credentials of its URL masked.
         let shown = crate::redact::url(t);
         let t = &shown;
+        // Before the scan, unbuffered: a killed audit shows the target it was on.
+        eprintln!("[{}/{}] {t}: scanning", i + 1, targets.len());
         let mut scanned = super::scan::scan_audit_target(&common, Some((t, inventory.as_mut())));
         if let Some(opts) = &verify_opts {
             crate::verify::verify_findings(&mut scanned.outcome.findings, &scanned.rules, opts);

@@ -314,7 +314,8 @@ pub fn verify(args: VerifyArgs) -> i32 {
 pub fn rotation(cmd: RotationCommand) -> i32 {
     match cmd {
         RotationCommand::Start { fingerprint, store } => {
-            match inventory::open_existing(&store).and_then(|mut s| s.start_rotation(&fingerprint)) {
+            match inventory::open_existing(&store).and_then(|mut s| s.start_rotation(&fingerprint))
+            {
                 Ok(_) => {
                     eprintln!(
                         "rotation of {fingerprint} started: later audits report what still holds it"

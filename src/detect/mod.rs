@@ -92,23 +92,19 @@ impl Engine {
                         continue;
                     }
                     let mut locs = re.capture_locations();
-                    let mut at = 0;
-                    let started = rule.user.then(std::time::Instant::now);
-                    while at <= hay.len() {
-                        // A user rule runs under a time budget per window: a pattern that
-                        // is slow on this input is reported and switched off, not waited on.
-                        if let Some(t) = started
-                            && t.elapsed() > crate::rules::USER_RULE_BUDGET
-                        {
-                            let _ = rule.exhausted.set(format!(
-                                "{}: rule `{}` took over {} s on one {} KiB blob window and was switched off for the rest of the scan: simplify its pattern",
-                                rule.source,
-                                rule.spec.id,
-                                crate::rules::USER_RULE_BUDGET.as_secs(),
-                                hay.len() >> 10
-                            ));
-                            break;
+                    let mut found = |s: usize, e: usize| {
+                        if self.keep(rule, hay, s, e) {
+                            raw.push((ri, s, e));
+                        } else if !rule.spec.generic {
+                            vetoed.push((s, e));
                         }
+                    };
+                    if rule.user {
+                        search_budgeted(rule, re, &mut locs, hay, &mut found);
+                        continue;
+                    }
+                    let mut at = 0;
+                    while at <= hay.len() {
                         let Some(m) = re.captures_read_at(&mut locs, hay, at) else {
                             break;
                         };
@@ -120,11 +116,7 @@ impl Engine {
                         if let Some((s, e)) = locs.get(rule.secret_group)
                             && e > s
                         {
-                            if self.keep(rule, hay, s, e) {
-                                raw.push((ri, s, e));
-                            } else if !rule.spec.generic {
-                                vetoed.push((s, e));
-                            }
+                            found(s, e);
                         }
                     }
                 }
@@ -245,4 +237,109 @@ fn locate(hay: &[u8], kept: Vec<(usize, usize, usize)>) -> Vec<Match> {
         });
     }
     out
+}
+
+/// Bytes of a blob window one search of a user rule covers: bounds the time of a single
+/// regex call, so the time budget is checked often even for a pathological pattern.
+const USER_CHUNK: usize = 16 << 10;
+
+/// How far a user rule's match may run past its chunk (a secret longer than this that starts
+/// near a chunk's end is cut).
+const USER_OVERLAP: usize = 8 << 10;
+
+/// Runs a user rule over `hay` chunk by chunk under [`crate::rules::USER_RULE_BUDGET`]: a
+/// rule that exceeds it is reported through [`crate::rules::Rule::exhausted`] and stops.
+/// Matches that start in a chunk are reported by that chunk; searches see the whole blob
+/// before the chunk (look-behind and `\b` behave as on the whole window).
+fn search_budgeted(
+    rule: &crate::rules::Rule,
+    re: &regex::bytes::Regex,
+    locs: &mut regex::bytes::CaptureLocations,
+    hay: &[u8],
+    found: &mut dyn FnMut(usize, usize),
+) {
+    let started = std::time::Instant::now();
+    let mut chunk_start = 0;
+    loop {
+        let report_end = (chunk_start + USER_CHUNK).min(hay.len());
+        let search_end = (report_end + USER_OVERLAP).min(hay.len());
+        let mut at = chunk_start;
+        while at <= search_end {
+            if started.elapsed() > crate::rules::USER_RULE_BUDGET {
+                let _ = rule.exhausted.set(format!(
+                    "{}: rule `{}` took over {} s on one {} KiB blob window and was switched off for the rest of the scan: simplify its pattern",
+                    rule.source,
+                    rule.spec.id,
+                    crate::rules::USER_RULE_BUDGET.as_secs(),
+                    hay.len() >> 10
+                ));
+                return;
+            }
+            let Some(m) = re.captures_read_at(locs, &hay[..search_end], at) else {
+                break;
+            };
+            if m.start() >= report_end && report_end < hay.len() {
+                break;
+            }
+            at = if m.end() > m.start() {
+                m.end()
+            } else {
+                m.end() + 1
+            };
+            if let Some((s, e)) = locs.get(rule.secret_group)
+                && e > s
+            {
+                found(s, e);
+            }
+        }
+        if report_end >= hay.len() {
+            return;
+        }
+        chunk_start = at.max(report_end);
+        if rule.exhausted.get().is_some() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A user rule searched chunk by chunk finds exactly what one search of the whole window
+    /// finds, including matches that straddle chunk boundaries.
+    #[test]
+    fn budgeted_search_matches_a_whole_search() {
+        let mut loaded = crate::rules::load::LoadedRules::default();
+        loaded.set_trust(crate::rules::load::Trust::User);
+        loaded.add_toml(
+            "t.toml",
+            "[[rule]]\nid = 't.tok'\nname = 'n'\nprovider = 'p'\npattern = '''\\b(?P<secret>kaa_[A-Za-z0-9]{20})\\b'''\nkeywords = ['kaa_']\nconfidence = 'high'\nseverity = 'high'\n",
+        );
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let rule = &loaded.rules[0];
+        let re = rule.regex().unwrap();
+        let mut hay = Vec::new();
+        let mut x: u64 = 7;
+        for i in 0..3000 {
+            // Tokens at positions that fall on and around every chunk boundary.
+            hay.extend(std::iter::repeat_n(b' ', (i * 37) % 23 + 1));
+            hay.extend_from_slice(b"kaa_");
+            for _ in 0..20 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                hay.push(b"abcdefghijKLMNOPQR0123456789"[(x % 28) as usize]);
+            }
+        }
+        let whole: Vec<(usize, usize)> = re
+            .captures_iter(&hay)
+            .filter_map(|c| c.name("secret").map(|m| (m.start(), m.end())))
+            .collect();
+        let mut chunked = Vec::new();
+        let mut locs = re.capture_locations();
+        search_budgeted(rule, re, &mut locs, &hay, &mut |s, e| chunked.push((s, e)));
+        assert!(hay.len() > 4 * USER_CHUNK);
+        assert_eq!(chunked, whole);
+    }
 }

@@ -292,7 +292,9 @@ mod tests {
             "host=db user=sprawl password=*** dbname=inv"
         );
         assert!(crate::inventory::is_postgres("POSTGRES://u:p@h/db"));
-        assert!(crate::inventory::is_postgres("host=127.0.0.1 port=1 password=pw dbname=x"));
+        assert!(crate::inventory::is_postgres(
+            "host=127.0.0.1 port=1 password=pw dbname=x"
+        ));
         assert!(!crate::inventory::is_postgres("inventory.db"));
         assert_eq!(redact("postgres://db/inv"), "postgres://db/inv");
     }

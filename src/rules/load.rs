@@ -121,7 +121,8 @@ impl LoadedRules {
                 Ok(s) => s,
                 Err(e) => {
                     let msg: String = e.message().chars().take(300).collect();
-                    self.errors.push(format!("{source_name}: rule `{id}`: {msg}"));
+                    self.errors
+                        .push(format!("{source_name}: rule `{id}`: {msg}"));
                     continue;
                 }
             };
@@ -150,7 +151,9 @@ impl LoadedRules {
 
     /// Loads every `*.toml` file of a directory (sorted by name), or one file.
     pub fn add_path(&mut self, path: &Path) {
-        if path.is_file() {
+        if !path.is_dir() {
+            // A file, or something that is neither: `add_file` names what it is and refuses
+            // anything but a regular file.
             self.add_file(path);
             return;
         }
@@ -204,8 +207,9 @@ impl LoadedRules {
         }
         for id in ids {
             if !self.rules.iter().any(|r| r.spec.id == *id) {
-                self.notes
-                    .push(format!("{source}: [rules] disable names unknown rule `{id}`"));
+                self.notes.push(format!(
+                    "{source}: [rules] disable names unknown rule `{id}`"
+                ));
             }
         }
         self.rules.retain(|r| !ids.contains(&r.spec.id));

@@ -193,8 +193,7 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
 /// True for targets read as one stream: `-` (stdin) and anything that exists but is neither a
 /// regular file nor a directory (FIFOs, `/dev/fd/N`, character devices).
 fn is_stream(t: &std::path::Path) -> bool {
-    t.as_os_str() == "-"
-        || std::fs::metadata(t).is_ok_and(|m| !m.is_file() && !m.is_dir())
+    t.as_os_str() == "-" || std::fs::metadata(t).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// Scans the members of an archive found in a directory, each as `archive!/member`.

@@ -274,8 +274,13 @@ mod tests {
             {
                 let line_start = memchr::memrchr(b'\n', &win.bytes[..i]).map_or(0, |n| n + 1);
                 let col = i - line_start + 1;
-                let col = if line_start == 0 { col + win.columns_before } else { col };
-                let line = win.lines_before + 1 + memchr::memchr_iter(b'\n', &win.bytes[..i]).count();
+                let col = if line_start == 0 {
+                    col + win.columns_before
+                } else {
+                    col
+                };
+                let line =
+                    win.lines_before + 1 + memchr::memchr_iter(b'\n', &win.bytes[..i]).count();
                 found.push((line, col, win.offset > 0));
             }
         })

@@ -81,7 +81,12 @@ mod internal_tests {
         ] {
             assert!(is_internal(a.parse().unwrap()), "{a}");
         }
-        for a in ["8.8.8.8", "2606:4700::1111", "64:ff9b::808:808", "2002:808:808::1"] {
+        for a in [
+            "8.8.8.8",
+            "2606:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             assert!(!is_internal(a.parse().unwrap()), "{a}");
         }
     }

@@ -750,7 +750,10 @@ impl Cache {
             Some(p) => match crate::bounded::read_regular(p, 256 << 20) {
                 Err(e) if e.is_not_found() => BTreeMap::new(),
                 Err(e) => {
-                    problem = Some(format!("{}: verify cache not read ({e}): ignored", p.display()));
+                    problem = Some(format!(
+                        "{}: verify cache not read ({e}): ignored",
+                        p.display()
+                    ));
                     BTreeMap::new()
                 }
                 Ok(b) => match serde_json::from_slice::<BTreeMap<String, serde_json::Value>>(&b) {

@@ -574,7 +574,6 @@ fn walk_zip(
         let mut rest = [0u8; 1];
         let whole = counted.read >= size && matches!(counted.read(&mut rest), Ok(0));
         let read = counted.read;
-        drop(counted);
         let actual = member.hasher.clone().finalize();
         if whole && actual != crc {
             visitor.note(format!(
