@@ -783,6 +783,58 @@ fn d21_broken_refs_are_errors() {
     assert_eq!(code, 2, "{err}");
 }
 
+// A pack entry that claims a huge size (a corrupt or hostile pack) is refused before gix
+// allocates what it claims (found by benches/fuzz.rs: 49 KB of pack made a scan take 2.5 GB).
+#[test]
+fn pack_entry_claiming_a_huge_size_is_refused_cheaply() {
+    let d = TempDir::new().unwrap();
+    let r = d.path();
+    git(r, &["init", "-q", "-b", "main"]);
+    fs::write(
+        r.join("a.env"),
+        format!("T={}\n", fake_github("ghp_", 2801)),
+    )
+    .unwrap();
+    git(r, &["add", "."]);
+    git(r, &["commit", "-qm", "c1"]);
+    git(r, &["repack", "-adq"]);
+    let pack = fs::read_dir(r.join(".git/objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "pack"))
+        .unwrap();
+    let mut b = fs::read(&pack).unwrap();
+    // The first entry (the commit, at offset 12): keep its type, claim 2 GiB.
+    let kind = (b[12] >> 4) & 7;
+    let mut end = 12;
+    while b[end] & 0x80 != 0 {
+        end += 1;
+    }
+    let mut size: u64 = 2 << 30;
+    let mut header = vec![0x80 | (kind << 4) | (size & 15) as u8];
+    size >>= 4;
+    while size > 0 {
+        let mut byte = (size & 0x7f) as u8;
+        size >>= 7;
+        if size > 0 {
+            byte |= 0x80;
+        }
+        header.push(byte);
+    }
+    b.splice(12..=end, header);
+    fs::write(&pack, &b).unwrap();
+    let (code, _, err) = run(&["scan", r.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("too large"), "{err}");
+    // SAFETY: getrusage with a valid out pointer.
+    let maxrss_kb = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
+        u.ru_maxrss
+    };
+    assert!(maxrss_kb < 1 << 20, "a child used {maxrss_kb} KB");
+}
+
 // Defect 22: a work tree whose .git file points nowhere still has its files scanned.
 #[test]
 fn d22_broken_gitfile_still_scans_files() {

@@ -16,11 +16,20 @@ use gix::prelude::*;
 /// may be untrusted) and without refusing one owned by another user: a scan that silently reads
 /// nothing because of "dubious ownership" is the failure we exist to prevent.
 pub fn open(path: &Path) -> Result<gix::ThreadSafeRepository, String> {
-    let opts = gix::open::Options::isolated().bail_if_untrusted(false);
+    let opts = gix::open::Options::isolated()
+        .bail_if_untrusted(false)
+        .config_overrides([format!("gitoxide.objects.allocLimit={MAX_OBJECT_BYTES}")]);
     gix::open_opts(path, opts)
         .map(gix::Repository::into_sync)
         .map_err(|e| format!("{}: not a git repository: {e}", path.display()))
 }
+
+/// Largest object read from a repository. A corrupt or hostile pack can claim any size for an
+/// entry and gix allocates (and zero-fills) what it claims before inflating: a fuzzed 49 KB
+/// pack made a scan take 2.5 GB. Past this, reading the object is an error naming it. (Without
+/// an explicit limit gix also applies 16 MiB to repositories owned by another user, which
+/// would refuse ordinary large blobs there.)
+pub const MAX_OBJECT_BYTES: u64 = 1 << 30;
 
 /// True when `path` holds a repository (a work tree with `.git`, or a bare repository).
 pub fn is_repository(path: &Path) -> bool {
