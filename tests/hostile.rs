@@ -235,6 +235,8 @@ fn d02_url_credentials_are_masked_everywhere() {
     // A clone that fails names the URL masked too.
     let bad = format!("http://x-access-token:{url_tok}@127.0.0.1:1/none.git");
     let (bad_code, _, bad_err) = run(&["scan", &bad]);
+    // Outside any work tree (SARIF's %SRCROOT% once came from the target text).
+    let (_, bad_sarif, _) = run_in(Some(dir.path()), &["scan", &bad, "--format", "sarif"], &[]);
     let _ = server.kill();
     let _ = server.wait();
     assert_eq!(code, 1, "{err}");
@@ -255,6 +257,7 @@ fn d02_url_credentials_are_masked_everywhere() {
         ("md", md.as_str()),
         ("csv", csv.as_str()),
         ("clone error", bad_err.as_str()),
+        ("sarif of a failed clone", bad_sarif.as_str()),
         ("inventory", &String::from_utf8_lossy(&db)),
     ] {
         assert!(!text.contains(&url_tok), "{what} holds the URL's token");

@@ -35,10 +35,19 @@ pub fn run(args: ReportArgs) -> i32 {
         },
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
+    // Markdown and CSV are read in terminals too: paths and previews from scanned content go
+    // out with their control characters escaped.
+    let safe = |render: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>,
+                out: &mut Box<dyn Write>|
+     -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        render(&mut buf)?;
+        out.write_all(&crate::report::terminal_safe(&buf))
+    };
     let written = match args.format {
-        ReportFormat::Md => markdown(&ordered, &mut out),
+        ReportFormat::Md => safe(&|b| markdown(&ordered, b), &mut out),
         ReportFormat::Html => super::html::write(&ordered, &mut out),
-        ReportFormat::Csv => csv(&ordered, &mut out),
+        ReportFormat::Csv => safe(&|b| csv(&ordered, b), &mut out),
         ReportFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "secrets": ordered }))
                 .map_err(std::io::Error::other)

@@ -726,10 +726,15 @@ fn write_extra(spec: &str, input: &ReportInput<'_>) -> Result<(), String> {
 /// directory. Absolute.
 fn source_root(common: &CommonScanArgs) -> Option<PathBuf> {
     let cwd = std::env::current_dir().ok()?;
+    // Remote and registry targets are not directories here (and a URL may carry
+    // credentials): SARIF paths are then relative to the current directory.
     let first = common
         .targets
         .first()
-        .filter(|t| t.as_os_str() != "-")
+        .filter(|t| {
+            let text = t.to_string_lossy();
+            text != "-" && !text.starts_with("oci://") && !is_remote(&text)
+        })
         .map_or_else(|| cwd.clone(), |t| cwd.join(t));
     let first = first.canonicalize().unwrap_or(first);
     let dir = if first.is_file() {

@@ -63,7 +63,11 @@ pub fn write(format: Format, input: &ReportInput<'_>, out: &mut dyn Write) -> io
         Format::Json => json::write(input, out),
         Format::Jsonl => json::write_lines(input, out),
         Format::Sarif => sarif::write(input, out),
-        Format::Md => markdown::write(input, out),
+        Format::Md => {
+            let mut buf = Vec::new();
+            markdown::write(input, &mut buf)?;
+            out.write_all(&terminal_safe(&buf))
+        }
     }
 }
 
