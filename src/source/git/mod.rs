@@ -16,20 +16,43 @@ use gix::prelude::*;
 /// may be untrusted) and without refusing one owned by another user: a scan that silently reads
 /// nothing because of "dubious ownership" is the failure we exist to prevent.
 pub fn open(path: &Path) -> Result<gix::ThreadSafeRepository, String> {
-    let opts = gix::open::Options::isolated()
-        .bail_if_untrusted(false)
-        .config_overrides([format!("gitoxide.objects.allocLimit={MAX_OBJECT_BYTES}")]);
+    let isolated = || gix::open::Options::isolated().bail_if_untrusted(false);
+    let repo = gix::open_opts(path, isolated())
+        .map_err(|e| format!("{}: not a git repository: {e}", path.display()))?;
+    let limit = alloc_limit(&repo.common_dir().join("objects/pack"));
+    let opts = isolated().config_overrides([format!("gitoxide.objects.allocLimit={limit}")]);
     gix::open_opts(path, opts)
         .map(gix::Repository::into_sync)
         .map_err(|e| format!("{}: not a git repository: {e}", path.display()))
 }
 
+/// The largest allocation one object may cause: zlib inflates at most ~1032:1, so no object
+/// of a repository whose packs hold N bytes can legitimately need much more than 1032 × N;
+/// at least [`MIN_OBJECT_BYTES`] (loose objects are not counted), at most [`MAX_OBJECT_BYTES`].
+fn alloc_limit(pack_dir: &Path) -> u64 {
+    let packed: u64 = std::fs::read_dir(pack_dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    packed
+        .saturating_mul(1032)
+        .clamp(MIN_OBJECT_BYTES, MAX_OBJECT_BYTES)
+}
+
 /// Largest object read from a repository. A corrupt or hostile pack can claim any size for an
 /// entry and gix allocates (and zero-fills) what it claims before inflating: a fuzzed 49 KB
-/// pack made a scan take 2.5 GB. Past this, reading the object is an error naming it. (Without
+/// pack made a scan take 2.5 GB, a 104-byte one 1 GB. Past the limit, reading the object is an
+/// error naming it. (Without
 /// an explicit limit gix also applies 16 MiB to repositories owned by another user, which
 /// would refuse ordinary large blobs there.)
 pub const MAX_OBJECT_BYTES: u64 = 1 << 30;
+
+/// The allocation limit of a repository with small packs (see `alloc_limit`).
+pub const MIN_OBJECT_BYTES: u64 = 256 << 20;
 
 /// True when `path` holds a repository (a work tree with `.git`, or a bare repository).
 pub fn is_repository(path: &Path) -> bool {
