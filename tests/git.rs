@@ -776,3 +776,95 @@ fn max_file_size_skips_big_blobs_and_says_so() {
     assert_eq!(f[0]["path"], "small.txt");
     assert!(err.contains("larger than --max-file-size"), "{err}");
 }
+
+/// `sprawl scan REPO` covers the working tree: a gitignored `.env`, an untracked file and a
+/// modified one are reported with their reason beside a history-only secret; files history
+/// holds byte for byte are not scanned twice; dependency directories (but `node_modules/.cache`)
+/// are skipped unless `--no-ignore`; the inventory records the working-tree copies.
+#[test]
+fn repository_target_covers_its_working_tree() {
+    let mut r = Repo::new();
+    let [hist, committed, ignored, untracked, modified, dep, cache] =
+        [1401, 1402, 1403, 1404, 1405, 1406, 1407].map(|s: u64| fake_github("ghp_", s));
+    r.write(".gitignore", ".env\nnode_modules/\n");
+    r.write("old.env", &format!("T={hist}\n"));
+    r.write("app/config.env", &format!("T={committed}\n"));
+    r.commit("init");
+    std::fs::remove_file(r.path().join("old.env")).unwrap();
+    r.commit("remove old.env");
+    r.write(".env", &format!("GITHUB_TOKEN={ignored}\n"));
+    r.write("notes.txt", &format!("token {untracked}\n"));
+    r.write("app/config.env", &format!("T={committed}\nU={modified}\n"));
+    r.write("node_modules/pkg/index.js", &format!("t='{dep}'\n"));
+    r.write(
+        "node_modules/.cache/build.json",
+        &format!("{{\"t\":\"{cache}\"}}\n"),
+    );
+    let elsewhere = tempfile::TempDir::new().unwrap();
+    let store = elsewhere.path().join("inventory.db");
+    let (code, doc, err) = scan(r.path(), &["--store", store.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    let f = findings(&doc);
+    let by_path = |suffix: &str| -> Vec<&serde_json::Value> {
+        f.iter()
+            .filter(|x| x["path"].as_str().unwrap_or("").ends_with(suffix))
+            .collect()
+    };
+    // History: the removed secret (history only) and the committed one (at HEAD), once.
+    assert_eq!(by_path("old.env").len(), 1, "{f:#?}");
+    assert_eq!(by_path("old.env")[0]["git"]["history_only"], true);
+    let config = by_path("app/config.env");
+    assert_eq!(config.len(), 2, "{config:#?}");
+    assert!(
+        config
+            .iter()
+            .any(|x| x["git"].is_object() && x["line"] == 1)
+    );
+    assert!(
+        config
+            .iter()
+            .any(|x| x["work_tree"] == "modified" && x["line"] == 2),
+        "{config:#?}"
+    );
+    assert_eq!(by_path(".env")[0]["work_tree"], "gitignored");
+    assert_eq!(by_path("notes.txt")[0]["work_tree"], "untracked");
+    assert_eq!(
+        by_path("node_modules/.cache/build.json")[0]["work_tree"],
+        "gitignored"
+    );
+    assert!(
+        by_path("index.js").is_empty(),
+        "dependency directories are skipped"
+    );
+    assert!(
+        err.contains(
+            "working tree: 4 file(s) not in history scanned (1 untracked, 2 gitignored, 1 modified)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("not scanned (node_modules)"), "{err}");
+    assert!(
+        !err.contains(".gitignore"),
+        "committed files are not rescanned: {err}"
+    );
+    // The inventory keeps each working-tree copy with its reason.
+    let out = sprawl()
+        .args(["report", "--format", "csv", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(csv.contains("working tree, gitignored"), "{csv}");
+    assert!(
+        csv.contains("working tree, modified, not committed"),
+        "{csv}"
+    );
+    // --no-ignore also opens dependency directories.
+    let (_, doc, _) = scan(r.path(), &["--no-ignore"]);
+    assert!(findings(&doc).iter().any(|x| {
+        x["path"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("node_modules/pkg/index.js")
+    }));
+}

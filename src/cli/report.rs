@@ -283,6 +283,7 @@ pub fn verify(args: VerifyArgs) -> i32 {
                 confidence: rule.spec.confidence,
                 origin: crate::source::Origin::File {
                     path: format!("{}:{}", o.target, o.path),
+                    work_tree: None,
                 },
                 line: o.line as usize,
                 column: 1,

@@ -233,6 +233,8 @@ pub fn scan_audit_target(
             threads: common
                 .threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            skip_dependency_dirs: None,
+            dependencies_too: false,
         },
         max_file_size: common.max_file_size,
         windowing: Windowing::default(),
@@ -243,6 +245,7 @@ pub fn scan_audit_target(
             max_depth: common.archive_depth,
             ..Default::default()
         }),
+        work_tree: None,
     };
     let (incremental, known) = match audit {
         Some((target, store)) if store_key_ok => {
@@ -505,6 +508,7 @@ fn scan_targets(
 ) -> ScanOutcome {
     let mut notes = Vec::new();
     let targets = classify(common, &opts.targets, errors, &mut notes);
+    let base_opts = opts.clone();
     let started = std::time::Instant::now();
     let files: Vec<PathBuf> = targets
         .iter()
@@ -567,14 +571,19 @@ fn scan_targets(
     for t in targets {
         match t {
             Target::Files(_) | Target::Image(_) => {}
-            Target::Repo(p) => scan_repo(
-                engine,
-                fp,
-                &p,
-                &p.display().to_string(),
-                &git_opts,
-                &mut outcome,
-            ),
+            Target::Repo(p) => {
+                scan_repo(
+                    engine,
+                    fp,
+                    &p,
+                    &p.display().to_string(),
+                    &git_opts,
+                    &mut outcome,
+                );
+                if matches!(git_opts.mode, GitMode::Full) && p.join(".git").exists() {
+                    scan_work_tree(engine, fp, common, &base_opts, &p, &mut outcome);
+                }
+            }
             Target::RepoPath(root, prefix) => {
                 let opts = GitOptions {
                     path_prefix: Some(prefix.clone()),
@@ -606,6 +615,75 @@ fn scan_targets(
     sort_findings(&mut outcome.findings);
     outcome.elapsed = started.elapsed();
     outcome
+}
+
+/// Scans the files of a repository's working tree that its history does not hold byte for
+/// byte (untracked, gitignored, modified), as files with that reason in their origin, and
+/// merges them into `outcome`.
+fn scan_work_tree(
+    engine: &Arc<Engine>,
+    fp: &Fingerprinter,
+    common: &CommonScanArgs,
+    base: &ScanOptions,
+    root: &Path,
+    outcome: &mut ScanOutcome,
+) {
+    let shown = root.display().to_string();
+    let tree = match crate::source::git::open(root)
+        .and_then(|repo| crate::source::git::worktree::WorkTree::open(root, repo))
+    {
+        Ok(t) => Arc::new(t),
+        Err(e) => {
+            outcome.errors.push(e);
+            return;
+        }
+    };
+    let skipped = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut opts = base.clone();
+    opts.targets = vec![root.to_path_buf()];
+    // Gitignored files are exactly where local secrets live: walk everything, but leave
+    // dependency and build directories alone unless --no-ignore.
+    opts.walk.no_ignore = true;
+    opts.walk.skip_dependency_dirs = Some(Arc::clone(&skipped));
+    opts.walk.dependencies_too = common.no_ignore;
+    opts.work_tree = Some(Arc::clone(&tree));
+    // The history pass already counted this target: a quiet work tree is not "nothing".
+    let sub = scan_paths(Arc::clone(engine), fp.clone(), &opts);
+    if let Ok(mut dirs) = tree.skipped_dirs.lock()
+        && let Ok(s) = skipped.lock()
+    {
+        dirs.extend(s.iter().cloned());
+    }
+    // A modified file still holds the secrets of its committed version: those are reported
+    // by history (present at HEAD), not a second time.
+    let in_history: std::collections::HashSet<(&str, &str)> = outcome
+        .findings
+        .iter()
+        .filter_map(|f| match &f.origin {
+            crate::source::Origin::Git(g) if g.repo == shown => {
+                Some((g.path.as_str(), f.fingerprint.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    let prefix = format!("{}/", shown.trim_end_matches('/'));
+    let fresh: Vec<_> = sub
+        .findings
+        .into_iter()
+        .filter(|f| {
+            let path = f.origin.display_path();
+            let rel = path.strip_prefix(&prefix).unwrap_or(path);
+            !in_history.contains(&(rel, f.fingerprint.as_str()))
+        })
+        .collect();
+    outcome.findings.extend(fresh);
+    outcome.errors.extend(sub.errors);
+    outcome.notes.extend(sub.notes);
+    outcome.notes.push(tree.summary(&shown));
+    outcome.stats.blobs_scanned += sub.stats.blobs_scanned;
+    outcome.stats.bytes_scanned += sub.stats.bytes_scanned;
+    outcome.stats.skipped_binary += sub.stats.skipped_binary;
+    outcome.stats.skipped_too_large += sub.stats.skipped_too_large;
 }
 
 /// Runs `sprawl scan`.

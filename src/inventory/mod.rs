@@ -241,6 +241,13 @@ pub fn occurrence_of(f: &Finding, default_target: &str) -> Occurrence {
         present: true,
     };
     match &f.origin {
+        Origin::File {
+            work_tree: Some(state),
+            ..
+        } => Occurrence {
+            source: state.describe().into(),
+            ..base
+        },
         Origin::File { .. } => Occurrence {
             source: "file".into(),
             ..base

@@ -34,6 +34,10 @@ pub struct JsonFinding<'a> {
     git: Option<&'a GitOrigin>,
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<&'a ImageOrigin>,
+    /// Why a file of a repository's working tree was scanned (`untracked`, `gitignored`,
+    /// `modified`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    work_tree: Option<crate::source::WorkTreeState>,
     /// CI/GitOps context.
     #[serde(skip_serializing_if = "Option::is_none")]
     ci: Option<&'a CiContext>,
@@ -65,6 +69,10 @@ impl<'a> JsonFinding<'a> {
             },
             image: match &f.origin {
                 Origin::Image(i) => Some(i),
+                _ => None,
+            },
+            work_tree: match &f.origin {
+                Origin::File { work_tree, .. } => *work_tree,
                 _ => None,
             },
             ci: f.context.as_deref(),

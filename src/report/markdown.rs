@@ -39,6 +39,10 @@ fn place(f: &crate::finding::Finding) -> (String, String) {
             i.layer_index
                 .map_or_else(|| "config".to_string(), |k| k.to_string())
         ),
+        Origin::File {
+            work_tree: Some(state),
+            ..
+        } => state.describe().to_string(),
         Origin::File { .. } | Origin::Stdin => String::new(),
     };
     (at, detail)

@@ -261,6 +261,15 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
                         serde_json::to_value(i.as_ref()).unwrap_or_default(),
                     );
                 }
+                crate::source::Origin::File {
+                    work_tree: Some(state),
+                    ..
+                } => {
+                    props.insert(
+                        "workTree".to_string(),
+                        serde_json::to_value(state).unwrap_or_default(),
+                    );
+                }
                 _ => {}
             }
             let b = SarifResult::builder()
@@ -369,7 +378,10 @@ mod tests {
             context: None,
             verification: None,
             confidence: crate::rules::Confidence::Low,
-            origin: Origin::File { path: path.into() },
+            origin: Origin::File {
+                path: path.into(),
+                work_tree: None,
+            },
             line: i + 1,
             column: 1,
             end_line: i + 1,

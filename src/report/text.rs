@@ -164,6 +164,10 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
         match &f.origin {
             Origin::Git(g) => write_git(out, c, g)?,
             Origin::Image(i) => write_image(out, c, i)?,
+            Origin::File {
+                work_tree: Some(state),
+                ..
+            } => writeln!(out, "  {}", paint(c, "33", state.describe()))?,
             _ => {}
         }
         if input.show_secrets {

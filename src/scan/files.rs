@@ -18,7 +18,7 @@ use ignore::WalkState;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Everything a scan needs besides the rules.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ScanOptions {
     /// Files and directories to scan; `-` is standard input.
     pub targets: Vec<PathBuf>,
@@ -33,6 +33,9 @@ pub struct ScanOptions {
     /// Open archives found in directories (`.zip`, `.jar`, `.tar.gz`, …) with these limits;
     /// `None` scans them as plain (binary) files.
     pub archives: Option<Limits>,
+    /// Set when the targets are a repository's working tree: files whose bytes history holds
+    /// are skipped, the others say why they were scanned.
+    pub work_tree: Option<Arc<crate::source::git::worktree::WorkTree>>,
 }
 
 enum Event {
@@ -80,6 +83,7 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                 let res = res.map(|(o, m)| {
                     let origin = Origin::File {
                         path: shown.clone(),
+                        work_tree: None,
                     };
                     (o, to_findings(&engine, m, &origin))
                 });
@@ -100,6 +104,7 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                 let windowing = opts.windowing;
                 let mut scratch = Scratch::default();
                 let archives = opts.archives;
+                let work_tree = opts.work_tree.clone();
                 Box::new(move |entry| {
                     let entry = match entry {
                         Ok(e) => e,
@@ -112,6 +117,14 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                         return WalkState::Continue;
                     }
                     let path = entry.path();
+                    let work_tree = match &work_tree {
+                        Some(wt) => match wt.classify(path) {
+                            // History holds these bytes: already scanned there.
+                            None => return WalkState::Continue,
+                            state => state,
+                        },
+                        None => None,
+                    };
                     let shown = crate::redact::path_text(path);
                     let shown = shown
                         .strip_prefix("./")
@@ -127,6 +140,7 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                             tx: &tx,
                             windowing,
                             max,
+                            work_tree,
                         };
                         let walked = std::fs::File::open(path)
                             .and_then(|f| Ok((f.metadata()?.len(), f)))
@@ -173,7 +187,10 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                             }
                         }
                         super::filter_docs(&engine, &shown, &mut m);
-                        let origin = Origin::File { path: shown };
+                        let origin = Origin::File {
+                            path: shown,
+                            work_tree,
+                        };
                         (o, to_findings(&engine, m, &origin))
                     });
                     send_result(&tx, &crate::redact::path_text(path), res);
@@ -204,6 +221,8 @@ struct ArchiveVisitor<'a> {
     tx: &'a Sender<Event>,
     windowing: Windowing,
     max: Option<u64>,
+    /// Why the archive was scanned, when it sits in a repository's working tree.
+    work_tree: Option<crate::source::WorkTreeState>,
 }
 
 impl Visitor for ArchiveVisitor<'_> {
@@ -225,6 +244,7 @@ impl Visitor for ArchiveVisitor<'_> {
             super::filter_docs(self.engine, shown, &mut m);
             let origin = Origin::File {
                 path: shown.to_string(),
+                work_tree: self.work_tree,
             };
             (o, to_findings(self.engine, m, &origin))
         });

@@ -22,6 +22,11 @@ pub struct WalkOptions {
     pub excludes: Vec<String>,
     /// Walker threads.
     pub threads: usize,
+    /// Do not descend into dependency and build directories
+    /// ([`crate::source::git::worktree::is_dependency_dir`]); each one skipped is recorded here.
+    pub skip_dependency_dirs: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+    /// With `skip_dependency_dirs`: skip only nested repositories, not dependency directories.
+    pub dependencies_too: bool,
 }
 
 /// Builds the parallel walker over `targets`.
@@ -43,6 +48,41 @@ pub fn walker(targets: &[PathBuf], opts: &WalkOptions) -> Result<WalkParallel, S
         .threads(opts.threads.max(1))
         // A repository's object store is the git source's business, not the directory scan's.
         .filter_entry(|e| e.file_name() != ".git");
+    if let Some(skipped) = opts.skip_dependency_dirs.clone() {
+        let root = first.clone();
+        let dependencies_too = opts.dependencies_too;
+        b.filter_entry(move |e| {
+            if e.file_name() == ".git" {
+                return false;
+            }
+            if e.depth() == 0 {
+                return true;
+            }
+            // A submodule or nested repository is its own target (--recurse-submodules).
+            if e.file_type().is_some_and(|t| t.is_dir()) && e.path().join(".git").exists() {
+                let rel = e.path().strip_prefix(&root).unwrap_or(e.path());
+                if let Ok(mut v) = skipped.lock() {
+                    v.push(format!("{} (a repository of its own)", rel.display()));
+                }
+                return false;
+            }
+            if dependencies_too || !crate::source::git::worktree::is_dependency_dir(e.path()) {
+                return true;
+            }
+            // `node_modules/*` is one skipped directory, not one per package.
+            let dir = match e.path().parent() {
+                Some(p) if p.file_name().is_some_and(|n| n == "node_modules") => p,
+                _ => e.path(),
+            };
+            let rel = dir.strip_prefix(&root).unwrap_or(dir).display().to_string();
+            if let Ok(mut v) = skipped.lock()
+                && !v.contains(&rel)
+            {
+                v.push(rel);
+            }
+            false
+        });
+    }
     if !opts.excludes.is_empty() {
         let mut ob = OverrideBuilder::new(first);
         for g in &opts.excludes {

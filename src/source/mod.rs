@@ -17,6 +17,10 @@ pub enum Origin {
     File {
         /// The file's path.
         path: String,
+        /// Set for a file of a repository's working tree that its history does not hold
+        /// byte for byte (untracked, gitignored or modified).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        work_tree: Option<WorkTreeState>,
     },
     /// Standard input (`-`).
     Stdin,
@@ -24,6 +28,29 @@ pub enum Origin {
     Git(Box<GitOrigin>),
     /// A file in an image layer, or a field of an image config.
     Image(Box<ImageOrigin>),
+}
+
+/// Why a working-tree file of a repository target was scanned beside its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkTreeState {
+    /// Not in the index and not ignored.
+    Untracked,
+    /// Excluded by `.gitignore` (or `.git/info/exclude`): never committed by design.
+    Gitignored,
+    /// Tracked, but its content on disk differs from every committed version.
+    Modified,
+}
+
+impl WorkTreeState {
+    /// How reports say it: `working tree, untracked`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            WorkTreeState::Untracked => "working tree, untracked",
+            WorkTreeState::Gitignored => "working tree, gitignored",
+            WorkTreeState::Modified => "working tree, modified, not committed",
+        }
+    }
 }
 
 /// Where a secret lives in a git repository: one path, all the commits that introduced it there,
@@ -67,7 +94,7 @@ impl Origin {
     /// The path shown in reports.
     pub fn display_path(&self) -> &str {
         match self {
-            Origin::File { path } => path,
+            Origin::File { path, .. } => path,
             Origin::Stdin => "<stdin>",
             Origin::Git(g) => &g.path,
             Origin::Image(i) => &i.path,

@@ -5,6 +5,7 @@
 pub mod blobs;
 pub mod history;
 pub mod staged;
+pub mod worktree;
 
 use std::collections::HashSet;
 use std::path::Path;
