@@ -482,6 +482,7 @@ fn git_target() -> Target {
                 path_prefix: None,
                 max_blob_size: None,
                 known: None,
+                collect_blobs: false,
             };
             sprawl::scan::git::scan_repo(e, &fp, &dir, "fuzz", &opts, &mut out);
         }),

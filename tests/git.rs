@@ -800,6 +800,10 @@ fn repository_target_covers_its_working_tree() {
         "node_modules/.cache/build.json",
         &format!("{{\"t\":\"{cache}\"}}\n"),
     );
+    // Staged, never committed: the object exists, but history does not hold it.
+    let staged = fake_github("ghp_", 1408);
+    r.write("staged.env", &format!("S={staged}\n"));
+    r.git(&["add", "staged.env"]);
     let elsewhere = tempfile::TempDir::new().unwrap();
     let store = elsewhere.path().join("inventory.db");
     let (code, doc, err) = scan(r.path(), &["--store", store.to_str().unwrap()]);
@@ -828,6 +832,7 @@ fn repository_target_covers_its_working_tree() {
     );
     assert_eq!(by_path(".env")[0]["work_tree"], "gitignored");
     assert_eq!(by_path("notes.txt")[0]["work_tree"], "untracked");
+    assert_eq!(by_path("staged.env")[0]["work_tree"], "modified");
     assert_eq!(
         by_path("node_modules/.cache/build.json")[0]["work_tree"],
         "gitignored"
@@ -838,7 +843,7 @@ fn repository_target_covers_its_working_tree() {
     );
     assert!(
         err.contains(
-            "working tree: 4 file(s) not in history scanned (1 untracked, 2 gitignored, 1 modified)"
+            "working tree: 5 file(s) not in history scanned (1 untracked, 2 gitignored, 2 modified)"
         ),
         "{err}"
     );

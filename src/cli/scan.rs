@@ -275,7 +275,10 @@ pub fn scan_audit_target(
         }
         _ => (None, None),
     };
-    let mut outcome = scan_targets(&engine, &fp, common, opts, known, &mut errors);
+    // Audits record what repositories hold (and remember it between runs); a working tree
+    // is a local scan's business.
+    let work_trees = incremental.is_none();
+    let mut outcome = scan_targets(&engine, &fp, common, opts, known, work_trees, &mut errors);
     outcome.errors.splice(0..0, errors);
     outcome.notes.splice(0..0, rule_notes);
     // User rules that blew their time budget during this scan.
@@ -504,6 +507,7 @@ fn scan_targets(
     common: &CommonScanArgs,
     mut opts: ScanOptions,
     known: Option<Arc<Known>>,
+    work_trees: bool,
     errors: &mut Vec<String>,
 ) -> ScanOutcome {
     let mut notes = Vec::new();
@@ -537,6 +541,8 @@ fn scan_targets(
         path_prefix: None,
         max_blob_size: common.max_file_size,
         known: known.clone(),
+        // A repository's working tree is compared with its history's blobs.
+        collect_blobs: work_trees,
     };
     let images: Vec<ImageTarget> = targets
         .iter()
@@ -580,7 +586,7 @@ fn scan_targets(
                     &git_opts,
                     &mut outcome,
                 );
-                if matches!(git_opts.mode, GitMode::Full) && p.join(".git").exists() {
+                if work_trees && matches!(git_opts.mode, GitMode::Full) && p.join(".git").exists() {
                     scan_work_tree(engine, fp, common, &base_opts, &p, &mut outcome);
                 }
             }
@@ -629,8 +635,21 @@ fn scan_work_tree(
     outcome: &mut ScanOutcome,
 ) {
     let shown = root.display().to_string();
+    let Some(history) = outcome
+        .history_blobs
+        .iter()
+        .position(|(t, _)| *t == shown)
+        .map(|i| outcome.history_blobs.swap_remove(i).1)
+    else {
+        // History could not be walked (the error is reported): without its blobs every
+        // committed file would look modified.
+        outcome.errors.push(format!(
+            "{shown}: working tree not scanned: the repository's history could not be read"
+        ));
+        return;
+    };
     let tree = match crate::source::git::open(root)
-        .and_then(|repo| crate::source::git::worktree::WorkTree::open(root, repo))
+        .and_then(|repo| crate::source::git::worktree::WorkTree::open(root, &repo, history))
     {
         Ok(t) => Arc::new(t),
         Err(e) => {

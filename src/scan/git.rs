@@ -59,6 +59,9 @@ pub struct GitOptions {
     /// What an inventory already knows of this repository (incremental re-audits): set, the
     /// scan also returns the blobs it read in [`ScanOutcome::objects`].
     pub known: Option<std::sync::Arc<Known>>,
+    /// Keep the ids of every blob in history ([`crate::scan::ScanOutcome::history_blobs`]) for
+    /// a working-tree pass.
+    pub collect_blobs: bool,
 }
 
 /// An inventory's memory of one repository, from its earlier scans with the same rules.
@@ -307,6 +310,12 @@ fn scan_history(
     let in_range = matches!(mode, GitMode::Range { .. });
     let prov = git::history::attribute(repo, commits, in_range, &mut errors);
     phase("attribute");
+    if opts.collect_blobs && depth == 0 {
+        out.history_blobs.push((
+            display.to_string(),
+            prov.introduced.keys().copied().collect(),
+        ));
+    }
     for sub in &prov.submodules {
         if !opts.recurse_submodules || depth >= MAX_SUBMODULE_DEPTH {
             out.notes.push(format!(

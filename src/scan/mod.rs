@@ -60,6 +60,10 @@ pub struct ScanOutcome {
     pub tips: Vec<(String, String)>,
     /// Targets whose tips equal the inventory's last complete scan of them: nothing was read.
     pub unchanged: Vec<String>,
+    /// Every blob of each repository's history, by target, kept only when a working-tree pass
+    /// follows ([`git::GitOptions::collect_blobs`]): a file on disk with one of these ids was
+    /// scanned with history.
+    pub history_blobs: Vec<(String, std::collections::HashSet<gix::ObjectId>)>,
 }
 
 /// A secret found in one blob, before it is tied to the places the blob appears.

@@ -2,8 +2,11 @@
 //! hold byte for byte (untracked, gitignored, modified). A secret in a gitignored `.env` never
 //! reaches history, so a history scan alone misses exactly where local secrets live.
 //!
-//! A file is *held* when its git blob id (SHA-1 of `blob <len>\0` + content) is an object of
-//! the repository: history was scanned, so its matches are already reported. Anything else is
+//! A file is *held* when its git blob id (SHA-1 of `blob <len>\0` + content) is a blob of the
+//! history just scanned (a blob only staged, or unreachable, is not held): its matches are
+//! already reported. As `git status` does, a tracked file whose size and modification time
+//! equal its index entry's (older than the index itself) is taken to hold the entry's blob
+//! without being read. Anything else is
 //! scanned as a file and says why it was: untracked (not in the index, not ignored),
 //! gitignored, or modified (in the index, content differs).
 //!
@@ -12,7 +15,7 @@
 //! hold third-party code in the hundreds of thousands of files: they are not descended unless
 //! `--no-ignore` is given, and the report counts them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -26,11 +29,13 @@ const MAX_HASHED: u64 = 64 << 20;
 /// What is known about one repository's working tree.
 pub struct WorkTree {
     root: PathBuf,
-    repo: gix::ThreadSafeRepository,
+    /// Every blob of the history scanned.
+    history: HashSet<gix::ObjectId>,
     /// Paths (relative to the root) that no ignore rule excludes.
     visible: HashSet<PathBuf>,
-    /// Paths in the index (relative, `/`-separated bytes).
-    tracked: HashSet<Vec<u8>>,
+    /// Paths in the index (relative, `/`-separated bytes) with the entry's blob and, when the
+    /// entry's stat data can be trusted, its size and modification time.
+    tracked: HashMap<Vec<u8>, (gix::ObjectId, Option<(u64, u32, u32)>)>,
     held: AtomicU64,
     counts: [AtomicU64; 3],
     /// Dependency and build directories not descended (relative paths).
@@ -39,13 +44,28 @@ pub struct WorkTree {
 
 impl WorkTree {
     /// Reads the index and the ignore rules of the work tree at `root` (a repository's top).
-    pub fn open(root: &Path, repo: gix::ThreadSafeRepository) -> Result<WorkTree, String> {
+    pub fn open(
+        root: &Path,
+        repo: &gix::ThreadSafeRepository,
+        history: HashSet<gix::ObjectId>,
+    ) -> Result<WorkTree, String> {
         let local = repo.to_thread_local();
-        let mut tracked = HashSet::new();
+        let mut tracked = HashMap::new();
+        // Entries written in the index's own second may be "racily clean": never trust those.
+        let index_mtime = std::fs::metadata(local.index_path())
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
         match local.index_or_empty() {
             Ok(index) => {
                 for e in index.entries() {
-                    tracked.insert(e.path(&index).to_vec());
+                    let trusted = (u64::from(e.stat.mtime.secs) < index_mtime).then_some((
+                        u64::from(e.stat.size),
+                        e.stat.mtime.secs,
+                        e.stat.mtime.nsecs,
+                    ));
+                    tracked.insert(e.path(&index).to_vec(), (e.id, trusted));
                 }
             }
             Err(e) => {
@@ -72,7 +92,7 @@ impl WorkTree {
         }
         Ok(WorkTree {
             root: root.to_path_buf(),
-            repo,
+            history,
             visible,
             tracked,
             held: AtomicU64::new(0),
@@ -84,19 +104,35 @@ impl WorkTree {
     /// Why the file at `path` (under the root) must be scanned, or `None` when history holds
     /// these exact bytes.
     pub fn classify(&self, path: &Path) -> Option<WorkTreeState> {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::MetadataExt;
         let rel = path.strip_prefix(&self.root).unwrap_or(path);
-        if let Ok(meta) = std::fs::metadata(path)
-            && meta.len() <= MAX_HASHED
-            && let Ok(bytes) = crate::bounded::read_regular(path, MAX_HASHED)
-            && let Ok(id) =
-                gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &bytes)
-            && self.repo.to_thread_local().has_object(id)
-        {
+        let entry = self.tracked.get(rel.as_os_str().as_bytes());
+        let meta = std::fs::metadata(path).ok();
+        // Unchanged since it was staged (git's own shortcut): the index says which blob it is.
+        let unchanged = match (entry, &meta) {
+            (Some((id, Some((size, secs, nsecs)))), Some(m))
+                if m.len() & 0xFFFF_FFFF == *size
+                    && m.mtime() == i64::from(*secs)
+                    && m.mtime_nsec() == i64::from(*nsecs) =>
+            {
+                Some(*id)
+            }
+            _ => None,
+        };
+        let id = unchanged.or_else(|| {
+            let m = meta.as_ref()?;
+            if m.len() > MAX_HASHED {
+                return None;
+            }
+            let bytes = crate::bounded::read_regular(path, MAX_HASHED).ok()?;
+            gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &bytes).ok()
+        });
+        if id.is_some_and(|id| self.history.contains(&id)) {
             self.held.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        use std::os::unix::ffi::OsStrExt;
-        let state = if self.tracked.contains(rel.as_os_str().as_bytes()) {
+        let state = if entry.is_some() {
             WorkTreeState::Modified
         } else if self.visible.contains(rel) {
             WorkTreeState::Untracked
