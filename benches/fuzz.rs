@@ -493,6 +493,11 @@ fn main() {
     let mut names: Vec<String> = Vec::new();
     let mut secs: u64 = 30;
     let mut seed: u64 = 0x5eed;
+    // `cargo bench` passes --bench; anything else (a test run) must not start a fuzzing session.
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("fuzz: run with `cargo bench --bench fuzz -- [TARGET ...] [--secs N]`");
+        return;
+    }
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
