@@ -303,16 +303,53 @@ fn baseline_follows_the_secret_not_the_line() {
         .code(1);
 }
 
+/// Gitignored files are where local secrets live: scanned by default and counted in the
+/// summary; `--respect-gitignore` skips them. Dependency directories are skipped (and named)
+/// unless `--no-ignore`; nested repositories are scanned like any directory.
 #[test]
-fn gitignore_respected_unless_no_ignore() {
+fn gitignored_files_scanned_unless_respect_gitignore() {
     let tok = fake_github("ghp_", 17);
+    let dep = fake_github("ghp_", 170);
+    let nested = fake_github("ghp_", 171);
     let dir = tree(&[
-        (".gitignore", "secret.env\n"),
+        (".gitignore", "secret.env\nnode_modules/\n"),
         ("secret.env", &format!("T={tok}\n")),
         ("ok.txt", "hi\n"),
+        ("node_modules/pkg/index.js", &format!("t='{dep}'\n")),
+        ("other/.git/HEAD", "ref: refs/heads/main\n"),
+        ("other/a.env", &format!("T={nested}\n")),
     ]);
-    scan_in(dir.path(), &[]).code(0);
-    scan_in(dir.path(), &["--no-ignore"]).code(1);
+    let out = scan_in(dir.path(), &["--git-history", "none"])
+        .code(1)
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("secret.env:1:3"), "{stdout}");
+    assert!(stdout.contains("other/a.env"), "{stdout}");
+    assert!(!stdout.contains("index.js"), "{stdout}");
+    assert!(stdout.contains("4 file(s) (1 gitignored)"), "{stdout}");
+    assert!(stderr.contains("not scanned (node_modules)"), "{stderr}");
+    scan_in(
+        dir.path(),
+        &["--git-history", "none", "--respect-gitignore"],
+    )
+    .code(1);
+    let out = scan_in(
+        dir.path(),
+        &["--git-history", "none", "--respect-gitignore"],
+    )
+    .get_output()
+    .clone();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("secret.env"));
+    let out = scan_in(
+        dir.path(),
+        &["--git-history", "none", "--no-ignore", "--format", "json"],
+    )
+    .code(1)
+    .get_output()
+    .clone();
+    assert_eq!(json_findings(&out.stdout).len(), 3);
 }
 
 #[test]

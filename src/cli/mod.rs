@@ -287,9 +287,14 @@ pub struct CommonScanArgs {
     /// Worker threads (default: number of CPUs; at most 1024).
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024).map(usize::from))]
     pub threads: Option<usize>,
-    /// Also scan files that .gitignore/.ignore exclude.
-    #[arg(long)]
+    /// Scan everything: also dependency and build directories (node_modules, virtualenvs,
+    /// CACHEDIR.TAG directories such as target/, __pycache__), which are skipped by default.
+    #[arg(long, conflicts_with = "respect_gitignore")]
     pub no_ignore: bool,
+    /// Directories: skip what .gitignore/.ignore exclude (by default gitignored files such as
+    /// .env are scanned: that is where local secrets live).
+    #[arg(long)]
+    pub respect_gitignore: bool,
     /// Follow symbolic links (loops are detected and reported).
     #[arg(long)]
     pub follow_symlinks: bool,

@@ -227,14 +227,18 @@ pub fn scan_audit_target(
     let opts = ScanOptions {
         targets,
         walk: WalkOptions {
-            no_ignore: common.no_ignore,
+            // Gitignored files are scanned unless --respect-gitignore; dependency and build
+            // directories are skipped (and counted) unless --no-ignore.
+            no_ignore: !common.respect_gitignore,
             follow_symlinks: common.follow_symlinks,
             excludes,
             threads: common
                 .threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-            skip_dependency_dirs: None,
+            skip_dependency_dirs: (!common.no_ignore && !common.respect_gitignore)
+                .then(|| Arc::new(std::sync::Mutex::new(Vec::new()))),
             dependencies_too: false,
+            skip_nested_repos: false,
         },
         max_file_size: common.max_file_size,
         windowing: Windowing::default(),
@@ -246,6 +250,7 @@ pub fn scan_audit_target(
             ..Default::default()
         }),
         work_tree: None,
+        gitignored: None,
     };
     let (incremental, known) = match audit {
         Some((target, store)) if store_key_ok => {
@@ -528,7 +533,31 @@ fn scan_targets(
         ScanOutcome::default()
     } else {
         opts.targets = files;
-        scan_paths(Arc::clone(engine), fp.clone(), &opts)
+        if !common.respect_gitignore && !common.no_ignore {
+            // Which scanned files a gitignore-respecting walk would have skipped (counted in
+            // the summary line).
+            opts.gitignored = Some(Arc::new(crate::source::fs::visible_files(&opts.targets)));
+        }
+        let mut o = scan_paths(Arc::clone(engine), fp.clone(), &opts);
+        let skipped: Vec<String> = opts
+            .walk
+            .skip_dependency_dirs
+            .as_ref()
+            .and_then(|s| s.lock().ok().map(|v| v.clone()))
+            .unwrap_or_default();
+        if !skipped.is_empty() {
+            let mut shown: Vec<&str> = skipped.iter().map(String::as_str).take(5).collect();
+            if skipped.len() > 5 {
+                shown.push("…");
+            }
+            o.notes.push(format!(
+                "{} dependency/build director{} not scanned ({}): --no-ignore scans them",
+                skipped.len(),
+                if skipped.len() == 1 { "y" } else { "ies" },
+                shown.join(", ")
+            ));
+        }
+        o
     };
     outcome.notes.splice(0..0, notes);
     let git_opts = GitOptions {
@@ -665,6 +694,8 @@ fn scan_work_tree(
     opts.walk.no_ignore = true;
     opts.walk.skip_dependency_dirs = Some(Arc::clone(&skipped));
     opts.walk.dependencies_too = common.no_ignore;
+    opts.walk.skip_nested_repos = true;
+    opts.gitignored = None;
     opts.work_tree = Some(Arc::clone(&tree));
     // The history pass already counted this target: a quiet work tree is not "nothing".
     let sub = scan_paths(Arc::clone(engine), fp.clone(), &opts);

@@ -183,10 +183,14 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
         .collect();
     writeln!(
         out,
-        "{} finding(s), {} distinct secret(s); {} file(s), {:.1} MB scanned; {} binary and {} oversized skipped; {} error(s)",
+        "{} finding(s), {} distinct secret(s); {} file(s){}, {:.1} MB scanned; {} binary and {} oversized skipped; {} error(s)",
         input.findings.len(),
         distinct.len(),
         input.stats.blobs_scanned,
+        match input.stats.gitignored_scanned {
+            0 => String::new(),
+            n => format!(" ({n} gitignored)"),
+        },
         input.stats.bytes_scanned as f64 / 1e6,
         input.stats.skipped_binary,
         input.stats.skipped_too_large,

@@ -36,13 +36,21 @@ pub struct ScanOptions {
     /// Set when the targets are a repository's working tree: files whose bytes history holds
     /// are skipped, the others say why they were scanned.
     pub work_tree: Option<Arc<crate::source::git::worktree::WorkTree>>,
+    /// Files a gitignore-respecting walk visits: a scanned file not in it counts as
+    /// gitignored ([`super::Stats::gitignored_scanned`]).
+    pub gitignored: Option<Arc<std::collections::HashSet<PathBuf>>>,
 }
 
 enum Event {
-    Blob { bytes: u64, findings: Vec<Finding> },
+    Blob {
+        bytes: u64,
+        findings: Vec<Finding>,
+    },
     Skipped(ReadOutcome),
     Error(String),
     Note(String),
+    /// A file scanned that .gitignore excludes.
+    Gitignored,
 }
 
 /// Runs a scan of `opts.targets` with `engine`.
@@ -105,6 +113,7 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                 let mut scratch = Scratch::default();
                 let archives = opts.archives;
                 let work_tree = opts.work_tree.clone();
+                let visible = opts.gitignored.clone();
                 Box::new(move |entry| {
                     let entry = match entry {
                         Ok(e) => e,
@@ -125,6 +134,11 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                         },
                         None => None,
                     };
+                    if let Some(v) = &visible
+                        && !v.contains(path)
+                    {
+                        let _ = tx.send(Event::Gitignored);
+                    }
                     let shown = crate::redact::path_text(path);
                     let shown = shown
                         .strip_prefix("./")
@@ -300,6 +314,7 @@ fn collect(rx: crossbeam_channel::Receiver<Event>, progress: bool) -> ScanOutcom
             Event::Skipped(_) => out.stats.skipped_too_large += 1,
             Event::Error(e) => out.errors.push(e),
             Event::Note(n) => out.notes.push(n),
+            Event::Gitignored => out.stats.gitignored_scanned += 1,
         }
         if progress {
             if !shown && started.elapsed() > Duration::from_secs(1) {

@@ -28,6 +28,9 @@ pub struct Stats {
     pub skipped_binary: u64,
     /// Files skipped for size.
     pub skipped_too_large: u64,
+    /// Files scanned that .gitignore excludes (directory scans; see `--respect-gitignore`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub gitignored_scanned: u64,
     /// Distinct image layers read (each once per run, however many images share it).
     #[serde(skip_serializing_if = "is_zero")]
     pub layers_read: u64,

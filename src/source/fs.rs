@@ -27,6 +27,9 @@ pub struct WalkOptions {
     pub skip_dependency_dirs: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
     /// With `skip_dependency_dirs`: skip only nested repositories, not dependency directories.
     pub dependencies_too: bool,
+    /// With `skip_dependency_dirs`: also skip nested repositories (a working-tree pass; in a
+    /// plain directory scan their files are content like any other).
+    pub skip_nested_repos: bool,
 }
 
 /// Builds the parallel walker over `targets`.
@@ -51,6 +54,7 @@ pub fn walker(targets: &[PathBuf], opts: &WalkOptions) -> Result<WalkParallel, S
     if let Some(skipped) = opts.skip_dependency_dirs.clone() {
         let root = first.clone();
         let dependencies_too = opts.dependencies_too;
+        let skip_nested_repos = opts.skip_nested_repos;
         b.filter_entry(move |e| {
             if e.file_name() == ".git" {
                 return false;
@@ -59,7 +63,10 @@ pub fn walker(targets: &[PathBuf], opts: &WalkOptions) -> Result<WalkParallel, S
                 return true;
             }
             // A submodule or nested repository is its own target (--recurse-submodules).
-            if e.file_type().is_some_and(|t| t.is_dir()) && e.path().join(".git").exists() {
+            if skip_nested_repos
+                && e.file_type().is_some_and(|t| t.is_dir())
+                && e.path().join(".git").exists()
+            {
                 let rel = e.path().strip_prefix(&root).unwrap_or(e.path());
                 if let Ok(mut v) = skipped.lock() {
                     v.push(format!("{} (a repository of its own)", rel.display()));
@@ -95,6 +102,29 @@ pub fn walker(targets: &[PathBuf], opts: &WalkOptions) -> Result<WalkParallel, S
         );
     }
     Ok(b.build_parallel())
+}
+
+/// Every regular file under `targets` that a gitignore-respecting walk visits (paths as the
+/// walker yields them): the files a default scan reads beyond these are gitignored.
+pub fn visible_files(targets: &[PathBuf]) -> std::collections::HashSet<PathBuf> {
+    let mut out = std::collections::HashSet::new();
+    let Some((first, rest)) = targets.split_first() else {
+        return out;
+    };
+    let mut b = WalkBuilder::new(first);
+    for t in rest {
+        b.add(t);
+    }
+    b.hidden(false)
+        .git_global(false)
+        .require_git(false)
+        .filter_entry(|e| e.file_name() != ".git");
+    for entry in b.build().flatten() {
+        if entry.file_type().is_some_and(|t| t.is_file()) {
+            out.insert(entry.into_path());
+        }
+    }
+    out
 }
 
 /// What reading a file produced.
