@@ -99,26 +99,7 @@ impl Engine {
                             vetoed.push((s, e));
                         }
                     };
-                    if rule.user {
-                        search_budgeted(rule, re, &mut locs, hay, &mut found);
-                        continue;
-                    }
-                    let mut at = 0;
-                    while at <= hay.len() {
-                        let Some(m) = re.captures_read_at(&mut locs, hay, at) else {
-                            break;
-                        };
-                        at = if m.end() > m.start() {
-                            m.end()
-                        } else {
-                            m.end() + 1
-                        };
-                        if let Some((s, e)) = locs.get(rule.secret_group)
-                            && e > s
-                        {
-                            found(s, e);
-                        }
-                    }
+                    search(rule, re, &mut locs, hay, &mut found);
                 }
                 Matcher::Assignment => {
                     scratch.assignment.clear();
@@ -247,11 +228,13 @@ const USER_CHUNK: usize = 16 << 10;
 /// near a chunk's end is cut).
 const USER_OVERLAP: usize = 8 << 10;
 
-/// Runs a user rule over `hay` chunk by chunk under [`crate::rules::USER_RULE_BUDGET`]: a
-/// rule that exceeds it is reported through [`crate::rules::Rule::exhausted`] and stops.
-/// Matches that start in a chunk are reported by that chunk; searches see the whole blob
-/// before the chunk (look-behind and `\b` behave as on the whole window).
-fn search_budgeted(
+/// Runs a rule's regex over `hay` and hands every secret span to `found`. A built-in rule
+/// searches the window in one pass; a user rule chunk by chunk under
+/// [`crate::rules::USER_RULE_BUDGET`] (a rule that exceeds it is reported through
+/// [`crate::rules::Rule::exhausted`] and stops). Matches that start in a chunk are reported by
+/// that chunk; searches see the whole blob before the chunk (look-behind and `\b` behave as on
+/// the whole window).
+fn search(
     rule: &crate::rules::Rule,
     re: &regex::bytes::Regex,
     locs: &mut regex::bytes::CaptureLocations,
@@ -259,13 +242,18 @@ fn search_budgeted(
     found: &mut dyn FnMut(usize, usize),
 ) {
     let started = std::time::Instant::now();
+    let (chunk, overlap) = if rule.user {
+        (USER_CHUNK, USER_OVERLAP)
+    } else {
+        (hay.len().max(1), 0)
+    };
     let mut chunk_start = 0;
     loop {
-        let report_end = (chunk_start + USER_CHUNK).min(hay.len());
-        let search_end = (report_end + USER_OVERLAP).min(hay.len());
+        let report_end = (chunk_start + chunk).min(hay.len());
+        let search_end = (report_end + overlap).min(hay.len());
         let mut at = chunk_start;
         while at <= search_end {
-            if started.elapsed() > crate::rules::USER_RULE_BUDGET {
+            if rule.user && started.elapsed() > crate::rules::USER_RULE_BUDGET {
                 let _ = rule.exhausted.set(format!(
                     "{}: rule `{}` took over {} s on one {} KiB blob window and was switched off for the rest of the scan: simplify its pattern",
                     rule.source,
@@ -338,7 +326,7 @@ mod tests {
             .collect();
         let mut chunked = Vec::new();
         let mut locs = re.capture_locations();
-        search_budgeted(rule, re, &mut locs, &hay, &mut |s, e| chunked.push((s, e)));
+        search(rule, re, &mut locs, &hay, &mut |s, e| chunked.push((s, e)));
         assert!(hay.len() > 4 * USER_CHUNK);
         assert_eq!(chunked, whole);
     }
