@@ -70,6 +70,15 @@ fn listener() -> (TcpListener, u16) {
     (l, port)
 }
 
+/// A loopback port nothing listens on: verification in these tests goes there, never to a
+/// real provider.
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind")
+}
+
 fn connected(l: &TcpListener) -> bool {
     l.accept().is_ok()
 }
@@ -91,11 +100,14 @@ fn d01_scanned_config_cannot_redirect_verification() {
         (".sprawl.toml", &config),
     ]);
     let victim = tree(&[("ci.env", &format!("GITHUB_TOKEN={victim_tok}\n"))]);
+    let github = format!("github=https://127.0.0.1:{}", closed_port());
     let (code, out, err) = run(&[
         "scan",
         evil.path().to_str().unwrap(),
         victim.path().to_str().unwrap(),
         "--verify",
+        "--verify-endpoint",
+        &github,
         "--allow-internal",
         "--verify-timeout",
         "3",
@@ -508,12 +520,16 @@ fn d12_verification_ignores_proxy_environment() {
     let tok = fake_github("ghp_", 1201);
     let d = tree(&[("a.env", &format!("T={tok}\n"))]);
     let proxy_url = format!("http://127.0.0.1:{port}");
+    let github = format!("github=https://127.0.0.1:{}", closed_port());
     let (code, _, err) = run_in(
         None,
         &[
             "scan",
             d.path().to_str().unwrap(),
             "--verify",
+            "--verify-endpoint",
+            &github,
+            "--allow-internal",
             "--verify-timeout",
             "3",
         ],
