@@ -5,19 +5,9 @@ mod common;
 
 use std::fs;
 
-use common::{fake_github, sprawl};
+use common::{fake_github, sprawl, tree};
 use predicates::prelude::*;
 use tempfile::TempDir;
-
-fn tree(files: &[(&str, &str)]) -> TempDir {
-    let dir = TempDir::new().expect("tempdir");
-    for (path, body) in files {
-        let p = dir.path().join(path);
-        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        fs::write(p, body).expect("write");
-    }
-    dir
-}
 
 /// Runs `sprawl scan ARGS TARGET` and returns the assertion handle.
 fn scan_in(target: &std::path::Path, args: &[&str]) -> assert_cmd::assert::Assert {

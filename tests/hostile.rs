@@ -10,19 +10,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{fake_github, git, oci, sprawl};
+use common::{fake_github, git, oci, sprawl, tree};
 use tempfile::TempDir;
-
-/// Writes `files` under a new temporary directory.
-fn tree(files: &[(&str, &str)]) -> TempDir {
-    let dir = TempDir::new().expect("tempdir");
-    for (path, body) in files {
-        let p = dir.path().join(path);
-        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        fs::write(p, body).expect("write");
-    }
-    dir
-}
 
 /// Runs sprawl with `args` (at most two minutes) and returns exit code, stdout, stderr.
 fn run(args: &[&str]) -> (i32, String, String) {
@@ -60,6 +49,15 @@ fn mkfifo(path: &Path) {
         .status()
         .expect("mkfifo");
     assert!(st.success());
+}
+
+/// A repository with one commit holding `a.env` with a fake token made from `seed`.
+fn one_commit_repo(seed: u64) -> TempDir {
+    let d = tree(&[("a.env", &format!("T={}\n", fake_github("ghp_", seed)))]);
+    git(d.path(), &["init", "-q", "-b", "main"]);
+    git(d.path(), &["add", "."]);
+    git(d.path(), &["commit", "-qm", "c1"]);
+    d
 }
 
 /// A listener on loopback that records whether anything connected.
@@ -774,16 +772,8 @@ fn d19_terminal_escapes_are_neutralised() {
 // Defect 21: a ref to a missing object and a garbage HEAD are errors.
 #[test]
 fn d21_broken_refs_are_errors() {
-    let d = TempDir::new().unwrap();
+    let d = one_commit_repo(2101);
     let r = d.path();
-    git(r, &["init", "-q", "-b", "main"]);
-    fs::write(
-        r.join("a.env"),
-        format!("T={}\n", fake_github("ghp_", 2101)),
-    )
-    .unwrap();
-    git(r, &["add", "."]);
-    git(r, &["commit", "-qm", "c1"]);
     fs::write(
         r.join(".git/refs/heads/bad"),
         "0123456789012345678901234567890123456789\n",
@@ -806,16 +796,8 @@ fn d21_broken_refs_are_errors() {
 // allocates what it claims (found by benches/fuzz.rs: 49 KB of pack made a scan take 2.5 GB).
 #[test]
 fn pack_entry_claiming_a_huge_size_is_refused_cheaply() {
-    let d = TempDir::new().unwrap();
+    let d = one_commit_repo(2801);
     let r = d.path();
-    git(r, &["init", "-q", "-b", "main"]);
-    fs::write(
-        r.join("a.env"),
-        format!("T={}\n", fake_github("ghp_", 2801)),
-    )
-    .unwrap();
-    git(r, &["add", "."]);
-    git(r, &["commit", "-qm", "c1"]);
     git(r, &["repack", "-adq"]);
     let pack = fs::read_dir(r.join(".git/objects/pack"))
         .unwrap()

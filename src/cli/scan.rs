@@ -536,7 +536,10 @@ fn scan_targets(
         if !common.respect_gitignore && !common.no_ignore {
             // Which scanned files a gitignore-respecting walk would have skipped (counted in
             // the summary line).
-            opts.gitignored = Some(Arc::new(crate::source::fs::visible_files(&opts.targets)));
+            opts.gitignored = Some(Arc::new(crate::source::fs::visible_files(
+                &opts.targets,
+                true,
+            )));
         }
         let mut o = scan_paths(Arc::clone(engine), fp.clone(), &opts);
         let skipped: Vec<String> = opts
@@ -546,15 +549,11 @@ fn scan_targets(
             .and_then(|s| s.lock().ok().map(|v| v.clone()))
             .unwrap_or_default();
         if !skipped.is_empty() {
-            let mut shown: Vec<&str> = skipped.iter().map(String::as_str).take(5).collect();
-            if skipped.len() > 5 {
-                shown.push("…");
-            }
+            use crate::source::git::worktree::{count_dirs, list_dirs};
             o.notes.push(format!(
-                "{} dependency/build director{} not scanned ({}): --no-ignore scans them",
-                skipped.len(),
-                if skipped.len() == 1 { "y" } else { "ies" },
-                shown.join(", ")
+                "{} not scanned ({}): --no-ignore scans them",
+                count_dirs(skipped.len()),
+                list_dirs(&skipped)
             ));
         }
         o
@@ -697,13 +696,8 @@ fn scan_work_tree(
     opts.walk.skip_nested_repos = true;
     opts.gitignored = None;
     opts.work_tree = Some(Arc::clone(&tree));
-    // The history pass already counted this target: a quiet work tree is not "nothing".
     let sub = scan_paths(Arc::clone(engine), fp.clone(), &opts);
-    if let Ok(mut dirs) = tree.skipped_dirs.lock()
-        && let Ok(s) = skipped.lock()
-    {
-        dirs.extend(s.iter().cloned());
-    }
+    let skipped = skipped.lock().map(|v| v.clone()).unwrap_or_default();
     // A modified file still holds the secrets of its committed version: those are reported
     // by history (present at HEAD), not a second time.
     let in_history: std::collections::HashSet<(&str, &str)> = outcome
@@ -729,7 +723,7 @@ fn scan_work_tree(
     outcome.findings.extend(fresh);
     outcome.errors.extend(sub.errors);
     outcome.notes.extend(sub.notes);
-    outcome.notes.push(tree.summary(&shown));
+    outcome.notes.push(tree.summary(&shown, &skipped));
     outcome.stats.blobs_scanned += sub.stats.blobs_scanned;
     outcome.stats.bytes_scanned += sub.stats.bytes_scanned;
     outcome.stats.skipped_binary += sub.stats.skipped_binary;

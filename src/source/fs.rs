@@ -105,8 +105,9 @@ pub fn walker(targets: &[PathBuf], opts: &WalkOptions) -> Result<WalkParallel, S
 }
 
 /// Every regular file under `targets` that a gitignore-respecting walk visits (paths as the
-/// walker yields them): the files a default scan reads beyond these are gitignored.
-pub fn visible_files(targets: &[PathBuf]) -> std::collections::HashSet<PathBuf> {
+/// walker yields them): the files a default scan reads beyond these are gitignored. `parents`
+/// also applies ignore files of the directories above the targets.
+pub fn visible_files(targets: &[PathBuf], parents: bool) -> std::collections::HashSet<PathBuf> {
     let mut out = std::collections::HashSet::new();
     let Some((first, rest)) = targets.split_first() else {
         return out;
@@ -116,6 +117,7 @@ pub fn visible_files(targets: &[PathBuf]) -> std::collections::HashSet<PathBuf> 
         b.add(t);
     }
     b.hidden(false)
+        .parents(parents)
         .git_global(false)
         .require_git(false)
         .filter_entry(|e| e.file_name() != ".git");

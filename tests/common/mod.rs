@@ -154,3 +154,14 @@ pub fn audit_four_shards_at_once(
         })
         .collect()
 }
+
+/// A temporary directory holding `files` (path, content), parents created.
+pub fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    for (path, body) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, body).expect("write");
+    }
+    dir
+}

@@ -18,7 +18,6 @@
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::source::WorkTreeState;
@@ -26,20 +25,21 @@ use crate::source::WorkTreeState;
 /// Files larger than this are not hashed: they are scanned (history rarely holds them).
 const MAX_HASHED: u64 = 64 << 20;
 
+/// Size, mtime seconds and nanoseconds of an index entry, when its stat data can be trusted.
+type StatKey = (u64, u32, u32);
+
 /// What is known about one repository's working tree.
 pub struct WorkTree {
     root: PathBuf,
     /// Every blob of the history scanned.
     history: HashSet<gix::ObjectId>,
-    /// Paths (relative to the root) that no ignore rule excludes.
+    /// Paths (as the walker from the root yields them) that no ignore rule excludes.
     visible: HashSet<PathBuf>,
     /// Paths in the index (relative, `/`-separated bytes) with the entry's blob and, when the
     /// entry's stat data can be trusted, its size and modification time.
-    tracked: HashMap<Vec<u8>, (gix::ObjectId, Option<(u64, u32, u32)>)>,
+    tracked: HashMap<Vec<u8>, (gix::ObjectId, Option<StatKey>)>,
     held: AtomicU64,
     counts: [AtomicU64; 3],
-    /// Dependency and build directories not descended (relative paths).
-    pub skipped_dirs: Mutex<Vec<String>>,
 }
 
 impl WorkTree {
@@ -75,21 +75,8 @@ impl WorkTree {
                 ));
             }
         }
-        let mut visible = HashSet::new();
-        let walk = ignore::WalkBuilder::new(root)
-            .hidden(false)
-            .parents(false)
-            .git_global(false)
-            .require_git(false)
-            .filter_entry(|e| e.file_name() != ".git")
-            .build();
-        for entry in walk.flatten() {
-            if entry.file_type().is_some_and(|t| t.is_file())
-                && let Ok(rel) = entry.path().strip_prefix(root)
-            {
-                visible.insert(rel.to_path_buf());
-            }
-        }
+        // A repository's own ignore rules only: none from directories above it.
+        let visible = crate::source::fs::visible_files(&[root.to_path_buf()], false);
         Ok(WorkTree {
             root: root.to_path_buf(),
             history,
@@ -97,7 +84,6 @@ impl WorkTree {
             tracked,
             held: AtomicU64::new(0),
             counts: Default::default(),
-            skipped_dirs: Mutex::new(Vec::new()),
         })
     }
 
@@ -134,7 +120,7 @@ impl WorkTree {
         }
         let state = if entry.is_some() {
             WorkTreeState::Modified
-        } else if self.visible.contains(rel) {
+        } else if self.visible.contains(path) {
             WorkTreeState::Untracked
         } else {
             WorkTreeState::Gitignored
@@ -143,8 +129,9 @@ impl WorkTree {
         Some(state)
     }
 
-    /// The note that says what the working-tree pass did.
-    pub fn summary(&self, shown: &str) -> String {
+    /// The note that says what the working-tree pass did; `skipped` are the dependency and
+    /// build directories and nested repositories the walk did not descend.
+    pub fn summary(&self, shown: &str, skipped: &[String]) -> String {
         let n = |s: WorkTreeState| self.counts[s as usize].load(Ordering::Relaxed);
         let (u, g, m) = (
             n(WorkTreeState::Untracked),
@@ -156,25 +143,32 @@ impl WorkTree {
             u + g + m,
             self.held.load(Ordering::Relaxed)
         );
-        let skipped = self
-            .skipped_dirs
-            .lock()
-            .map(|v| v.clone())
-            .unwrap_or_default();
         if !skipped.is_empty() {
-            let mut shown_dirs: Vec<&str> = skipped.iter().map(String::as_str).take(5).collect();
-            if skipped.len() > 5 {
-                shown_dirs.push("…");
-            }
             text.push_str(&format!(
-                "; {} dependency/build director{} or nested repositories not scanned ({}): --no-ignore scans dependency directories",
-                skipped.len(),
-                if skipped.len() == 1 { "y" } else { "ies" },
-                shown_dirs.join(", ")
+                "; {} or nested repositories not scanned ({}): --no-ignore scans dependency directories",
+                count_dirs(skipped.len()),
+                list_dirs(skipped)
             ));
         }
         text
     }
+}
+
+/// `1 dependency/build directory`, `3 dependency/build directories`.
+pub fn count_dirs(n: usize) -> String {
+    format!(
+        "{n} dependency/build director{}",
+        if n == 1 { "y" } else { "ies" }
+    )
+}
+
+/// The first five directories, then `…`.
+pub fn list_dirs(dirs: &[String]) -> String {
+    let mut shown: Vec<&str> = dirs.iter().map(String::as_str).take(5).collect();
+    if dirs.len() > 5 {
+        shown.push("…");
+    }
+    shown.join(", ")
 }
 
 /// True for a directory of third-party or generated files: `node_modules` contents other
