@@ -97,7 +97,12 @@ const NOT_SECRET_QUALIFIERS: &[&str] = &[
 /// True when the identifier names a secret: its last word, or its last two words joined, is one
 /// of `names` (normalized keywords).
 fn names_secret(ident: &[u8], names: &[String]) -> bool {
-    let w = words(ident);
+    let mut w = words(ident);
+    // `NEXT_PUBLIC_`, `EXPO_PUBLIC_`, `NUXT_PUBLIC_` put a variable into the browser bundle;
+    // the prefix says where it goes, not that the value is public. A secret there leaks twice.
+    if w.len() > 2 && w[1] == "public" && matches!(w[0].as_str(), "next" | "expo" | "nuxt") {
+        w.drain(..2);
+    }
     let Some(last) = w.last() else { return false };
     if w.iter()
         .any(|word| NOT_SECRET_QUALIFIERS.contains(&word.as_str()))
@@ -153,10 +158,18 @@ fn value_after(hay: &[u8], s: usize, e: usize) -> Option<Candidate> {
     let escaped_key = before == b'"' && s >= 2 && hay[s - 2] == b'\\';
     let mut i = e;
     // XML element: <password>value</password>
+    // The value may sit on a line of its own: <password>\n    value\n</password>.
     if before == b'<' && hay.get(i) == Some(&b'>') {
-        let start = i + 1;
-        let len = memchr::memchr(b'<', &hay[start..hay.len().min(start + MAX_VALUE + 1)])?;
-        return accept(hay, start, start + len, s, false);
+        let open = i + 1;
+        let len = memchr::memchr(b'<', &hay[open..hay.len().min(open + 2 * MAX_VALUE)])?;
+        let inner = &hay[open..open + len];
+        let lead = inner.len() - inner.trim_ascii_start().len();
+        let start = open + lead;
+        let end = open + inner.trim_ascii_end().len();
+        if end <= start {
+            return None;
+        }
+        return accept(hay, start, end, s, false);
     }
     // Closing quote of a quoted key: "password": / ['password'] = / \"password\":
     if escaped_key && hay[i..].starts_with(b"\\\"") {
@@ -171,19 +184,45 @@ fn value_after(hay: &[u8], s: usize, e: usize) -> Option<Candidate> {
     while matches!(hay.get(i), Some(b' ' | b'\t')) {
         i += 1;
     }
+    // Go's `var dbPassword string = "…"`: a type between the name and the operator.
+    if i > after_key
+        && let Some(after_type) = declared_type(hay, i)
+        && hay.get(after_type) == Some(&b'=')
+        && hay.get(after_type + 1) != Some(&b'=')
+    {
+        let mut k = after_type + 1;
+        while matches!(hay.get(k), Some(b' ' | b'\t')) {
+            k += 1;
+        }
+        return read_value(hay, k, s, true);
+    }
     if let Some(op_len) = operator(hay, i) {
         // `NAME=value` with no spaces is shell/env syntax (`DB_PASSWORD=x npm start`) and a
         // `--flag=value` is an argument: neither has to end the statement.
         let tight = i == after_key && !matches!(hay.get(i + op_len), Some(b' ' | b'\t'));
         let statement = !(tight || hay[s] == b'-');
+        let colon = hay[i] == b':' && op_len == 1;
         i += op_len;
         while matches!(hay.get(i), Some(b' ' | b'\t')) {
             i += 1;
         }
+        // TypeScript/Kotlin/Swift `apiKey: string = "…"`: skip the annotation.
+        if colon
+            && let Some(after_type) = declared_type(hay, i)
+            && hay.get(after_type) == Some(&b'=')
+            && !matches!(hay.get(after_type + 1), Some(b'=' | b'>'))
+        {
+            i = after_type + 1;
+            while matches!(hay.get(i), Some(b' ' | b'\t')) {
+                i += 1;
+            }
+            return read_value(hay, i, s, true);
+        }
         return read_value(hay, i, s, statement);
     }
     // define('DB_PASSWORD', '...'), putenv/setdefault('API_SECRET', '...'), SQL VALUES tuples.
-    let quoted_key = matches!(before, b'"' | b'\'') && s >= 2 && hay[s - 2] == b'(';
+    let quoted_key = matches!(before, b'"' | b'\'')
+        && hay[..s - 1].trim_ascii_end().last() == Some(&b'(');
     if quoted_key && hay.get(i) == Some(&b',') {
         let mut k = i + 1;
         while matches!(hay.get(k), Some(b' ' | b'\t')) {
@@ -206,23 +245,58 @@ fn value_after(hay: &[u8], s: usize, e: usize) -> Option<Candidate> {
     None
 }
 
-/// Length of the assignment operator at `i`: `=`, `:=`, `:`, `=>`, `?=`; never `==`, `!=`,
-/// `<=`, `>=` or `::`.
+/// Length of the assignment operator at `i`: `=`, `:=`, `::=`, `:::=`, `:`, `=>`, `?=`, `+=`,
+/// `.=`; never `==`, `!=`, `<=`, `>=` or `::`.
 fn operator(hay: &[u8], i: usize) -> Option<usize> {
     let len = match (hay.get(i), hay.get(i + 1)) {
         (Some(b'='), Some(b'>')) => 2,
         (Some(b'='), Some(b'=')) => return None,
         (Some(b'='), _) => 1,
         (Some(b':'), Some(b'=')) => 2,
-        (Some(b':'), Some(b':')) => return None,
+        // GNU make's `::=` and `:::=` (POSIX simple and immediate expansion).
+        (Some(b':'), Some(b':')) => match (hay.get(i + 2), hay.get(i + 3)) {
+            (Some(b'='), _) => 3,
+            (Some(b':'), Some(b'=')) => 4,
+            _ => return None,
+        },
         (Some(b':'), _) => 1,
-        (Some(b'?'), Some(b'=')) => 2,
+        // make's `?=` and `+=`, PHP's `.=` (appending a literal to an empty setting).
+        (Some(b'?' | b'+' | b'.'), Some(b'=')) if hay.get(i + 2) != Some(&b'=') => 2,
         _ => return None,
     };
     if i > 0 && matches!(hay[i - 1], b'!' | b'<' | b'>') {
         return None;
     }
     Some(len)
+}
+
+/// After a type annotation starting at `i` (`string`, `String?`, `[]byte`, `*str`,
+/// `pkg.Type`), followed by spaces: the offset of what comes next. Only simple type names, so
+/// prose (`password is …`) and calls do not qualify.
+fn declared_type(hay: &[u8], i: usize) -> Option<usize> {
+    let mut k = i;
+    while matches!(hay.get(k), Some(b'[' | b']' | b'*' | b'&')) && k - i < 4 {
+        k += 1;
+    }
+    let word_start = k;
+    if !hay.get(k).is_some_and(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    while hay
+        .get(k)
+        .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.'))
+        && k - word_start < 40
+    {
+        k += 1;
+    }
+    if hay.get(k) == Some(&b'?') {
+        k += 1;
+    }
+    let typed_end = k;
+    while matches!(hay.get(k), Some(b' ' | b'\t')) {
+        k += 1;
+    }
+    (k > typed_end || hay.get(k) == Some(&b'=')).then_some(k)
 }
 
 /// `ENV NAME value` at the start of a Dockerfile line.
@@ -677,6 +751,17 @@ mod tests {
             ("let db_password = r#\"Kq9vL2mXp7zR4w\"#;", "password"),
             ("./deploy --token=Kq9vL2mXp7zR4w --env prod", "token"),
             ("DB_PASSWORD=Kq9vL2mXp7zR4w npm start", "password"),
+            ("var dbPassword string = \"Kq9vL2mXp7zR4w\"", "password"),
+            ("\tapiToken string = \"Kq9vL2mXp7zR4w\"", "token"),
+            ("val dbPassword: String = \"Kq9vL2mXp7zR4w\"", "password"),
+            ("const apiToken: string = 'Kq9vL2mXp7zR4w';", "token"),
+            ("DB_PASSWORD ::= Kq9vL2mXp7zR4w", "password"),
+            ("DB_PASSWORD :::= Kq9vL2mXp7zR4w", "password"),
+            ("DB_PASSWORD += Kq9vL2mXp7zR4w", "password"),
+            ("$password .= 'Kq9vL2mXp7zR4w';", "password"),
+            ("define( 'DB_PASSWORD' , 'Kq9vL2mXp7zR4w' );", "password"),
+            ("<password>\n    Kq9vL2mXp7zR4w\n</password>", "password"),
+            ("NEXT_PUBLIC_API_SECRET=Kq9vL2mXp7zR4w", "secret"),
             (
                 "stringData:\n  db-password: >-\n    Kq9vL2mXp7zR4w\n",
                 "password",
@@ -755,6 +840,11 @@ mod tests {
             "\"Resource\": \"arn:aws:secretsmanager:*:*:secret:rds-db-credentials-Xk9mQ2\"",
             "\"output_token\": \"DistributionList.NextMarker\",",
             "aws waf update-ip-set --change-token 12cs345-67cd-890b-1cd2-c3a4567d89f1",
+            "password string == Kq9vL2mXp7zR4w",
+            "apiKey: string => Kq9vL2mXp7zR4w",
+            "<password>\n  two words\n</password>",
+            "PUBLIC_TOKEN=Kq9vL2mXp7zR4w",
+            "password == 'Kq9vL2mXp7zR4w'",
         ] {
             assert!(run(t, &["password", "secret", "token"]).is_empty(), "{t}");
         }

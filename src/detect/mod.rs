@@ -6,7 +6,9 @@
 pub mod allow;
 pub mod assignment;
 pub mod checksum;
+pub mod decode;
 pub mod entropy;
+pub mod host;
 pub mod placeholder;
 pub mod prefilter;
 
@@ -92,7 +94,13 @@ impl Engine {
                         continue;
                     }
                     let mut locs = re.capture_locations();
-                    let mut found = |s: usize, e: usize| {
+                    let mut found = |s: usize, e: usize, locs: &regex::bytes::CaptureLocations| {
+                        if let Some(g) = rule.host_group
+                            && let Some((hs, he)) = locs.get(g)
+                            && !host::is_remote(&hay[hs..he])
+                        {
+                            return; // a password for localhost or a documentation host
+                        }
                         if self.keep(rule, hay, s, e) {
                             raw.push((ri, s, e));
                         } else if !rule.spec.generic {
@@ -119,7 +127,8 @@ impl Engine {
         }
         if !vetoed.is_empty() {
             raw.retain(|m| {
-                !self.rules[m.0].spec.generic || !vetoed.iter().any(|&(s, e)| s < m.2 && m.1 < e)
+                let spec = &self.rules[m.0].spec;
+                !spec.generic || spec.weak || !vetoed.iter().any(|&(s, e)| s < m.2 && m.1 < e)
             });
         }
         let kept = resolve_overlaps(&self.rules, hay, raw);
@@ -137,6 +146,9 @@ impl Engine {
         if let Some(c) = rule.checksum
             && !c.is_valid(secret)
         {
+            return false;
+        }
+        if rule.spec.weak && placeholder::is_template_password(secret) {
             return false;
         }
         !placeholder::is_placeholder(secret) && !allow::is_allowed(hay, s, e)
@@ -239,7 +251,7 @@ fn search(
     re: &regex::bytes::Regex,
     locs: &mut regex::bytes::CaptureLocations,
     hay: &[u8],
-    found: &mut dyn FnMut(usize, usize),
+    found: &mut dyn FnMut(usize, usize, &regex::bytes::CaptureLocations),
 ) {
     let started = std::time::Instant::now();
     let (chunk, overlap) = if rule.user {
@@ -277,7 +289,7 @@ fn search(
             if let Some((s, e)) = locs.get(rule.secret_group)
                 && e > s
             {
-                found(s, e);
+                found(s, e, locs);
             }
         }
         if report_end >= hay.len() {
@@ -326,7 +338,7 @@ mod tests {
             .collect();
         let mut chunked = Vec::new();
         let mut locs = re.capture_locations();
-        search(rule, re, &mut locs, &hay, &mut |s, e| chunked.push((s, e)));
+        search(rule, re, &mut locs, &hay, &mut |s, e, _| chunked.push((s, e)));
         assert!(hay.len() > 4 * USER_CHUNK);
         assert_eq!(chunked, whole);
     }

@@ -10,8 +10,6 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 const MARKERS: &[&str] = &[
     "example",
     "****",
-    "<",
-    ">",
     "${",
     "{{",
     "}}",
@@ -104,7 +102,10 @@ static SHORT_MARKER_MATCHER: LazyLock<AhoCorasick> =
 
 /// True when `secret` looks like a placeholder, a variable reference or a documented sample.
 pub fn is_placeholder(secret: &[u8]) -> bool {
-    if is_variable_reference(secret) || MARKER_MATCHER.is_match(secret) {
+    if is_variable_reference(secret)
+        || has_angle_placeholder(secret)
+        || MARKER_MATCHER.is_match(secret)
+    {
         return true;
     }
     if secret.len() >= LONG_SECRET {
@@ -126,9 +127,55 @@ fn has_x_run(s: &[u8], n: usize) -> bool {
 }
 
 /// `$VAR`, `${VAR}`, `$(cmd)`, `%VAR%`, `%(name)s`; not `$2y$...` (a bcrypt hash) or `$apr1$`.
+/// Words that stand for "a password goes here" in templates and manuals (`user:password@host`,
+/// `login user password pass`). Weak rules report short real passwords, never these.
+pub fn is_template_password(secret: &[u8]) -> bool {
+    const WORDS: &[&str] = &[
+        "password", "pass", "passwd", "pwd", "pw", "secret", "mypassword", "yourpassword",
+        "mypass", "yourpass", "userpass", "dbpass", "dbpassword", "pass123", "password1",
+        "p", "x", "xxx", "...",
+    ];
+    WORDS.iter().any(|w| secret.eq_ignore_ascii_case(w.as_bytes()))
+}
+
+/// `<TOKEN>`, `<your password>`, `pass<word>`: a bracketed name, or a value that begins or
+/// ends inside brackets. A lone `<` or `>` is common in random keys (WordPress salts) and
+/// does not count.
+fn has_angle_placeholder(s: &[u8]) -> bool {
+    if s.first() == Some(&b'<') || s.last() == Some(&b'>') {
+        return true;
+    }
+    let mut i = 0;
+    while let Some(open) = memchr::memchr(b'<', &s[i..]) {
+        let start = i + open + 1;
+        let name = s[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b' '))
+            .count();
+        if (1..=40).contains(&name) && s.get(start + name) == Some(&b'>') {
+            return true;
+        }
+        i = start;
+    }
+    false
+}
+
+/// `$VAR`, `${VAR}`, `$(cmd)`, `%VAR%`: but not a crypt or PHC hash id (`$6$`, `$y$`,
+/// `$argon2id$`, `$apr1$`), whose lower-case name ends in another `$`.
 fn is_variable_reference(s: &[u8]) -> bool {
+    let hash_id = s.len() > 2
+        && s[1..]
+            .iter()
+            .take(10)
+            .position(|&b| b == b'$')
+            .is_some_and(|n| {
+                n > 0
+                    && s[1..1 + n]
+                        .iter()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            });
     match s {
-        [b'$', b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'{' | b'(', ..] => !s.starts_with(b"$apr1$"),
+        [b'$', b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'{' | b'(', ..] => !hash_id,
         [b'%', b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'(', ..] => true,
         _ => false,
     }

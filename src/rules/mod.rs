@@ -97,6 +97,12 @@ pub struct RuleSpec {
     /// never reported on their own: an identifier is not a secret.
     #[serde(default)]
     pub companion_only: bool,
+    /// Reports what the strong rules drop as too guessable: a short or dictionary password
+    /// (`root:root@db.prod…`). Only where the pattern's `host` capture names a host that is
+    /// neither local nor a documentation host; a provider rule's rejection of the same span
+    /// does not silence it. Reported as its own rule, at its (lower) severity.
+    #[serde(default)]
+    pub weak: bool,
     /// How to ask the provider whether a secret is live (`--verify`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifySpec>,
@@ -255,6 +261,8 @@ pub struct Rule {
     compiled: OnceLock<Result<Regex, String>>,
     /// Index of the `secret` capture group.
     pub secret_group: usize,
+    /// Index of the `host` capture group, when the pattern names the host the secret is for.
+    pub host_group: Option<usize>,
     /// Compiled checksum validator.
     pub checksum: Option<Checksum>,
     /// Loaded from a user's rule file or config rather than compiled into sprawl: compiled
@@ -364,8 +372,8 @@ impl Rule {
                 ))
             })?),
         };
-        let (regex, secret_group) = match spec.matcher {
-            Matcher::Assignment => (String::new(), 0),
+        let (regex, secret_group, host_group) = match spec.matcher {
+            Matcher::Assignment => (String::new(), 0, None),
             Matcher::Regex => {
                 if spec.pattern.is_empty() {
                     return Err(invalid("pattern is empty".into()));
@@ -384,7 +392,14 @@ impl Rule {
                     })?;
                 let group = capture_index(&hir, "secret")
                     .ok_or_else(|| invalid("pattern has no named capture `secret`".into()))?;
-                (pattern, group)
+                let host = capture_index(&hir, "host");
+                if spec.weak && host.is_none() {
+                    return Err(invalid(
+                        "a `weak` rule needs a named capture `host` (the host the password is for)"
+                            .into(),
+                    ));
+                }
+                (pattern, group, host)
             }
         };
         Ok(Rule {
@@ -393,6 +408,7 @@ impl Rule {
             pattern: regex,
             compiled: OnceLock::new(),
             secret_group,
+            host_group,
             checksum,
             user: false,
             exhausted: OnceLock::new(),

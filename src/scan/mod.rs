@@ -151,7 +151,10 @@ fn collect_matches(
     out: &mut Vec<BlobMatch>,
 ) {
     let matches = engine.find(hay, scratch);
-    let spans: Vec<(usize, usize)> = matches.iter().map(|m| (m.start, m.end)).collect();
+    let encoded = crate::detect::decode::encoded_values(hay);
+    let mut spans: Vec<(usize, usize)> = matches.iter().map(|m| (m.start, m.end)).collect();
+    spans.extend(encoded.iter().map(|e| (e.start, e.end)));
+    let first = out.len();
     for m in matches
         .into_iter()
         .filter(|m| to_window(m.start) < win.report_before)
@@ -171,6 +174,88 @@ fn collect_matches(
             secret: String::from_utf8_lossy(&m.secret).into_owned(),
             context: None,
         });
+    }
+    decoded_matches(engine, fp, scratch, win, hay, &encoded, &spans, &to_window, first, out);
+}
+
+/// How deep decode-through goes: a `.dockerconfigjson` holds an `auth` that holds a
+/// `_json_key` service account — two levels; a third would only be a crafted blob.
+const DECODE_DEPTH: usize = 2;
+
+/// Scans the decoded text of each base64 value found in context and reports its matches at
+/// the encoded value's position (line, column, preview of the encoded line, masked). A secret
+/// already reported on that line (the Basic header itself) is not reported twice.
+#[allow(clippy::too_many_arguments)]
+fn decoded_matches(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    scratch: &mut Scratch,
+    win: &Window<'_>,
+    hay: &[u8],
+    encoded: &[crate::detect::decode::Encoded],
+    spans: &[(usize, usize)],
+    to_window: &impl Fn(usize) -> usize,
+    first: usize,
+    out: &mut Vec<BlobMatch>,
+) {
+    for e in encoded
+        .iter()
+        .filter(|e| to_window(e.start) < win.report_before)
+    {
+        let mut secrets = Vec::new();
+        decoded_secrets(engine, scratch, &e.decoded, DECODE_DEPTH, &mut secrets);
+        if secrets.is_empty() {
+            continue;
+        }
+        let line_start = memchr::memrchr(b'\n', &hay[..e.start]).map_or(0, |i| i + 1);
+        let line = 1 + memchr::memchr_iter(b'\n', &hay[..e.start]).count();
+        let column = 1 + hay[line_start..e.start]
+            .iter()
+            .filter(|&&b| (b as i8) >= -0x40)
+            .count();
+        for (rule, secret) in secrets {
+            let fingerprint = fp.fingerprint(&secret);
+            let line = win.lines_before + line;
+            if out[first..]
+                .iter()
+                .any(|m| m.line == line && m.fingerprint == fingerprint)
+            {
+                continue;
+            }
+            out.push(BlobMatch {
+                rule,
+                line,
+                column: if line == win.lines_before + 1 {
+                    column + win.columns_before
+                } else {
+                    column
+                },
+                end_line: line,
+                preview: format!("{} (base64-decoded)", preview(hay, e.start, spans, false)),
+                fingerprint,
+                secret: String::from_utf8_lossy(&secret).into_owned(),
+                context: None,
+            });
+        }
+    }
+}
+
+/// The (rule, secret) pairs found in `decoded`, and in base64 values inside it down to `depth`.
+fn decoded_secrets(
+    engine: &Engine,
+    scratch: &mut Scratch,
+    decoded: &[u8],
+    depth: usize,
+    out: &mut Vec<(usize, Vec<u8>)>,
+) {
+    if depth == 0 {
+        return;
+    }
+    for m in engine.find(decoded, scratch) {
+        out.push((m.rule, m.secret));
+    }
+    for inner in crate::detect::decode::encoded_values(decoded) {
+        decoded_secrets(engine, scratch, &inner.decoded, depth - 1, out);
     }
 }
 
