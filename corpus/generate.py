@@ -487,10 +487,16 @@ class Doc:
     def __init__(self, path: str):
         self.path = path
         self.planted: list[tuple[str, str]] = []
+        self.decoded: list[tuple[str, str, str]] = []
 
     def plant(self, rule_id: str, secret: str) -> str:
         self.planted.append((rule_id, secret))
         return secret
+
+    def plant_decoded(self, rule_id: str, secret: str, encoded: str) -> None:
+        """A secret inside a base64 value (a Docker `auth`, a kubeconfig `client-key-data`):
+        reported at the encoded value's line, which write() finds."""
+        self.decoded.append((rule_id, secret, encoded))
 
     def write(self, text: str) -> None:
         assert self.path not in FILES, self.path
@@ -499,6 +505,10 @@ class Doc:
             n = text.count(secret)
             assert n == 1, f"{self.path}: secret for {rule_id} occurs {n} times"
             line = text[: text.index(secret)].count("\n") + 1
+            MANIFEST.append({"path": self.path, "line": line, "rule_id": rule_id, "secret": secret})
+        for rule_id, secret, encoded in self.decoded:
+            assert text.count(encoded) == 1, f"{self.path}: encoded value for {rule_id}"
+            line = text[: text.index(encoded)].count("\n") + 1
             MANIFEST.append({"path": self.path, "line": line, "rule_id": rule_id, "secret": secret})
 
 
@@ -673,7 +683,9 @@ def pos_kubeconfig():
     d = Doc("positives/home/.kube/config")
     ca = b64(fake_cert_pem().encode())
     cert = b64(fake_cert_pem().encode())
-    key = b64(pem("EC PRIVATE KEY", ec_sec1()).encode())
+    key_pem = pem("EC PRIVATE KEY", ec_sec1())
+    key = b64(key_pem.encode())
+    d.plant_decoded('privatekey.ec', key_pem.strip(), key)
     server = f"https://{rs(HEX, 32).upper()}.gr7.eu-west-1.eks.amazonaws.com"
     d.write(f"""apiVersion: v1
 kind: Config
@@ -722,7 +734,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # SECURITY WARNING: keep the secret key used in production secret!
-SECRET_KEY = '{d.plant('generic.secret', secret_key)}'
+SECRET_KEY = '{d.plant('django.secret-key', secret_key)}'
 
 DEBUG = False
 
@@ -826,7 +838,7 @@ def pos_appsettings():
             "ClientSecret": entra,
         },
     }
-    d.plant('generic.password', sql_pw)
+    d.plant('connection-string.password', sql_pw)
     d.plant('azure.storage.connection-string', conn)
     d.plant('azure.service-bus.connection-string', sb_key)
     d.plant('azure.entra.client-secret', entra)
@@ -955,8 +967,10 @@ machine ftp.partner-exchange.net
 
 def pos_docker_config():
     d = Doc("positives/home/.docker/config.json")
-    hub = b64(f"orbitci:{'dckr_pat_' + fresh(lambda: rs(B64URL, 27), 3.0)}".encode())
-    ghcr = b64(f"orbit-bot:{crc_token('ghp_')}".encode())
+    hub_pat = 'dckr_pat_' + fresh(lambda: rs(B64URL, 27), 3.0)
+    hub = b64(f"orbitci:{hub_pat}".encode())
+    ghcr_pat = crc_token('ghp_')
+    ghcr = b64(f"orbit-bot:{ghcr_pat}".encode())
     doc = {
         "auths": {
             "https://index.docker.io/v1/": {"auth": hub},
@@ -966,6 +980,9 @@ def pos_docker_config():
     }
     d.plant('docker.config-auth', hub)
     d.plant('docker.config-auth', ghcr)
+    # Decode-through: the tokens inside the `auth` values are found too.
+    d.plant_decoded('dockerhub.pat', hub_pat, hub)
+    d.plant_decoded('github.pat.classic', ghcr_pat, ghcr)
     d.write(json.dumps(doc, indent="\t") + "\n")
 
 

@@ -221,8 +221,8 @@ fn value_after(hay: &[u8], s: usize, e: usize) -> Option<Candidate> {
         return read_value(hay, i, s, statement);
     }
     // define('DB_PASSWORD', '...'), putenv/setdefault('API_SECRET', '...'), SQL VALUES tuples.
-    let quoted_key = matches!(before, b'"' | b'\'')
-        && hay[..s - 1].trim_ascii_end().last() == Some(&b'(');
+    let quoted_key =
+        matches!(before, b'"' | b'\'') && hay[..s - 1].trim_ascii_end().last() == Some(&b'(');
     if quoted_key && hay.get(i) == Some(&b',') {
         let mut k = i + 1;
         while matches!(hay.get(k), Some(b' ' | b'\t')) {
@@ -487,9 +487,20 @@ fn accept(
     match_start: usize,
     quoted: bool,
 ) -> Option<Candidate> {
+    let mut end = end;
+    if !quoted {
+        // `token=Zr7kP2qLx9wT?` in prose, `pass=Zr7kP2qLx9wT$` before a regex anchor: the
+        // punctuation ends the sentence or the pattern, it is not part of the value.
+        while end > start && matches!(hay[end - 1], b'?' | b'$' | b'^' | b'.' | b'!' | b':') {
+            end -= 1;
+        }
+    }
     let v = &hay[start..end];
     if v.len() < MIN_VALUE || v.len() > MAX_VALUE {
         return None;
+    }
+    if is_format_string(v) {
+        return None; // `%s`, `%c^`, `%(password)s`: a printf/`%` template, not a value
     }
     if !looks_like_literal_secret(v, quoted) {
         return None;
@@ -498,6 +509,23 @@ fn accept(
         start,
         end,
         match_start,
+    })
+}
+
+/// A printf-style conversion (`%s`, `%d`, `%c`, `%-8s`, `%08x`) inside the value.
+fn is_format_string(v: &[u8]) -> bool {
+    v.windows(2).enumerate().any(|(i, w)| {
+        w[0] == b'%' && {
+            let rest = &v[i + 1..];
+            let flags = rest
+                .iter()
+                .take_while(|b| b.is_ascii_digit() || matches!(b, b'-' | b'.' | b'+'))
+                .count();
+            rest.get(flags).is_some_and(|c| b"sdcxXfuqv".contains(c))
+                && rest
+                    .get(flags + 1)
+                    .is_none_or(|c| !c.is_ascii_alphanumeric())
+        }
     })
 }
 
@@ -762,6 +790,8 @@ mod tests {
             ("define( 'DB_PASSWORD' , 'Kq9vL2mXp7zR4w' );", "password"),
             ("<password>\n    Kq9vL2mXp7zR4w\n</password>", "password"),
             ("NEXT_PUBLIC_API_SECRET=Kq9vL2mXp7zR4w", "secret"),
+            ("Try again with token=Kq9vL2mXp7zR4w?", "token"),
+            ("grep -E '^DB_PASSWORD=Kq9vL2mXp7zR4w$' .env", "password"),
             (
                 "stringData:\n  db-password: >-\n    Kq9vL2mXp7zR4w\n",
                 "password",
@@ -845,6 +875,8 @@ mod tests {
             "<password>\n  two words\n</password>",
             "PUBLIC_TOKEN=Kq9vL2mXp7zR4w",
             "password == 'Kq9vL2mXp7zR4w'",
+            "printf(\"token=%c^\", c)",
+            "snprintf(buf, n, \"password=%-8s\", pw)",
         ] {
             assert!(run(t, &["password", "secret", "token"]).is_empty(), "{t}");
         }

@@ -141,8 +141,14 @@ mod tests {
         let hay = format!("SSH_KEY_B64={pem}\n");
         assert_eq!(encoded_values(hay.as_bytes()).len(), 1);
 
-        let hay = format!("curl -H 'Authorization: Basic {}' x", b64("ci:Tq8wLm2vZx7k"));
-        assert_eq!(encoded_values(hay.as_bytes())[0].decoded, b"ci:Tq8wLm2vZx7k");
+        let hay = format!(
+            "curl -H 'Authorization: Basic {}' x",
+            b64("ci:Tq8wLm2vZx7k")
+        );
+        assert_eq!(
+            encoded_values(hay.as_bytes())[0].decoded,
+            b"ci:Tq8wLm2vZx7k"
+        );
     }
 
     #[test]

@@ -71,7 +71,9 @@ pub fn is_remote(host: &[u8]) -> bool {
         };
     }
     if !name.contains('.')
-        || name.bytes().any(|b| !(b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_'))
+        || name
+            .bytes()
+            .any(|b| !(b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_'))
     {
         return false; // a service alias, or a template (`${DB_HOST}`, `<host>`)
     }

@@ -107,7 +107,18 @@ impl Engine {
                             vetoed.push((s, e));
                         }
                     };
-                    search(rule, re, &mut locs, hay, &mut found);
+                    match rule.window {
+                        Some(w) if !rule.user => search_around(
+                            re,
+                            rule.secret_group,
+                            &mut locs,
+                            hay,
+                            &scratch.candidates.hits[ri],
+                            w,
+                            &mut found,
+                        ),
+                        _ => search(rule, re, &mut locs, hay, &mut found),
+                    }
                 }
                 Matcher::Assignment => {
                     scratch.assignment.clear();
@@ -232,6 +243,49 @@ fn locate(hay: &[u8], kept: Vec<(usize, usize, usize)>) -> Vec<Match> {
     out
 }
 
+/// Runs a rule whose matches are at most `max_len` bytes long only where it can match: within
+/// `max_len` of one of its keyword `hits` (every match holds a keyword). Windows that touch are
+/// merged; each search sees the blob before its window, so `\b` and `^` behave as on the whole
+/// blob, and one byte after it for a trailing boundary.
+fn search_around(
+    re: &regex::bytes::Regex,
+    secret_group: usize,
+    locs: &mut regex::bytes::CaptureLocations,
+    hay: &[u8],
+    hits: &[(usize, usize)],
+    max_len: usize,
+    found: &mut dyn FnMut(usize, usize, &regex::bytes::CaptureLocations),
+) {
+    let mut i = 0;
+    let mut at = 0;
+    while i < hits.len() {
+        let start = hits[i].0.saturating_sub(max_len);
+        let mut end = hits[i].1 + max_len;
+        i += 1;
+        while i < hits.len() && hits[i].0.saturating_sub(max_len) <= end {
+            end = end.max(hits[i].1 + max_len);
+            i += 1;
+        }
+        let end = (end + 1).min(hay.len());
+        at = at.max(start);
+        while at <= end {
+            let Some(m) = re.captures_read_at(locs, &hay[..end], at) else {
+                break;
+            };
+            at = if m.end() > m.start() {
+                m.end()
+            } else {
+                m.end() + 1
+            };
+            if let Some((s, e)) = locs.get(secret_group)
+                && e > s
+            {
+                found(s, e, locs);
+            }
+        }
+    }
+}
+
 /// Bytes of a blob window one search of a user rule covers: bounds the time of a single
 /// regex call, so the time budget is checked often even for a pathological pattern.
 const USER_CHUNK: usize = 16 << 10;
@@ -338,8 +392,59 @@ mod tests {
             .collect();
         let mut chunked = Vec::new();
         let mut locs = re.capture_locations();
-        search(rule, re, &mut locs, &hay, &mut |s, e, _| chunked.push((s, e)));
+        search(rule, re, &mut locs, &hay, &mut |s, e, _| {
+            chunked.push((s, e))
+        });
         assert!(hay.len() > 4 * USER_CHUNK);
         assert_eq!(chunked, whole);
+    }
+    /// A built-in rule with bounded matches, searched only around its keyword hits, finds what
+    /// a search of the whole blob finds.
+    #[test]
+    fn windowed_search_matches_a_whole_search() {
+        let mut loaded = crate::rules::load::LoadedRules::default();
+        loaded.add_toml(
+            "t.toml",
+            "[[rule]]\nid = 't.tok'\nname = 'n'\nprovider = 'p'\npattern = '''\\b(?P<secret>kaa_[A-Za-z0-9]{20,24})\\b'''\nkeywords = ['kaa_']\nconfidence = 'high'\nseverity = 'high'\n",
+        );
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let rule = &loaded.rules[0];
+        let max = rule.window.expect("bounded pattern");
+        let re = rule.regex().unwrap();
+        let mut hay = Vec::new();
+        let mut hits = Vec::new();
+        let mut x: u64 = 11;
+        for i in 0..2000 {
+            hay.extend(std::iter::repeat_n(b'.', (i * 53) % 97));
+            if i % 3 == 0 {
+                hits.push((hay.len() + 1, hay.len() + 5));
+                hay.extend_from_slice(b"xkaa_"); // glued to a word: no boundary, no match
+            }
+            hits.push((hay.len(), hay.len() + 4));
+            hay.extend_from_slice(b"kaa_");
+            for _ in 0..(20 + i % 7) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                hay.push(b"abcdefghijKLMNOPQR0123456789"[(x % 28) as usize]);
+            }
+        }
+        let whole: Vec<(usize, usize)> = re
+            .captures_iter(&hay)
+            .filter_map(|c| c.name("secret").map(|m| (m.start(), m.end())))
+            .collect();
+        let mut windowed = Vec::new();
+        let mut locs = re.capture_locations();
+        search_around(
+            re,
+            rule.secret_group,
+            &mut locs,
+            &hay,
+            &hits,
+            max,
+            &mut |s, e, _| windowed.push((s, e)),
+        );
+        assert!(!whole.is_empty());
+        assert_eq!(windowed, whole);
     }
 }

@@ -114,6 +114,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         return has_long_run(secret, 16) || has_x_run(secret, 8);
     }
     has_x_run(secret, 4)
+        || is_keyboard_sequence_sample(secret)
         || SHORT_MARKER_MATCHER.is_match(secret)
         || has_long_run(secret, 6)
         || few_distinct(secret)
@@ -131,11 +132,54 @@ fn has_x_run(s: &[u8], n: usize) -> bool {
 /// `login user password pass`). Weak rules report short real passwords, never these.
 pub fn is_template_password(secret: &[u8]) -> bool {
     const WORDS: &[&str] = &[
-        "password", "pass", "passwd", "pwd", "pw", "secret", "mypassword", "yourpassword",
-        "mypass", "yourpass", "userpass", "dbpass", "dbpassword", "pass123", "password1",
-        "p", "x", "xxx", "...",
+        "password",
+        "pass",
+        "passwd",
+        "pwd",
+        "pw",
+        "secret",
+        "mypassword",
+        "yourpassword",
+        "mypass",
+        "yourpass",
+        "userpass",
+        "dbpass",
+        "dbpassword",
+        "pass123",
+        "password1",
+        "p",
+        "x",
+        "xxx",
+        "...",
     ];
-    WORDS.iter().any(|w| secret.eq_ignore_ascii_case(w.as_bytes()))
+    WORDS
+        .iter()
+        .any(|w| secret.eq_ignore_ascii_case(w.as_bytes()))
+}
+
+/// Hand-typed sample keys such as `AIzaSyDOCAbC123dEf456GhI789jKl012-MnO`: three or more
+/// runs of three consecutive characters (`123`, `abc`, `AbC`, `789`). In a random value a run
+/// appears at a given place with a chance of about 1 in 4,000 (base62) or 300 (hex), so three of
+/// them in one secret shorter than 64 characters are a person typing, not a generator.
+fn is_keyboard_sequence_sample(s: &[u8]) -> bool {
+    let step = |a: u8, b: u8| {
+        let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+        a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric() && b == a + 1
+    };
+    let mut runs = 0;
+    let mut i = 0;
+    while i + 2 < s.len() {
+        if step(s[i], s[i + 1]) && step(s[i + 1], s[i + 2]) {
+            runs += 1;
+            i += 3;
+            while i < s.len() && step(s[i - 1], s[i]) {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    runs >= 3
 }
 
 /// `<TOKEN>`, `<your password>`, `pass<word>`: a bracketed name, or a value that begins or
@@ -143,6 +187,14 @@ pub fn is_template_password(secret: &[u8]) -> bool {
 /// does not count.
 fn has_angle_placeholder(s: &[u8]) -> bool {
     if s.first() == Some(&b'<') || s.last() == Some(&b'>') {
+        return true;
+    }
+    // `[PASSWORD]`, `[your-token]`: a bracketed name standing for the value.
+    if let [b'[', inner @ .., b']'] = s
+        && inner
+            .iter()
+            .all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b' '))
+    {
         return true;
     }
     let mut i = 0;
@@ -228,6 +280,9 @@ mod tests {
             "AKIAIOSFODNN7EXAMPLE",
             "ghp_xxxxxxxxxxxxxxxxxxxx",
             "<YOUR_TOKEN>",
+            "AIzaSyDOCAbC123dEf456GhI789jKl012-MnO",
+            "[PASSWORD]",
+            "YourStrong!Passw0rd",
             "${GITHUB_TOKEN}",
             "$DB_PASSWORD",
             "aaaaaaaaaaaa",

@@ -12,7 +12,8 @@ use crate::rules::{Matcher, Rule};
 pub struct Candidates {
     /// Rule indexes whose keywords occur, each once, ascending.
     pub rules: Vec<u32>,
-    /// Per rule index: keyword hit spans, kept only for assignment-matcher rules.
+    /// Per rule index: keyword hit spans, kept for assignment-matcher rules and rules searched
+    /// in windows around their hits.
     pub hits: Vec<Vec<(usize, usize)>>,
     seen: Vec<bool>,
 }
@@ -74,7 +75,7 @@ impl KeywordPrefilter {
             .expect("keywords are plain literals");
         let wants_hits = rules
             .iter()
-            .map(|r| r.spec.matcher == Matcher::Assignment)
+            .map(|r| r.spec.matcher == Matcher::Assignment || (r.window.is_some() && !r.user))
             .collect();
         KeywordPrefilter {
             ac,

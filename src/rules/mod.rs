@@ -263,6 +263,9 @@ pub struct Rule {
     pub secret_group: usize,
     /// Index of the `host` capture group, when the pattern names the host the secret is for.
     pub host_group: Option<usize>,
+    /// The longest match the pattern can make, when that is at most [`MAX_WINDOWED_MATCH`]:
+    /// such a rule is searched only around its keyword hits, not over the whole blob.
+    pub window: Option<usize>,
     /// Compiled checksum validator.
     pub checksum: Option<Checksum>,
     /// Loaded from a user's rule file or config rather than compiled into sprawl: compiled
@@ -271,6 +274,12 @@ pub struct Rule {
     /// Set when a user rule blew its time budget: the message, and the rule no longer runs.
     pub exhausted: OnceLock<String>,
 }
+
+/// Rules whose matches are at most this long are searched in windows around their keyword
+/// hits. With hundreds of rules a blob wakes many of them, and a pattern whose leading boundary
+/// was widened has no literal prefix for the regex engine to skip ahead with: a full pass per
+/// woken rule cost more than everything else together.
+pub const MAX_WINDOWED_MATCH: usize = 4096;
 
 /// Compiled-size limit of built-in patterns (the largest, a PGP key block, needs under 4 MiB).
 pub const BUILTIN_REGEX_SIZE: usize = 32 << 20;
@@ -372,8 +381,8 @@ impl Rule {
                 ))
             })?),
         };
-        let (regex, secret_group, host_group) = match spec.matcher {
-            Matcher::Assignment => (String::new(), 0, None),
+        let (regex, secret_group, host_group, window) = match spec.matcher {
+            Matcher::Assignment => (String::new(), 0, None, None),
             Matcher::Regex => {
                 if spec.pattern.is_empty() {
                     return Err(invalid("pattern is empty".into()));
@@ -399,7 +408,11 @@ impl Rule {
                             .into(),
                     ));
                 }
-                (pattern, group, host)
+                let window = hir
+                    .properties()
+                    .maximum_len()
+                    .filter(|&n| n <= MAX_WINDOWED_MATCH);
+                (pattern, group, host, window)
             }
         };
         Ok(Rule {
@@ -409,6 +422,7 @@ impl Rule {
             compiled: OnceLock::new(),
             secret_group,
             host_group,
+            window,
             checksum,
             user: false,
             exhausted: OnceLock::new(),

@@ -175,7 +175,9 @@ fn collect_matches(
             context: None,
         });
     }
-    decoded_matches(engine, fp, scratch, win, hay, &encoded, &spans, &to_window, first, out);
+    decoded_matches(
+        engine, fp, scratch, win, hay, &encoded, &spans, &to_window, first, out,
+    );
 }
 
 /// How deep decode-through goes: a `.dockerconfigjson` holds an `auth` that holds a
