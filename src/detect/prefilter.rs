@@ -50,18 +50,16 @@ impl KeywordPrefilter {
     /// Builds the automaton over every keyword of `rules`.
     pub fn new(rules: &[Rule]) -> KeywordPrefilter {
         let mut keywords: Vec<String> = Vec::new();
+        let mut ids: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         let mut pattern_rules: Vec<Vec<u32>> = Vec::new();
         for (ri, rule) in rules.iter().enumerate() {
             for kw in &rule.spec.keywords {
                 let kw = kw.to_ascii_lowercase();
-                let pid = match keywords.iter().position(|k| *k == kw) {
-                    Some(p) => p,
-                    None => {
-                        keywords.push(kw);
-                        pattern_rules.push(Vec::new());
-                        keywords.len() - 1
-                    }
-                };
+                let pid = *ids.entry(kw.clone()).or_insert_with(|| {
+                    keywords.push(kw);
+                    pattern_rules.push(Vec::new());
+                    keywords.len() - 1
+                });
                 if !pattern_rules[pid].contains(&(ri as u32)) {
                     pattern_rules[pid].push(ri as u32);
                 }

@@ -35,6 +35,9 @@ pub struct LoadedRules {
     trust: Trust,
     /// Ids of the built-in rules.
     builtin_ids: std::collections::HashSet<String>,
+    /// Ids ever added: a new id is pushed without a search of `rules` (a file of thousands of
+    /// rules must load in milliseconds). May hold ids `rules` no longer has (after a retain).
+    seen_ids: std::collections::HashSet<String>,
 }
 
 impl LoadedRules {
@@ -51,7 +54,13 @@ impl LoadedRules {
         } else {
             rule.user = true;
         }
-        let Some(existing) = self.rules.iter_mut().find(|r| r.spec.id == rule.spec.id) else {
+        let known = !self.seen_ids.insert(rule.spec.id.clone());
+        let existing = if known {
+            self.rules.iter_mut().find(|r| r.spec.id == rule.spec.id)
+        } else {
+            None
+        };
+        let Some(existing) = existing else {
             self.rules.push(rule);
             return;
         };
@@ -131,19 +140,15 @@ impl LoadedRules {
                     "{source_name}: rule `{id}`: [rule.verify] ignored: a config found in a scanned directory may not say where secrets are sent (pass it with --config, or use --trust-config)"
                 ));
             }
-            match Rule::compile(spec, source_name) {
-                Ok(mut rule) => {
-                    // A user's pattern is compiled now, under the user size limit: one that
-                    // cannot be compiled is reported, never silently left out of the scan.
-                    if self.trust != Trust::Builtin {
-                        rule.user = true;
-                        if let Some(e) = rule.compile_error() {
-                            self.errors.push(e);
-                            continue;
-                        }
-                    }
-                    self.add(rule)
-                }
+            // A user's pattern is checked at load against the user size limit: one that cannot
+            // be compiled is reported, never silently left out of the scan.
+            let compiled = if self.trust == Trust::Builtin {
+                Rule::compile(spec, source_name)
+            } else {
+                Rule::compile_user(spec, source_name)
+            };
+            match compiled {
+                Ok(rule) => self.add(rule),
                 Err(e) => self.errors.push(e.to_string()),
             }
         }

@@ -343,6 +343,17 @@ pub fn widen_leading_boundary(pattern: &str) -> String {
 impl Rule {
     /// Validates and compiles one rule spec; `source` names its file in errors.
     pub fn compile(spec: RuleSpec, source: &str) -> Result<Rule, RuleError> {
+        Rule::build(spec, source, false)
+    }
+
+    /// Validates a user's rule spec: its pattern is kept as written (never capped or windowed)
+    /// and checked against the user size limit now, from the parse already made; the regex is
+    /// compiled on first use.
+    pub fn compile_user(spec: RuleSpec, source: &str) -> Result<Rule, RuleError> {
+        Rule::build(spec, source, true)
+    }
+
+    fn build(spec: RuleSpec, source: &str, user: bool) -> Result<Rule, RuleError> {
         let invalid = |message: String| RuleError::Invalid {
             source_name: source.to_string(),
             id: spec.id.clone(),
@@ -408,11 +419,34 @@ impl Rule {
                             .into(),
                     ));
                 }
-                let window = hir
-                    .properties()
-                    .maximum_len()
-                    .filter(|&n| n <= MAX_WINDOWED_MATCH);
-                (pattern, group, host, window)
+                if user {
+                    nfa_size_check(&hir, USER_REGEX_SIZE).map_err(|e| RuleError::Pattern {
+                        source_name: source.to_string(),
+                        id: spec.id.clone(),
+                        message: format!(
+                            "{e} (a user rule's compiled size limit is {} MiB)",
+                            USER_REGEX_SIZE >> 20
+                        ),
+                    })?;
+                    (pattern, group, host, None)
+                } else {
+                    // `\s*` between a key and its value makes a pattern unbounded, and an unbounded
+                    // pattern runs over the whole blob. Bounded at REPEAT_CAP, every real match is
+                    // the same and most patterns fit a window around their keyword. Repetitions
+                    // inside captures (the secret) are never capped: a long secret stays whole.
+                    let capped = cap_repetitions(&hir, REPEAT_CAP);
+                    match capped.properties().maximum_len() {
+                        Some(n) if n <= MAX_WINDOWED_MATCH => {
+                            let text = if hir.properties().maximum_len().is_some() {
+                                pattern
+                            } else {
+                                capped.to_string()
+                            };
+                            (text, group, host, Some(n))
+                        }
+                        _ => (pattern, group, host, None),
+                    }
+                }
             }
         };
         Ok(Rule {
@@ -424,7 +458,7 @@ impl Rule {
             host_group,
             window,
             checksum,
-            user: false,
+            user,
             exhausted: OnceLock::new(),
         })
     }
@@ -452,6 +486,7 @@ impl Rule {
     }
 
     /// Compiles the pattern now and returns the compiler's complaint, if any.
+    /// Compiles the pattern now and says why it does not compile, if it does not.
     pub fn compile_error(&self) -> Option<String> {
         self.regex();
         match self.compiled.get() {
@@ -461,6 +496,44 @@ impl Rule {
             )),
             _ => None,
         }
+    }
+}
+
+/// Builds only the Thompson NFA of `hir` under `limit` (what a regex's size limit applies to):
+/// a tenth of a full compile, so a file of thousands of user rules loads fast and is still
+/// checked whole.
+fn nfa_size_check(hir: &regex_syntax::hir::Hir, limit: usize) -> Result<(), String> {
+    regex_automata::nfa::thompson::Compiler::new()
+        .configure(
+            regex_automata::nfa::thompson::Config::new()
+                .utf8(false)
+                .nfa_size_limit(Some(limit)),
+        )
+        .build_from_hir(hir)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Longest run an unbounded repetition (`*`, `+`, `{n,}`) of a built-in pattern may match once
+/// capped for windowed search: more than any gap between a key and its value.
+const REPEAT_CAP: u32 = 64;
+
+/// `hir` with every unbounded repetition `{n,}` turned into `{n,n+cap}`.
+fn cap_repetitions(hir: &regex_syntax::hir::Hir, cap: u32) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Hir, HirKind, Repetition};
+    match hir.kind() {
+        HirKind::Repetition(r) => Hir::repetition(Repetition {
+            min: r.min,
+            max: Some(r.max.unwrap_or(r.min.saturating_add(cap))),
+            greedy: r.greedy,
+            sub: Box::new(cap_repetitions(&r.sub, cap)),
+        }),
+        HirKind::Capture(_) => hir.clone(),
+        HirKind::Concat(hs) => Hir::concat(hs.iter().map(|h| cap_repetitions(h, cap)).collect()),
+        HirKind::Alternation(hs) => {
+            Hir::alternation(hs.iter().map(|h| cap_repetitions(h, cap)).collect())
+        }
+        _ => hir.clone(),
     }
 }
 
