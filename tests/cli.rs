@@ -455,3 +455,59 @@ fn archives_in_directories_are_opened() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["findings"].as_array().unwrap().len(), 1);
 }
+
+/// A provider rule that needs its provider's name next to the key finds the key under a
+/// parent (`datadog:` / `api_key:`, `"Datadog": { "ApiKey": … }`, `[datadog]`), reported at
+/// the value's own line; a base64 Docker `auth` holding a token is decoded and the token
+/// reported at the encoded value's line.
+#[test]
+fn nested_and_encoded_settings_are_found() {
+    let hex = "3f9a0c1e7b5d2f4a8c6e0b9d1a3c5e7f";
+    let tok = fake_github("ghp_", 23);
+    let auth = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("bot:{tok}"))
+    };
+    let dir = tree(&[
+        (
+            "config/app.yml",
+            &format!("service: web\ndatadog:\n  site: datadoghq.eu\n  api_key: {hex}\n"),
+        ),
+        (
+            "appsettings.json",
+            &format!("{{\n  \"Datadog\": {{\n    \"ApiKey\": \"{hex}\"\n  }}\n}}\n"),
+        ),
+        ("settings.ini", &format!("[datadog]\napi_key = {hex}\n")),
+        (
+            "docker/config.json",
+            &format!("{{\"auths\": {{\"ghcr.io\": {{\"auth\": \"{auth}\"}}}}}}\n"),
+        ),
+    ]);
+    let out = scan_in(dir.path(), &["--git-history", "none", "-f", "json"])
+        .code(1)
+        .get_output()
+        .clone();
+    let found: Vec<(String, u64, String)> = json_findings(&out.stdout)
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap_or_default().to_string(),
+                f["line"].as_u64().unwrap_or_default(),
+                f["rule_id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for want in [
+        ("config/app.yml", 4, "datadog.api-key"),
+        ("appsettings.json", 3, "datadog.api-key"),
+        ("settings.ini", 2, "datadog.api-key"),
+        ("docker/config.json", 1, "github.pat.classic"),
+    ] {
+        assert!(
+            found
+                .iter()
+                .any(|(p, l, r)| p.ends_with(want.0) && *l == want.1 && r == want.2),
+            "{want:?} not in {found:?}"
+        );
+    }
+}

@@ -9,6 +9,7 @@ pub mod checksum;
 pub mod decode;
 pub mod entropy;
 pub mod host;
+pub mod nested;
 pub mod placeholder;
 pub mod prefilter;
 

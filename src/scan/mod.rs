@@ -178,6 +178,100 @@ fn collect_matches(
     decoded_matches(
         engine, fp, scratch, win, hay, &encoded, &spans, &to_window, first, out,
     );
+    nested_matches(
+        engine, fp, scratch, win, hay, &spans, &to_window, first, out,
+    );
+}
+
+/// Scans the leaves of nested settings again under their joined names (`sendgrid:` /
+/// `api_key:` read as `sendgrid_api_key: "…"`), so provider rules that need their provider's
+/// name next to the key see it. Only provider rules count here (the generic ones already saw
+/// the key as written); a secret already reported on that line is not repeated, but a generic
+/// rule's finding of it is renamed to the provider rule.
+#[allow(clippy::too_many_arguments)]
+fn nested_matches(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    scratch: &mut Scratch,
+    win: &Window<'_>,
+    hay: &[u8],
+    spans: &[(usize, usize)],
+    to_window: &impl Fn(usize) -> usize,
+    first: usize,
+    out: &mut Vec<BlobMatch>,
+) {
+    let leaves = crate::detect::nested::nested_leaves(hay);
+    if leaves.is_empty() {
+        return;
+    }
+    // One `name: "value"` line per leaf; `offsets[i]` is where leaf i's value starts in it.
+    let mut doc = Vec::new();
+    let mut offsets = Vec::with_capacity(leaves.len());
+    for leaf in &leaves {
+        doc.extend_from_slice(leaf.name.as_bytes());
+        doc.extend_from_slice(b": \"");
+        offsets.push(doc.len());
+        doc.extend_from_slice(&hay[leaf.start..leaf.end]);
+        doc.extend_from_slice(b"\"\n");
+    }
+    let mut lines: Option<Vec<usize>> = None;
+    for m in engine.find(&doc, scratch) {
+        if engine.rules()[m.rule].spec.generic {
+            continue;
+        }
+        let i = m.line - 1;
+        let (Some(leaf), Some(&value_at)) = (leaves.get(i), offsets.get(i)) else {
+            continue;
+        };
+        if m.start < value_at || m.end > value_at + (leaf.end - leaf.start) {
+            continue; // the match reaches into the made-up name
+        }
+        let start = leaf.start + (m.start - value_at);
+        if to_window(start) >= win.report_before {
+            continue;
+        }
+        let newlines =
+            lines.get_or_insert_with(|| memchr::memchr_iter(b'\n', hay).collect::<Vec<usize>>());
+        let line_idx = newlines.partition_point(|&n| n < start);
+        let line_start = if line_idx == 0 {
+            0
+        } else {
+            newlines[line_idx - 1] + 1
+        };
+        let line = win.lines_before + line_idx + 1;
+        let fingerprint = fp.fingerprint(&m.secret);
+        if let Some(x) = out[first..]
+            .iter_mut()
+            .find(|x| x.line == line && x.fingerprint == fingerprint)
+        {
+            // The generic rule saw `api_key: …`; the provider rule, with the parent's name,
+            // says whose key it is: the more specific rule names the finding.
+            if engine.rules()[x.rule].spec.generic {
+                x.rule = m.rule;
+            }
+            continue;
+        }
+        let column = 1 + hay[line_start..start]
+            .iter()
+            .filter(|&&b| (b as i8) >= -0x40)
+            .count();
+        let mut all_spans = spans.to_vec();
+        all_spans.push((start, start + m.secret.len()));
+        out.push(BlobMatch {
+            rule: m.rule,
+            line,
+            column: if line_idx == 0 {
+                column + win.columns_before
+            } else {
+                column
+            },
+            end_line: line,
+            preview: preview(hay, start, &all_spans, false),
+            fingerprint,
+            secret: String::from_utf8_lossy(&m.secret).into_owned(),
+            context: None,
+        });
+    }
 }
 
 /// How deep decode-through goes: a `.dockerconfigjson` holds an `auth` that holds a
