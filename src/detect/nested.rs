@@ -31,6 +31,8 @@ pub fn nested_leaves(hay: &[u8]) -> Vec<Leaf> {
     let mut out = Vec::new();
     // (indent, key) of the open blocks; a section header is indent -1 and stays until the next.
     let mut stack: Vec<(isize, String)> = Vec::new();
+    // How many entries of `stack` have a name (the others only keep the nesting right).
+    let mut named = 0usize;
     let mut pos = 0;
     while pos < hay.len() && out.len() < MAX_LEAVES {
         let end = memchr::memchr(b'\n', &hay[pos..]).map_or(hay.len(), |n| pos + n);
@@ -59,14 +61,22 @@ pub fn nested_leaves(hay: &[u8]) -> Vec<Leaf> {
                 .trim()
                 .to_string();
             stack.clear();
+            named = usize::from(!name.is_empty());
             stack.push((-1, name));
             continue;
         }
         let indent = indent as isize;
         while stack.last().is_some_and(|(i, _)| *i >= indent) {
-            stack.pop();
+            if stack.pop().is_some_and(|(_, k)| !k.is_empty()) {
+                named -= 1;
+            }
         }
         if matches!(body[0], b'}' | b']') {
+            continue;
+        }
+        // Most lines of code are neither under a named parent nor open a block: skip them
+        // before any parsing (this pass runs over every window).
+        if named == 0 && !matches!(body.last(), Some(b':' | b'{' | b'[')) {
             continue;
         }
         let Some((key, rest)) = split_key(body) else {
@@ -79,10 +89,11 @@ pub fn nested_leaves(hay: &[u8]) -> Vec<Leaf> {
         };
         let rest_trim = rest.trim_ascii();
         if rest_trim.is_empty() || rest_trim == b"{" || rest_trim == b"[" {
-            stack.push((indent, key));
+            named += 1;
+            stack.push((indent, String::from_utf8_lossy(key).into_owned()));
             continue;
         }
-        if stack.iter().all(|(_, k)| k.is_empty()) {
+        if named == 0 {
             continue; // top level: the key is already next to its value in the text
         }
         let Some((vs, ve)) = value_span(rest) else {
@@ -99,7 +110,7 @@ pub fn nested_leaves(hay: &[u8]) -> Vec<Leaf> {
             .collect();
         let mut name: String = parents.into_iter().rev().collect::<Vec<_>>().join("_");
         name.push('_');
-        name.push_str(&key);
+        name.push_str(&String::from_utf8_lossy(key));
         out.push(Leaf {
             start: base + vs,
             end: base + ve,
@@ -111,7 +122,7 @@ pub fn nested_leaves(hay: &[u8]) -> Vec<Leaf> {
 
 /// `key: rest` / `"key": rest` / `key = rest`: the key (a plain name) and what follows the
 /// operator.
-fn split_key(body: &[u8]) -> Option<(String, &[u8])> {
+fn split_key(body: &[u8]) -> Option<(&[u8], &[u8])> {
     let body = body.strip_prefix(b"- ").unwrap_or(body);
     let quote = matches!(body.first(), Some(b'"' | b'\''));
     let start = usize::from(quote);
@@ -137,10 +148,7 @@ fn split_key(body: &[u8]) -> Option<(String, &[u8])> {
         Some(b'=') if body.get(i + 1) != Some(&b'=') => i += 1,
         _ => return None,
     }
-    Some((
-        String::from_utf8_lossy(&body[start..start + len]).into_owned(),
-        &body[i..],
-    ))
+    Some((&body[start..start + len], &body[i..]))
 }
 
 /// The value after the operator: quoted, or bare up to a `,`/`;`/comment; no whitespace inside.
