@@ -511,3 +511,37 @@ fn nested_and_encoded_settings_are_found() {
         );
     }
 }
+
+/// A Kubernetes Secret manifest inside an archive in a scanned directory goes through the same
+/// stage as one on disk: its `data:` is decoded.
+#[test]
+fn kubernetes_secret_inside_an_archive_is_decoded() {
+    use base64::Engine as _;
+    let tok = fake_github("ghp_", 24);
+    let data = base64::engine::general_purpose::STANDARD.encode(format!("GITHUB_TOKEN={tok}"));
+    let manifest = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\ndata:\n  config: {data}\n"
+    );
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("bundle.tar"),
+        common::oci::layer_tar(&[common::oci::E::File(
+            "k8s/secret.yaml",
+            manifest.into_bytes(),
+        )]),
+    )
+    .unwrap();
+    let out = scan_in(dir.path(), &["--git-history", "none", "-f", "json"])
+        .code(1)
+        .get_output()
+        .clone();
+    let found = json_findings(&out.stdout);
+    assert!(
+        found.iter().any(|f| f["rule_id"] == "github.pat.classic"
+            && f["ci"]["kind"] == "kubernetes"
+            && f["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("bundle.tar!/k8s/secret.yaml"))),
+        "{found:#?}"
+    );
+}

@@ -701,3 +701,55 @@ fn gzipped_archive_and_truncated_archive() {
     assert_eq!(code, 2, "{err}");
     assert!(doc["errors"].to_string().contains("cut.tar"), "{doc:#}");
 }
+
+/// The shared detection stage runs on image layers too: a Kubernetes Secret manifest baked into
+/// a layer has its `data:` decoded (as in a directory or a repository), and a README's
+/// memorable example password is filtered as documentation, while the same line in a `.env`
+/// file of the same layer is a finding.
+#[test]
+fn image_layers_get_the_ci_stage_and_the_documentation_filter() {
+    use base64::Engine as _;
+    let dir = TempDir::new().unwrap();
+    let tok = fake_github("ghp_", 990);
+    let data = base64::engine::general_purpose::STANDARD.encode(format!("GITHUB_TOKEN={tok}"));
+    let manifest = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\ndata:\n  config: {data}\n"
+    );
+    let memorable = "password: Summer-Deploy-2024\n";
+    let img = Img {
+        layers: vec![(
+            oci::layer_tar(&[
+                E::File("deploy/secret.yaml", manifest.into_bytes()),
+                E::File("app/README.md", memorable.as_bytes().to_vec()),
+                E::File("app/settings.env", memorable.as_bytes().to_vec()),
+            ]),
+            Comp::None,
+            "COPY . /".to_string(),
+        )],
+        ..Img::default()
+    };
+    let built = oci::build(&img);
+    let archive = dir.path().join("app.tar");
+    oci::docker_save(&archive, &[("registry.example/app:2.0", &built)]);
+    let (code, doc, err) = scan(&archive, &["--show-secrets"]);
+    assert_eq!(code, 1, "{err}");
+    let all = findings(&doc);
+    let decoded = all
+        .iter()
+        .find(|f| f["secret"].as_str() == Some(tok.as_str()))
+        .unwrap_or_else(|| panic!("decoded token not found: {doc:#}"));
+    assert_eq!(decoded["ci"]["kind"], "kubernetes", "{decoded:#}");
+    assert!(
+        decoded["preview"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("base64-decoded"),
+        "{decoded:#}"
+    );
+    let paths: Vec<&str> = all
+        .iter()
+        .filter(|f| f["secret"].as_str() == Some("Summer-Deploy-2024"))
+        .filter_map(|f| f["image"]["path"].as_str())
+        .collect();
+    assert_eq!(paths, ["app/settings.env"], "{doc:#}");
+}

@@ -173,25 +173,14 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                     })
                     .map(|(o, mut m)| {
                         // CI configs and manifests are read again, whole, for their structure.
+                        let mut bytes = Vec::new();
+                        let mut ci_path = None;
                         if matches!(o, ReadOutcome::Text(_)) && crate::ci::candidate(&shown) {
                             match crate::bounded::read_regular(path, crate::ci::MAX_STRUCTURE_READ)
                             {
-                                Ok(bytes) => {
-                                    let (errors, notes) =
-                                        crate::ci::split_messages(crate::ci::refine_bytes(
-                                            &shown,
-                                            &bytes,
-                                            &engine,
-                                            &fp,
-                                            &mut scratch,
-                                            &mut m,
-                                        ));
-                                    for e in errors {
-                                        let _ = tx.send(Event::Error(e));
-                                    }
-                                    for n in notes {
-                                        let _ = tx.send(Event::Note(n));
-                                    }
+                                Ok(b) => {
+                                    bytes = b;
+                                    ci_path = Some(shown.as_str());
                                 }
                                 Err(e) => {
                                     let _ = tx.send(Event::Note(format!(
@@ -200,7 +189,16 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                                 }
                             }
                         }
-                        super::filter_docs(&engine, &shown, &mut m);
+                        let messages = super::refine_found(
+                            &engine,
+                            &fp,
+                            &mut scratch,
+                            ci_path,
+                            Some(&shown),
+                            &bytes,
+                            &mut m,
+                        );
+                        send_messages(&tx, messages);
                         let origin = Origin::File {
                             path: shown,
                             work_tree,
@@ -239,6 +237,20 @@ struct ArchiveVisitor<'a> {
     work_tree: Option<crate::source::WorkTreeState>,
 }
 
+/// Largest archive member or image file held in memory for its CI/GitOps structure.
+pub(crate) const HELD_MEMBER: u64 = 16 << 20;
+
+/// Sends the shared stage's messages as errors and notes.
+fn send_messages(tx: &Sender<Event>, messages: Vec<String>) {
+    let (errors, notes) = crate::ci::split_messages(messages);
+    for e in errors {
+        let _ = tx.send(Event::Error(e));
+    }
+    for n in notes {
+        let _ = tx.send(Event::Note(n));
+    }
+}
+
 impl Visitor for ArchiveVisitor<'_> {
     fn file(
         &mut self,
@@ -251,11 +263,35 @@ impl Visitor for ArchiveVisitor<'_> {
             let _ = self.tx.send(Event::Skipped(ReadOutcome::TooLarge(size)));
             return Ok(());
         }
-        let res = detect_stream(self.engine, self.fp, self.scratch, |f| {
-            fs::read_stream(content, self.windowing, f)
-        })
-        .map(|(o, mut m)| {
-            super::filter_docs(self.engine, shown, &mut m);
+        // A CI file or manifest inside an archive is held whole (up to 16 MiB) so that the
+        // shared stage can read its structure, as for a file on disk.
+        let structured = crate::ci::candidate(shown) && size <= HELD_MEMBER;
+        let mut held = Vec::new();
+        let res = if structured {
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(content, HELD_MEMBER + 1),
+                &mut held,
+            )?;
+            detect_stream(self.engine, self.fp, self.scratch, |f| {
+                fs::read_stream(&held[..], self.windowing, f)
+            })
+        } else {
+            detect_stream(self.engine, self.fp, self.scratch, |f| {
+                fs::read_stream(content, self.windowing, f)
+            })
+        };
+        let res = res.map(|(o, mut m)| {
+            let text = matches!(o, ReadOutcome::Text(_));
+            let messages = super::refine_found(
+                self.engine,
+                self.fp,
+                self.scratch,
+                (structured && text).then_some(shown),
+                Some(shown),
+                &held,
+                &mut m,
+            );
+            send_messages(self.tx, messages);
             let origin = Origin::File {
                 path: shown.to_string(),
                 work_tree: self.work_tree,

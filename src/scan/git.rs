@@ -421,12 +421,17 @@ fn scan_history(
                                         binary.fetch_add(1, Ordering::Relaxed);
                                     }
                                     // A blob at a CI or GitOps path gets that file's structure
-                                    // (the first such path it was introduced at).
-                                    if let Some(m) = found.as_mut()
-                                        && let Some(path) = ci_path(&prov, id)
-                                    {
-                                        let n = crate::ci::refine_bytes(
-                                            &path, blob.data, engine, fp, scratch, m,
+                                    // (the first such path it was introduced at); one held only
+                                    // by documentation gets the documentation filter.
+                                    if let Some(m) = found.as_mut() {
+                                        let n = super::refine_found(
+                                            engine,
+                                            fp,
+                                            scratch,
+                                            ci_path(&prov, id).as_deref(),
+                                            only_doc_path(&prov, id).as_deref(),
+                                            blob.data,
+                                            m,
                                         );
                                         if !n.is_empty() {
                                             ci_notes
@@ -434,11 +439,6 @@ fn scan_history(
                                                 .unwrap_or_else(|p| p.into_inner())
                                                 .extend(n);
                                         }
-                                    }
-                                    if let Some(m) = found.as_mut()
-                                        && let Some(path) = only_doc_path(&prov, id)
-                                    {
-                                        super::filter_docs(engine, &path, m);
                                     }
                                     Ok(found.filter(|m| !m.is_empty()))
                                 }

@@ -124,6 +124,9 @@ struct Counters {
 struct Job {
     content: u32,
     bytes: Vec<u8>,
+    /// Where the content was first seen in a layer: the shared stage reads CI and GitOps files
+    /// for their structure and filters documentation by it.
+    path: String,
 }
 
 /// Scans every image target and adds to `out`.
@@ -185,7 +188,12 @@ pub fn scan_images(
     }
 
     let counters = Counters::default();
-    let (results, matches) = read_layers(engine, fp, &stores, &slots, opts, &counters);
+    let (results, matches, stage_messages) =
+        read_layers(engine, fp, &stores, &slots, opts, &counters);
+    // The CI/GitOps stage names the file (its path inside a layer); errors stay errors.
+    let (stage_errors, stage_notes) = crate::ci::split_messages(stage_messages);
+    out.errors.extend(stage_errors);
+    out.notes.extend(stage_notes);
     out.stats.blobs_scanned += counters.blobs.load(Ordering::Relaxed);
     out.stats.bytes_scanned += counters.bytes.load(Ordering::Relaxed);
     out.stats.skipped_binary += counters.binary.load(Ordering::Relaxed);
@@ -341,7 +349,8 @@ fn plan_layers(
 }
 
 /// Reads every slot: reader threads decompress and walk layers, detector threads scan each
-/// distinct file content once.
+/// distinct file content once (and run the shared stage with the path it was first seen at).
+/// Returns the stage's messages too.
 fn read_layers(
     engine: &Engine,
     fp: &Fingerprinter,
@@ -349,10 +358,11 @@ fn read_layers(
     slots: &[Slot],
     opts: &ImageOptions,
     counters: &Counters,
-) -> (Vec<LayerResult>, HashMap<u32, Vec<BlobMatch>>) {
+) -> (Vec<LayerResult>, HashMap<u32, Vec<BlobMatch>>, Vec<String>) {
     let threads = opts.threads.max(1);
     let results: Vec<Mutex<LayerResult>> = slots.iter().map(|_| Mutex::default()).collect();
     let matches: Mutex<HashMap<u32, Vec<BlobMatch>>> = Mutex::default();
+    let stage_messages: Mutex<Vec<String>> = Mutex::default();
     let contents: Mutex<HashMap<[u8; 32], u32>> = Mutex::default();
     let next_id = AtomicU32::new(0);
     let next_slot = AtomicUsize::new(0);
@@ -361,11 +371,35 @@ fn read_layers(
         for _ in 0..threads {
             let rx: Receiver<Job> = rx.clone();
             let matches = &matches;
+            let stage_messages = &stage_messages;
             s.spawn(move || {
                 let mut scratch = Scratch::default();
                 for job in rx {
                     let found = detect_stream(engine, fp, &mut scratch, |f| {
                         fs::read_stream(&job.bytes[..], opts.windowing, f)
+                    })
+                    .map(|(o, mut m)| {
+                        let structured = matches!(o, ReadOutcome::Text(_))
+                            && crate::ci::candidate(&job.path)
+                            && job.bytes.len() as u64 <= super::files::HELD_MEMBER;
+                        let n = super::refine_found(
+                            engine,
+                            fp,
+                            &mut scratch,
+                            structured.then_some(job.path.as_str()),
+                            // Documentation is decided per path when findings fan out: the
+                            // same content may also sit at a path that is not prose.
+                            None,
+                            &job.bytes,
+                            &mut m,
+                        );
+                        if !n.is_empty() {
+                            stage_messages
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .extend(n);
+                        }
+                        (o, m)
                     });
                     record(counters, matches, job.content, found);
                 }
@@ -425,7 +459,11 @@ fn read_layers(
         .into_iter()
         .map(|m| m.into_inner().unwrap_or_default())
         .collect();
-    (results, matches.into_inner().unwrap_or_default())
+    (
+        results,
+        matches.into_inner().unwrap_or_default(),
+        stage_messages.into_inner().unwrap_or_default(),
+    )
 }
 
 fn record(
@@ -536,7 +574,11 @@ impl Visitor for LayerReader<'_> {
         };
         if new {
             self.tx
-                .send(Job { content: id, bytes })
+                .send(Job {
+                    content: id,
+                    bytes,
+                    path: shown.to_string(),
+                })
                 .map_err(|_| io::Error::other("detector threads stopped"))?;
         }
         self.occurrence(top, shown, id);
@@ -578,7 +620,10 @@ fn attribute(
             let vis = visibility(&listings, k, top, |j| {
                 img.slots[j].is_some_and(|sj| results[sj].by_path.get(top) == Some(id))
             });
-            for m in found {
+            for m in found
+                .iter()
+                .filter(|m| super::kept_in_docs(engine, shown, m))
+            {
                 let origin = ImageOrigin {
                     image: img.spec.reference.clone(),
                     platform: platform(img),

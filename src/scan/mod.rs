@@ -374,6 +374,30 @@ fn unescape_slashes(hay: &[u8]) -> (Vec<u8>, Vec<usize>) {
     (out, shifts)
 }
 
+/// The stage every source runs after detection, given where the content was found: a CI or
+/// GitOps file (`ci_path`) is read for its structure — context, references dropped, Kubernetes
+/// Secret data decoded — and in prose documentation (`doc_path`) generic values must look
+/// random. The directory, archive, git and image pipelines all call it, each on its own
+/// threads. Returns the refinement's messages (errors start with [`crate::ci::ERROR_PREFIX`]).
+pub fn refine_found(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    scratch: &mut Scratch,
+    ci_path: Option<&str>,
+    doc_path: Option<&str>,
+    bytes: &[u8],
+    matches: &mut Vec<BlobMatch>,
+) -> Vec<String> {
+    let messages = match ci_path {
+        Some(path) => crate::ci::refine_bytes(path, bytes, engine, fp, scratch, matches),
+        None => Vec::new(),
+    };
+    if let Some(path) = doc_path {
+        filter_docs(engine, path, matches);
+    }
+    messages
+}
+
 /// True for prose documentation (Markdown, reStructuredText, AsciiDoc).
 pub fn is_doc(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
@@ -391,10 +415,15 @@ pub fn filter_docs(engine: &Engine, path: &str, matches: &mut Vec<BlobMatch>) {
     if !is_doc(path) {
         return;
     }
-    matches.retain(|m| {
-        !engine.rules()[m.rule].spec.generic
-            || crate::detect::entropy::shannon_entropy(m.secret.as_bytes()) >= DOC_GENERIC_ENTROPY
-    });
+    matches.retain(|m| kept_in_docs(engine, path, m));
+}
+
+/// Whether a match stays when its content is at `path`: [`filter_docs`] for one match, for
+/// sources whose content is shared by several paths (image layers) and decided per path.
+pub fn kept_in_docs(engine: &Engine, path: &str, m: &BlobMatch) -> bool {
+    !is_doc(path)
+        || !engine.rules()[m.rule].spec.generic
+        || crate::detect::entropy::shannon_entropy(m.secret.as_bytes()) >= DOC_GENERIC_ENTROPY
 }
 
 /// Builds a finding from a blob match and the place it was found.
