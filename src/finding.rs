@@ -5,6 +5,39 @@ use serde::Serialize;
 use crate::rules::{Confidence, Severity};
 use crate::source::Origin;
 
+/// What verification concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The provider accepted the secret.
+    Live,
+    /// The provider says it is invalid or revoked.
+    Dead,
+    /// No conclusion (timeouts, rate limits, server errors, unexpected answers).
+    Unknown,
+    /// Not checked (no verifier for the rule, not allowed, canary).
+    Skipped,
+}
+
+/// The outcome recorded on a finding.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Verification {
+    /// Live, dead, unknown or skipped.
+    pub status: Status,
+    /// HTTP status of the deciding answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// When it was checked (ISO 8601 UTC).
+    pub checked_at: String,
+    /// Why, for unknown and skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// For private keys: the public key's OpenSSH type and SHA-256 fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+}
+
+
 /// One secret at one place.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
@@ -21,7 +54,7 @@ pub struct Finding {
     /// CI/GitOps context (platform, job, step, key, risk notes).
     pub context: Option<Box<crate::ci::CiContext>>,
     /// Outcome of `--verify`.
-    pub verification: Option<crate::verify::Verification>,
+    pub verification: Option<Verification>,
     /// Confidence of the rule.
     pub confidence: Confidence,
     /// Where it was found.
@@ -140,4 +173,13 @@ mod tests {
         assert!(!p.contains("abcdefghijkl"));
         assert_eq!(redact("hunter22"), "hu****");
     }
+}
+
+/// Ends the `secret` of a match an inventory remembered without its value (no
+/// `--store-secrets`): such a finding is reported and recorded, never verified or stored.
+pub const WITHHELD: char = '\u{0}';
+
+/// True when a finding's secret was withheld by the inventory ([`WITHHELD`]).
+pub fn is_withheld(secret: &str) -> bool {
+    secret.ends_with(WITHHELD)
 }

@@ -42,7 +42,7 @@ fn bars(title: &str, rows: &[(String, usize)]) -> String {
 
 /// Age bucket of an ISO 8601 first-seen date relative to `now` (Unix seconds).
 fn age_bucket(first_seen: &str, now: i64) -> &'static str {
-    let Some(t) = crate::scan::git::parse_iso8601(first_seen) else {
+    let Some(t) = crate::time::parse_iso8601(first_seen) else {
         return "unknown";
     };
     match (now - t) / 86_400 {

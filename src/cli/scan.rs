@@ -875,7 +875,7 @@ pub fn now_iso() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    crate::scan::git::iso8601(secs)
+    crate::time::iso8601(secs)
 }
 
 /// Writes the scan's findings to the inventory in one transaction; a store that cannot be

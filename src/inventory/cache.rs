@@ -1,15 +1,16 @@
 //! What `seen_objects` keeps of a blob: its matches as compact JSON, so an incremental
 //! re-audit reuses them instead of reading the blob again. The secret itself is kept only with
 //! `--store-secrets`; otherwise only its public mode prefix (which decides the environment) is,
-//! and the reused match is marked withheld ([`crate::scan::WITHHELD`]).
+//! and the reused match is marked withheld ([`crate::finding::WITHHELD`]).
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::ci::CiContext;
+use crate::finding::WITHHELD;
 use crate::rules::Rule;
-use crate::scan::{BlobMatch, WITHHELD};
+use crate::scan::BlobMatch;
 
 /// One remembered match.
 #[derive(Serialize, Deserialize)]
@@ -63,7 +64,7 @@ pub fn encode(rules: &[Rule], matches: &[BlobMatch], keep_secrets: bool) -> Opti
             end_line: m.end_line,
             preview: m.preview.clone(),
             fingerprint: m.fingerprint.clone(),
-            secret: (keep_secrets && !crate::scan::is_withheld(&m.secret))
+            secret: (keep_secrets && !crate::finding::is_withheld(&m.secret))
                 .then(|| m.secret.clone()),
             mode: crate::environment::mode_prefix(&m.secret).to_string(),
             context: m.context.as_deref().cloned(),
@@ -132,7 +133,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(withheld[0].secret, "sk_live_\u{0}");
-        assert!(crate::scan::is_withheld(&withheld[0].secret));
+        assert!(crate::finding::is_withheld(&withheld[0].secret));
         assert_eq!(
             (withheld[0].rule, withheld[0].line, &withheld[0].fingerprint),
             (0, 3, &m.fingerprint)

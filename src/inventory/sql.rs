@@ -101,7 +101,7 @@ fn now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    crate::scan::git::iso8601(secs)
+    crate::time::iso8601(secs)
 }
 
 /// Seen objects per multi-row insert (4 parameters each, well under every backend's limit).
@@ -137,7 +137,7 @@ fn upsert_secret<C: Conn>(
     store_secrets: bool,
 ) -> Result<i64, String> {
     let (status, at, http) = verification_of(f);
-    let keep = store_secrets && !crate::scan::is_withheld(&f.secret);
+    let keep = store_secrets && !crate::finding::is_withheld(&f.secret);
     let sql = format!(
         "INSERT INTO secrets (fingerprint, rule_id, provider, environment, severity, preview, first_seen, last_seen, verification, verified_at, http_status, secret)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11)

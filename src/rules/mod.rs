@@ -1,6 +1,7 @@
 //! The rule model: what a rule file says ([`RuleSpec`]) and the compiled form the engine runs
 //! ([`Rule`]). Loading from disk and from the binary lives in [`load`].
 
+pub mod checksum;
 pub mod load;
 
 use std::sync::OnceLock;
@@ -8,7 +9,7 @@ use std::sync::OnceLock;
 use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::detect::checksum::Checksum;
+use checksum::Checksum;
 
 /// How sure a rule is that a match is a real credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]

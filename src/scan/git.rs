@@ -2,6 +2,7 @@
 //! parallel (rayon), then fan findings out to every (secret, path) with all the commits that
 //! introduced it, and say whether a ref tip still holds it or it is history-only.
 
+use crate::time::iso8601;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -704,48 +705,6 @@ fn commit_view(c: &CommitMeta, line: usize) -> GitCommit {
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` back to seconds since the epoch (the inverse of [`iso8601`]).
-pub fn parse_iso8601(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    // Howard Hinnant's days-from-civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
-}
-
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
-pub fn iso8601(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's days-from-civil inverse.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 /// The first CI or GitOps path a blob was introduced at, if any.
 fn ci_path(prov: &Provenance, id: &ObjectId) -> Option<String> {
     prov.introduced.get(id)?.iter().find_map(|&(p, _)| {
@@ -796,21 +755,5 @@ fn save_seen(path: Option<&Path>, ids: &[ObjectId], errors: &mut Vec<String>) {
         });
     if let Err(e) = res {
         errors.push(format!("{}: cannot write seen-file: {e}", path.display()));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::iso8601;
-
-    #[test]
-    fn dates() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
-        for t in [0, 951_782_400, 1_700_000_000, 1_795_000_123] {
-            assert_eq!(super::parse_iso8601(&iso8601(t)), Some(t));
-        }
-        assert_eq!(super::parse_iso8601("yesterday"), None);
     }
 }

@@ -90,14 +90,7 @@ pub struct BlobMatch {
     pub context: Option<Box<crate::ci::CiContext>>,
 }
 
-/// Ends the `secret` of a match an inventory remembered without its value (no
-/// `--store-secrets`): such a finding is reported and recorded, never verified or stored.
-pub const WITHHELD: char = '\u{0}';
-
-/// True when a finding's secret was withheld by the inventory ([`WITHHELD`]).
-pub fn is_withheld(secret: &str) -> bool {
-    secret.ends_with(WITHHELD)
-}
+pub use crate::finding::{WITHHELD, is_withheld};
 
 /// Runs the detector over a blob delivered window by window by `read`.
 pub fn detect_stream(

@@ -25,37 +25,7 @@ use crate::finding::Finding;
 use crate::rules::{Rule, VerifyCheck, VerifySpec};
 use http::{Answer, Client, Request};
 
-/// What verification concluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// The provider accepted the secret.
-    Live,
-    /// The provider says it is invalid or revoked.
-    Dead,
-    /// No conclusion (timeouts, rate limits, server errors, unexpected answers).
-    Unknown,
-    /// Not checked (no verifier for the rule, not allowed, canary).
-    Skipped,
-}
-
-/// The outcome recorded on a finding.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Verification {
-    /// Live, dead, unknown or skipped.
-    pub status: Status,
-    /// HTTP status of the deciding answer.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_status: Option<u16>,
-    /// When it was checked (ISO 8601 UTC).
-    pub checked_at: String,
-    /// Why, for unknown and skipped.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// For private keys: the public key's OpenSSH type and SHA-256 fingerprint.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub public_key: Option<String>,
-}
+pub use crate::finding::{Status, Verification};
 
 /// Verification settings.
 #[derive(Debug, Clone)]
@@ -172,7 +142,7 @@ pub fn verify_findings(
         // A copy whose value the inventory withheld cannot be checked; any fresh copy can.
         let Some(&at) = idx
             .iter()
-            .find(|&&i| !crate::scan::is_withheld(&findings[i].secret))
+            .find(|&&i| !crate::finding::is_withheld(&findings[i].secret))
         else {
             results.push((
                 idx,
@@ -276,7 +246,7 @@ fn variables(
             .filter(|c| {
                 &c.rule_id == rule_id
                     && c.origin.display_path() == path
-                    && !crate::scan::is_withheld(&c.secret)
+                    && !crate::finding::is_withheld(&c.secret)
             })
             .min_by_key(|c| c.line.abs_diff(f.line))
             .ok_or_else(|| format!("needs a {rule_id} from the same file, none found"))?;
@@ -781,7 +751,7 @@ impl Cache {
 
     fn fresh(&self, rule: &str, fingerprint: &str, max_age: Duration) -> Option<Verification> {
         let v = self.entries.get(&format!("{rule}\t{fingerprint}"))?;
-        let at = crate::scan::git::parse_iso8601(&v.checked_at)?;
+        let at = crate::time::parse_iso8601(&v.checked_at)?;
         (now_secs() - at < max_age.as_secs() as i64).then(|| v.clone())
     }
 
@@ -847,7 +817,7 @@ fn now_secs() -> i64 {
 }
 
 fn now_iso() -> String {
-    crate::scan::git::iso8601(now_secs())
+    crate::time::iso8601(now_secs())
 }
 
 fn now_amz() -> String {
