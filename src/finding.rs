@@ -37,7 +37,6 @@ pub struct Verification {
     pub public_key: Option<String>,
 }
 
-
 /// One secret at one place.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {

@@ -24,6 +24,68 @@ pub struct Encoded {
     pub end: usize,
     /// The decoded bytes (valid UTF-8 text).
     pub decoded: Vec<u8>,
+    /// The key the value was under, for a Kubernetes Secret's `data:` entry: the decoded value
+    /// is scanned as `key: value`, so a bare password under `DB_PASSWORD` is still a password.
+    pub key: Option<String>,
+}
+
+impl Encoded {
+    /// The text to scan: the decoded value, under its key when it has one.
+    pub fn text(&self) -> Vec<u8> {
+        match &self.key {
+            None => self.decoded.clone(),
+            Some(k) => {
+                let sep: &[u8] = if self.decoded.contains(&b'\n') {
+                    b":\n"
+                } else {
+                    b": "
+                };
+                [k.as_bytes(), sep, &self.decoded[..]].concat()
+            }
+        }
+    }
+}
+
+/// `kind: Secret` in any of its spellings (YAML block or flow, JSON, a `List` of items, a
+/// Helm template the YAML parser cannot read).
+static SECRET_KIND: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+    regex::bytes::Regex::new(r#"["']?kind["']?[ \t]*:[ \t]*["']?Secret\b"#).expect("static regex")
+});
+
+/// A `key: base64` pair, quoted or not, as Secret `data:` entries are written.
+static DATA_ENTRY: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r#"["']?([A-Za-z0-9_.-]{1,253})["']?[ \t]*:[ \t]*["']?([A-Za-z0-9+/]{12,65536}={0,2})(?:["']|[ \t]*(?:[,}\r\n]|\z))"#,
+    )
+    .expect("static regex")
+});
+
+/// Kubernetes Secret values in text the YAML outline does not decode (JSON manifests,
+/// `kubectl get -o json` lists, flow-style YAML, Helm templates): when the window declares a
+/// Secret, every `key: base64` entry that decodes to text.
+fn secret_data_values(hay: &[u8], out: &mut Vec<Encoded>) {
+    if memchr::memmem::find(hay, b"Secret").is_none() || !SECRET_KIND.is_match(hay) {
+        return;
+    }
+    for c in DATA_ENTRY.captures_iter(hay) {
+        if out.len() >= MAX_VALUES {
+            return;
+        }
+        let (Some(k), Some(v)) = (c.get(1), c.get(2)) else {
+            continue;
+        };
+        if out.iter().any(|e| e.start == v.start()) {
+            continue;
+        }
+        if let Some(decoded) = decode(v.as_bytes()) {
+            out.push(Encoded {
+                start: v.start(),
+                end: v.end(),
+                decoded,
+                key: Some(String::from_utf8_lossy(k.as_bytes()).into_owned()),
+            });
+        }
+    }
 }
 
 /// Contexts that announce a base64 value: the marker and whether the value starts at the
@@ -88,10 +150,12 @@ pub fn encoded_values(hay: &[u8]) -> Vec<Encoded> {
                     start,
                     end,
                     decoded,
+                    key: None,
                 });
             }
         }
     }
+    secret_data_values(hay, &mut out);
     out.sort_by_key(|e| e.start);
     out
 }
@@ -149,6 +213,31 @@ mod tests {
             encoded_values(hay.as_bytes())[0].decoded,
             b"ci:Tq8wLm2vZx7k"
         );
+    }
+
+    #[test]
+    fn kubernetes_secret_data_in_any_shape() {
+        let v = b64("hunter2-Kq9vL2mXp7zR4w");
+        for hay in [
+            format!(
+                "{{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"data\": {{\"DB_PASSWORD\": \"{v}\"}}}}"
+            ),
+            format!("kind: List\nitems:\n- kind: Secret\n  data:\n    DB_PASSWORD: {v}\n"),
+            format!(
+                "kind: Secret\nmetadata:\n  name: {{{{ .Release.Name }}}}\ndata:\n  DB_PASSWORD: {v}\n"
+            ),
+        ] {
+            let found = encoded_values(hay.as_bytes());
+            assert_eq!(found.len(), 1, "{hay}");
+            assert_eq!(
+                found[0].text(),
+                b"DB_PASSWORD: hunter2-Kq9vL2mXp7zR4w",
+                "{hay}"
+            );
+        }
+        // Without a Secret, base64 values are left alone.
+        let hay = format!("kind: ConfigMap\ndata:\n  DB_PASSWORD: {v}\n");
+        assert!(encoded_values(hay.as_bytes()).is_empty());
     }
 
     #[test]

@@ -292,7 +292,7 @@ fn decoded_matches(
         .filter(|e| to_window(e.start) < win.report_before)
     {
         let mut secrets = Vec::new();
-        decoded_secrets(engine, scratch, &e.decoded, DECODE_DEPTH, &mut secrets);
+        decoded_secrets(engine, scratch, &e.text(), DECODE_DEPTH, &mut secrets);
         if secrets.is_empty() {
             continue;
         }
