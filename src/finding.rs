@@ -5,6 +5,68 @@ use serde::Serialize;
 use crate::rules::{Confidence, Severity};
 use crate::source::Origin;
 
+/// A CI platform or GitOps file kind (`ci::Kind`; what each one means lives in `ci::kinds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CiKind {
+    /// `.github/workflows/*.yml`.
+    GithubActions,
+    /// `action.yml` of a composite action.
+    GithubAction,
+    /// `.gitlab-ci.yml` and files it includes.
+    GitlabCi,
+    /// `.circleci/config.yml`.
+    Circleci,
+    /// `azure-pipelines.yml`.
+    AzurePipelines,
+    /// `bitbucket-pipelines.yml`.
+    BitbucketPipelines,
+    /// `.travis.yml`.
+    Travis,
+    /// `.drone.yml`.
+    Drone,
+    /// `.buildkite/pipeline.yml`.
+    Buildkite,
+    /// Tekton pipelines and tasks.
+    Tekton,
+    /// Argo Workflows.
+    ArgoWorkflows,
+    /// `Jenkinsfile` (declarative or scripted).
+    Jenkins,
+    /// Kubernetes manifests (also Helm templates).
+    Kubernetes,
+    /// docker-compose files.
+    Compose,
+    /// `.env` files.
+    DotEnv,
+    /// Dockerfiles.
+    Dockerfile,
+    /// Terraform.
+    Terraform,
+    /// Ansible variables.
+    Ansible,
+    /// A SOPS-encrypted YAML file (`sops:` metadata, `ENC[AES256_GCM,…]` values).
+    Sops,
+}
+
+/// Where in a CI or GitOps file a finding sits, and what it means there.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+pub struct CiContext {
+    /// Platform or file kind.
+    pub kind: CiKind,
+    /// Job (or workflow template, task) holding the line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    /// Step holding the line (its name, label or `#N`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Key path of the value (`jobs.deploy.env.API_TOKEN`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// What this means and what to do (plaintext Kubernetes Secret, use OIDC, leaks to logs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
 /// What verification concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,7 +113,7 @@ pub struct Finding {
     /// Environment the secret belongs to.
     pub environment: crate::environment::Environment,
     /// CI/GitOps context (platform, job, step, key, risk notes).
-    pub context: Option<Box<crate::ci::CiContext>>,
+    pub context: Option<Box<CiContext>>,
     /// Outcome of `--verify`.
     pub verification: Option<Verification>,
     /// Confidence of the rule.

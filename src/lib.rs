@@ -7,6 +7,7 @@ pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod detect;
+pub mod entropy;
 pub mod environment;
 pub mod finding;
 pub mod fingerprint;

@@ -159,7 +159,7 @@ pub fn looks_like_credential(word: &str) -> bool {
         }
     }
     let classes = [lower, upper, digit, symbol].iter().filter(|b| **b).count();
-    let entropy = crate::detect::entropy::shannon_entropy(word.as_bytes());
+    let entropy = crate::entropy::shannon_entropy(word.as_bytes());
     (symbol && classes >= 3 && entropy >= 2.9)
         || (digit && classes >= 2 && transitions >= 3 && n >= 10 && entropy >= 3.0)
         || (classes >= 2 && transitions >= 2 && n >= 20 && entropy >= 3.5)

@@ -4,48 +4,7 @@
 
 use serde::Serialize;
 
-/// A CI platform or GitOps file kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    /// `.github/workflows/*.yml`.
-    GithubActions,
-    /// `action.yml` of a composite action.
-    GithubAction,
-    /// `.gitlab-ci.yml` and files it includes.
-    GitlabCi,
-    /// `.circleci/config.yml`.
-    Circleci,
-    /// `azure-pipelines.yml`.
-    AzurePipelines,
-    /// `bitbucket-pipelines.yml`.
-    BitbucketPipelines,
-    /// `.travis.yml`.
-    Travis,
-    /// `.drone.yml`.
-    Drone,
-    /// `.buildkite/pipeline.yml`.
-    Buildkite,
-    /// Tekton pipelines and tasks.
-    Tekton,
-    /// Argo Workflows.
-    ArgoWorkflows,
-    /// `Jenkinsfile` (declarative or scripted).
-    Jenkins,
-    /// Kubernetes manifests (also Helm templates).
-    Kubernetes,
-    /// docker-compose files.
-    Compose,
-    /// `.env` files.
-    DotEnv,
-    /// Dockerfiles.
-    Dockerfile,
-    /// Terraform.
-    Terraform,
-    /// Ansible variables.
-    Ansible,
-    /// A SOPS-encrypted YAML file (`sops:` metadata, `ENC[AES256_GCM,…]` values).
-    Sops,
-}
+pub use crate::finding::CiKind as Kind;
 
 impl Kind {
     /// True for CI pipelines (jobs and steps), as opposed to GitOps/config files.

@@ -21,33 +21,15 @@ pub mod yaml;
 use std::collections::HashMap;
 
 use base64::Engine as _;
-use serde::Serialize;
 
+use crate::detect::stream::{BlobMatch, detect_stream};
 use crate::detect::{Engine, Scratch};
 use crate::fingerprint::Fingerprinter;
-use crate::scan::{BlobMatch, detect_stream};
 use crate::source::fs::{self, Windowing};
 pub use kinds::Kind;
 use yaml::{Scalar, Seg, path_string};
 
-/// Where in a CI or GitOps file a finding sits, and what it means there.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
-pub struct CiContext {
-    /// Platform or file kind.
-    pub kind: Kind,
-    /// Job (or workflow template, task) holding the line.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub job: Option<String>,
-    /// Step holding the line (its name, label or `#N`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<String>,
-    /// Key path of the value (`jobs.deploy.env.API_TOKEN`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// What this means and what to do (plaintext Kubernetes Secret, use OIDC, leaks to logs).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-}
+pub use crate::finding::CiContext;
 
 /// Files larger than this are not parsed (CI configs and manifests are small).
 const MAX_PARSE: usize = 4 << 20;

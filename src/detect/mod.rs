@@ -7,11 +7,12 @@ pub mod allow;
 pub mod assignment;
 pub mod checksum;
 pub mod decode;
-pub mod entropy;
+pub use crate::entropy;
 pub mod host;
 pub mod nested;
 pub mod placeholder;
 pub mod prefilter;
+pub mod stream;
 
 use std::sync::Arc;
 
