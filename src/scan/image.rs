@@ -539,10 +539,9 @@ impl Visitor for LayerReader<'_> {
             self.counters.too_large.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
-        let mut head = Vec::with_capacity(8192);
-        content.take(8192).read_to_end(&mut head)?;
-        let utf16 = head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]);
-        if !utf16 && memchr::memchr(0, &head).is_some() {
+        let mut head = Vec::with_capacity(fs::SNIFF);
+        content.take(fs::SNIFF as u64).read_to_end(&mut head)?;
+        if fs::looks_binary(&head) {
             self.counters.binary.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }

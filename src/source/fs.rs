@@ -9,7 +9,7 @@ use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkParallel};
 
 /// Bytes examined to tell text from binary.
-const SNIFF: usize = 8 << 10;
+pub const SNIFF: usize = 8 << 10;
 
 /// How to walk the targets.
 #[derive(Debug, Clone, Default)]
@@ -222,7 +222,7 @@ pub fn read_stream(
         });
         return Ok(ReadOutcome::Text(buf.len() as u64));
     }
-    if memchr::memchr(0, &buf).is_some() {
+    if looks_binary(&buf) {
         return Ok(ReadOutcome::Binary);
     }
     let mut offset: u64 = 0;
@@ -274,6 +274,13 @@ fn fill(r: &mut impl Read, buf: &mut Vec<u8>, target: usize) -> io::Result<usize
 enum Utf16 {
     Le,
     Be,
+}
+
+/// The one binary test every source uses, on the first [`SNIFF`] bytes of a content: a NUL
+/// byte, unless a UTF-16 byte-order mark says the NULs are half of its characters.
+pub fn looks_binary(head: &[u8]) -> bool {
+    let head = &head[..head.len().min(SNIFF)];
+    utf16_kind(head).is_none() && memchr::memchr(0, head).is_some()
 }
 
 fn utf16_kind(b: &[u8]) -> Option<Utf16> {
