@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{Rule, RuleError, RuleSpec};
+use super::{Rule, RuleSpec};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
@@ -228,9 +228,4 @@ pub fn builtin() -> LoadedRules {
         loaded.add_toml(&format!("rules/{name}"), text);
     }
     loaded
-}
-
-/// Compiles one spec; used by tests and by `rules check` on single rules.
-pub fn compile_one(spec: RuleSpec) -> Result<Rule, RuleError> {
-    Rule::compile(spec, "<inline>")
 }

@@ -239,15 +239,6 @@ pub struct VerifyCheck {
     pub body: Vec<String>,
 }
 
-/// One TOML rule file: a list of `[[rule]]` tables.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleFile {
-    /// The rules in the file.
-    #[serde(default)]
-    pub rule: Vec<RuleSpec>,
-}
-
 /// A rule compiled for the engine.
 #[derive(Debug, Clone)]
 pub struct Rule {
