@@ -3,8 +3,6 @@
 //! a base64-wrapped PEM key hide what they hold from every pattern; here they are found by
 //! their context, decoded (bounded in size), and handed back to be scanned as text.
 
-use base64::Engine as _;
-
 /// Longest encoded value decoded (a service-account JSON key is ~3 KiB encoded).
 const MAX_ENCODED: usize = 64 << 10;
 
@@ -172,11 +170,7 @@ fn value_start(hay: &[u8], mut i: usize) -> Option<usize> {
 /// Standard or URL-safe base64, padded or not, decoded to printable text (tabs and newlines
 /// allowed); anything else is not a wrapped credential.
 fn decode(encoded: &[u8]) -> Option<Vec<u8>> {
-    let trimmed: Vec<u8> = encoded.iter().copied().filter(|&b| b != b'=').collect();
-    let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(&trimmed)
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&trimmed))
-        .ok()?;
+    let decoded = super::checksum::decode_base64_any(encoded)?;
     let text = std::str::from_utf8(&decoded).ok()?;
     let printable = text
         .bytes()
@@ -187,6 +181,7 @@ fn decode(encoded: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     fn b64(s: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(s)

@@ -362,6 +362,23 @@ fn search(
 mod tests {
     use super::*;
 
+    /// `n` pseudo-random token characters from the xorshift state `x`.
+    fn push_random(hay: &mut Vec<u8>, x: &mut u64, n: usize) {
+        for _ in 0..n {
+            *x ^= *x << 13;
+            *x ^= *x >> 7;
+            *x ^= *x << 17;
+            hay.push(b"abcdefghijKLMNOPQR0123456789"[(*x % 28) as usize]);
+        }
+    }
+
+    /// The secret spans one search of the whole blob finds.
+    fn whole_search(re: &regex::bytes::Regex, hay: &[u8]) -> Vec<(usize, usize)> {
+        re.captures_iter(hay)
+            .filter_map(|c| c.name("secret").map(|m| (m.start(), m.end())))
+            .collect()
+    }
+
     /// A user rule searched chunk by chunk finds exactly what one search of the whole window
     /// finds, including matches that straddle chunk boundaries.
     #[test]
@@ -381,17 +398,9 @@ mod tests {
             // Tokens at positions that fall on and around every chunk boundary.
             hay.extend(std::iter::repeat_n(b' ', (i * 37) % 23 + 1));
             hay.extend_from_slice(b"kaa_");
-            for _ in 0..20 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                hay.push(b"abcdefghijKLMNOPQR0123456789"[(x % 28) as usize]);
-            }
+            push_random(&mut hay, &mut x, 20);
         }
-        let whole: Vec<(usize, usize)> = re
-            .captures_iter(&hay)
-            .filter_map(|c| c.name("secret").map(|m| (m.start(), m.end())))
-            .collect();
+        let whole = whole_search(re, &hay);
         let mut chunked = Vec::new();
         let mut locs = re.capture_locations();
         search(rule, re, &mut locs, &hay, &mut |s, e, _| {
@@ -400,6 +409,7 @@ mod tests {
         assert!(hay.len() > 4 * USER_CHUNK);
         assert_eq!(chunked, whole);
     }
+
     /// A built-in rule with bounded matches, searched only around its keyword hits, finds what
     /// a search of the whole blob finds.
     #[test]
@@ -424,17 +434,9 @@ mod tests {
             }
             hits.push((hay.len(), hay.len() + 4));
             hay.extend_from_slice(b"kaa_");
-            for _ in 0..(20 + i % 7) {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                hay.push(b"abcdefghijKLMNOPQR0123456789"[(x % 28) as usize]);
-            }
+            push_random(&mut hay, &mut x, 20 + i % 7);
         }
-        let whole: Vec<(usize, usize)> = re
-            .captures_iter(&hay)
-            .filter_map(|c| c.name("secret").map(|m| (m.start(), m.end())))
-            .collect();
+        let whole = whole_search(re, &hay);
         let mut windowed = Vec::new();
         let mut locs = re.capture_locations();
         search_around(

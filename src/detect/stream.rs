@@ -90,15 +90,11 @@ fn collect_matches(
         .into_iter()
         .filter(|m| to_window(m.start) < win.report_before)
     {
+        let (line, column) = in_blob(win, m.line, m.column);
         out.push(BlobMatch {
             rule: m.rule,
-            line: win.lines_before + m.line,
-            // A match on the window's first line continues a line begun before the window.
-            column: if m.line == 1 {
-                m.column + win.columns_before
-            } else {
-                m.column
-            },
+            line,
+            column,
             end_line: win.lines_before + m.end_line,
             preview: preview(hay, m.start, &spans, false),
             fingerprint: fp.fingerprint(&m.secret),
@@ -145,7 +141,6 @@ fn nested_matches(
         doc.extend_from_slice(&hay[leaf.start..leaf.end]);
         doc.extend_from_slice(b"\"\n");
     }
-    let mut lines: Option<Vec<usize>> = None;
     for m in engine.find(&doc, scratch) {
         if engine.rules()[m.rule].spec.generic {
             continue;
@@ -161,15 +156,8 @@ fn nested_matches(
         if to_window(start) >= win.report_before {
             continue;
         }
-        let newlines =
-            lines.get_or_insert_with(|| memchr::memchr_iter(b'\n', hay).collect::<Vec<usize>>());
-        let line_idx = newlines.partition_point(|&n| n < start);
-        let line_start = if line_idx == 0 {
-            0
-        } else {
-            newlines[line_idx - 1] + 1
-        };
-        let line = win.lines_before + line_idx + 1;
+        let (line, column) = line_column(hay, start);
+        let (line, column) = in_blob(win, line, column);
         let fingerprint = fp.fingerprint(&m.secret);
         if let Some(x) = out[first..]
             .iter_mut()
@@ -182,20 +170,12 @@ fn nested_matches(
             }
             continue;
         }
-        let column = 1 + hay[line_start..start]
-            .iter()
-            .filter(|&&b| (b as i8) >= -0x40)
-            .count();
         let mut all_spans = spans.to_vec();
         all_spans.push((start, start + m.secret.len()));
         out.push(BlobMatch {
             rule: m.rule,
             line,
-            column: if line_idx == 0 {
-                column + win.columns_before
-            } else {
-                column
-            },
+            column,
             end_line: line,
             preview: preview(hay, start, &all_spans, false),
             fingerprint,
@@ -203,6 +183,28 @@ fn nested_matches(
             context: None,
         });
     }
+}
+
+/// Line and column (1-based, in the blob) of a match found at `line`/`column` of a window: a
+/// match on the window's first line continues a line begun before the window.
+fn in_blob(win: &Window<'_>, line: usize, column: usize) -> (usize, usize) {
+    let column = if line == 1 {
+        column + win.columns_before
+    } else {
+        column
+    };
+    (win.lines_before + line, column)
+}
+
+/// Line and column (1-based, in `hay`, columns in code points) of the byte at `at`.
+fn line_column(hay: &[u8], at: usize) -> (usize, usize) {
+    let line_start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |i| i + 1);
+    let line = 1 + memchr::memchr_iter(b'\n', &hay[..line_start]).count();
+    let column = 1 + hay[line_start..at]
+        .iter()
+        .filter(|&&b| (b as i8) >= -0x40)
+        .count();
+    (line, column)
 }
 
 /// How deep decode-through goes: a `.dockerconfigjson` holds an `auth` that holds a
@@ -234,15 +236,10 @@ fn decoded_matches(
         if secrets.is_empty() {
             continue;
         }
-        let line_start = memchr::memrchr(b'\n', &hay[..e.start]).map_or(0, |i| i + 1);
-        let line = 1 + memchr::memchr_iter(b'\n', &hay[..e.start]).count();
-        let column = 1 + hay[line_start..e.start]
-            .iter()
-            .filter(|&&b| (b as i8) >= -0x40)
-            .count();
+        let (line, column) = line_column(hay, e.start);
+        let (line, column) = in_blob(win, line, column);
         for (rule, secret) in secrets {
             let fingerprint = fp.fingerprint(&secret);
-            let line = win.lines_before + line;
             if out[first..]
                 .iter()
                 .any(|m| m.line == line && m.fingerprint == fingerprint)
@@ -252,11 +249,7 @@ fn decoded_matches(
             out.push(BlobMatch {
                 rule,
                 line,
-                column: if line == win.lines_before + 1 {
-                    column + win.columns_before
-                } else {
-                    column
-                },
+                column,
                 end_line: line,
                 preview: format!("{} (base64-decoded)", preview(hay, e.start, spans, false)),
                 fingerprint,
