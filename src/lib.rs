@@ -13,6 +13,7 @@ pub mod finding;
 pub mod fingerprint;
 pub mod inventory;
 pub mod redact;
+pub mod remembered;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -44,6 +44,18 @@ pub fn iso8601(secs: i64) -> String {
     )
 }
 
+/// Seconds since the Unix epoch, now (0 if the clock is before it).
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Now, as ISO 8601 UTC.
+pub fn now_iso() -> String {
+    iso8601(now_secs())
+}
+
 #[cfg(test)]
 mod tests {
     use super::iso8601;

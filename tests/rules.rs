@@ -4,7 +4,7 @@
 mod common;
 
 use common::sprawl;
-use sprawl::cli::rules::check_rules;
+use sprawl::detect::check::check_rules;
 use sprawl::rules::load;
 
 #[test]

@@ -3,6 +3,7 @@
 //! `secretKeyRef`), the file, job and step that use it — the answer to "what breaks when I
 //! rotate NPM_TOKEN?".
 
+use std::path::Path;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -212,6 +213,54 @@ pub fn consumers(kind: Kind, file: &str, text: &str) -> Result<Vec<Consumer>, St
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// Every consumer under `root` (hidden directories such as `.github` included, `.git` not),
+/// and one error per unreadable or malformed file.
+pub fn collect(root: &Path) -> (Vec<Consumer>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let walk = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        .build();
+    for entry in walk {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                errors.push(e.to_string());
+                continue;
+            }
+        };
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        let shown = path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        if !crate::ci::candidate(&shown) {
+            continue;
+        }
+        let text = match std::fs::read(path) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => {
+                errors.push(format!("{}: {e}", path.display()));
+                continue;
+            }
+        };
+        let Some(kind) = crate::ci::kinds::classify(&shown, &text) else {
+            continue;
+        };
+        match consumers(kind, &shown, &text) {
+            Ok(c) => out.extend(c),
+            Err(e) => errors.push(e),
+        }
+    }
+    out.sort();
+    (out, errors)
 }
 
 #[cfg(test)]

@@ -7,6 +7,10 @@
 use super::{AuditArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use std::path::PathBuf;
 
+use super::record::InventoryRecall;
+use super::scan::Scanned;
+use crate::scan::Scanner;
+
 /// Parses `I/N` (0 ≤ I < N).
 pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     let (i, n) = s
@@ -64,13 +68,13 @@ pub fn run(args: AuditArgs) -> i32 {
     }
     let mut enum_errors = Vec::new();
     if let Some(org) = &args.github_org {
-        match super::enumerate::github_org(&args.github_api, org) {
+        match crate::source::forge::github_org(&args.github_api, org) {
             Ok(urls) => all.extend(urls),
             Err(e) => enum_errors.push(e),
         }
     }
     if let Some(group) = &args.gitlab_group {
-        match super::enumerate::gitlab_group(&args.gitlab_url, group) {
+        match crate::source::forge::gitlab_group(&args.gitlab_url, group) {
             Ok(urls) => all.extend(urls),
             Err(e) => enum_errors.push(e),
         }
@@ -97,7 +101,7 @@ pub fn run(args: AuditArgs) -> i32 {
         .filter(|t| shard.is_none_or(|(i, n)| shard_of(t, n) == i))
         .collect();
     let verify_opts = if args.verify {
-        match super::scan::verify_options(&args.verify_flags) {
+        match super::lower::verify_options(&args.verify_flags) {
             Ok(o) => Some(o),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -115,9 +119,15 @@ pub fn run(args: AuditArgs) -> i32 {
             return EXIT_ERROR;
         }
     };
+    // One key and one scanner for the whole audit: rules are compiled once.
+    let (key, key_error) = match super::lower::fingerprint_key(&args.common, Some(inventory.as_mut())) {
+        Ok(k) => (k, None),
+        Err(e) => (None, Some(e)),
+    };
+    let scanner = Scanner::new(super::lower::plan(&args.common, key));
     let (mut failed, mut findings) = (0usize, 0usize);
     for (i, t) in targets.iter().enumerate() {
-        let started = super::scan::now_iso();
+        let started = crate::time::now_iso();
         let mut common = args.common.clone();
         common.targets = vec![PathBuf::from(t)];
         // The inventory, the memory key and every line printed name the target with the
@@ -126,14 +136,30 @@ pub fn run(args: AuditArgs) -> i32 {
         let t = &shown;
         // Before the scan, unbuffered: a killed audit shows the target it was on.
         eprintln!("[{}/{}] {t}: scanning", i + 1, targets.len());
-        let mut scanned = super::scan::scan_audit_target(&common, Some((t, inventory.as_mut())));
+        let mut scanned = match &key_error {
+            // Without the inventory's key, findings would carry other fingerprints: the
+            // target is scanned (and its error reported), never recorded.
+            Some(e) => {
+                let mut report = scanner.scan_targets_of(&[PathBuf::from(t)], None);
+                report.outcome.errors.insert(0, e.clone());
+                Scanned { report, recordable: false }
+            }
+            None => Scanned {
+                report: scanner.scan_remembering(
+                    t,
+                    &mut InventoryRecall(inventory.as_mut()),
+                    super::lower::observer(&common),
+                ),
+                recordable: true,
+            },
+        };
+        let report = &mut scanned.report;
         if let Some(opts) = &verify_opts {
-            crate::verify::verify_findings(&mut scanned.outcome.findings, &scanned.rules, opts);
+            crate::verify::verify_findings(&mut report.outcome.findings, &report.rules, opts);
         }
-        super::scan::drop_companions(&mut scanned);
-        let held =
-            super::scan::record_in(inventory.as_mut(), &store, &common, &mut scanned, started);
-        let o = &scanned.outcome;
+        report.policy.drop_companions(&mut report.outcome.findings);
+        let held = super::record::record_in(inventory.as_mut(), &store, &common, &mut scanned, started);
+        let o = &scanned.report.outcome;
         findings += (held as usize).max(o.findings.len());
         if o.errors.is_empty() && !o.unchanged.is_empty() {
             eprintln!("{t}: unchanged since the last audit");

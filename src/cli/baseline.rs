@@ -7,16 +7,16 @@ use crate::baseline::Baseline;
 pub fn run(cmd: BaselineCommand) -> i32 {
     match cmd {
         BaselineCommand::Create { output, scan } => {
-            let mut scanned = super::scan::scan_with(&scan);
-            super::scan::drop_companions(&mut scanned);
-            for e in &scanned.outcome.errors {
+            let mut report = super::scan::scan_with(&scan, None).report;
+            report.policy.drop_companions(&mut report.outcome.findings);
+            for e in &report.outcome.errors {
                 eprintln!("error: {e}");
             }
-            if !scanned.outcome.errors.is_empty() {
+            if !report.outcome.errors.is_empty() {
                 eprintln!("error: baseline not written: the scan was incomplete");
                 return EXIT_ERROR;
             }
-            let b = Baseline::from_findings(&scanned.outcome.findings);
+            let b = Baseline::from_findings(&report.outcome.findings);
             if let Err(e) = std::fs::write(&output, b.to_json()) {
                 eprintln!("error: {}: cannot write baseline: {e}", output.display());
                 return EXIT_ERROR;

@@ -3,20 +3,19 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
 use super::{CiCommand, ConsumersFormat, EXIT_CLEAN, EXIT_ERROR};
-use crate::ci::consumers::{Consumer, consumers};
-use crate::ci::kinds;
+use crate::ci::consumers::Consumer;
 
 /// Runs `sprawl ci ...`.
 pub fn run(cmd: CiCommand) -> i32 {
     match cmd {
         CiCommand::Consumers { path, format } => {
             let root = path.unwrap_or_else(|| PathBuf::from("."));
-            let (found, errors) = collect(&root);
+            let (found, errors) = crate::ci::consumers::collect(&root);
             let written = match format {
                 ConsumersFormat::Text => write_text(&found, &errors),
                 ConsumersFormat::Json => write_json(&found, &errors),
@@ -31,54 +30,6 @@ pub fn run(cmd: CiCommand) -> i32 {
             }
         }
     }
-}
-
-/// Every consumer under `root` (hidden directories such as `.github` included, `.git` not),
-/// and one error per unreadable or malformed file.
-pub fn collect(root: &Path) -> (Vec<Consumer>, Vec<String>) {
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    let walk = ignore::WalkBuilder::new(root)
-        .hidden(false)
-        .filter_entry(|e| e.file_name() != ".git")
-        .build();
-    for entry in walk {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                errors.push(e.to_string());
-                continue;
-            }
-        };
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
-            continue;
-        }
-        let path = entry.path();
-        let shown = path
-            .strip_prefix(root)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .replace('\\', "/");
-        if !crate::ci::candidate(&shown) {
-            continue;
-        }
-        let text = match std::fs::read(path) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-            Err(e) => {
-                errors.push(format!("{}: {e}", path.display()));
-                continue;
-            }
-        };
-        let Some(kind) = kinds::classify(&shown, &text) else {
-            continue;
-        };
-        match consumers(kind, &shown, &text) {
-            Ok(c) => out.extend(c),
-            Err(e) => errors.push(e),
-        }
-    }
-    out.sort();
-    (out, errors)
 }
 
 fn grouped(found: &[Consumer]) -> BTreeMap<&str, Vec<&Consumer>> {

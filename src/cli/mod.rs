@@ -4,8 +4,9 @@ pub mod audit;
 pub mod baseline;
 pub mod ci;
 pub mod docs;
-pub mod enumerate;
-pub mod html;
+pub mod lower;
+pub mod progress;
+pub mod record;
 pub mod report;
 pub mod rules;
 pub mod scan;
@@ -15,7 +16,6 @@ use std::path::PathBuf;
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
 
-use crate::report::Format;
 
 /// Exit code: nothing found.
 pub const EXIT_CLEAN: i32 = 0;
@@ -315,7 +315,7 @@ pub struct CommonScanArgs {
     /// For a git repository: scan its whole history (`full`, the default for repositories) or
     /// only its files (`none`). `full` on a path that is not a repository is an error.
     #[arg(long, value_enum, value_name = "MODE")]
-    pub git_history: Option<GitHistory>,
+    pub git_history: Option<GitHistoryArg>,
     /// Scan only what the index adds relative to HEAD (pre-commit hook).
     #[arg(long, conflicts_with_all = ["range", "since"])]
     pub staged: bool,
@@ -377,9 +377,38 @@ pub struct CommonScanArgs {
     pub archive_depth: usize,
 }
 
+/// Output formats of `sprawl scan` (the library's [`crate::report::Format`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum FormatArg {
+    /// Human-readable, coloured on a terminal.
+    #[default]
+    Text,
+    /// One JSON document.
+    Json,
+    /// One JSON object per finding per line.
+    Jsonl,
+    /// SARIF 2.1.0 for code-scanning dashboards.
+    Sarif,
+    /// A Markdown table (job summaries, pull-request comments); always redacted.
+    Md,
+}
+
+impl From<FormatArg> for crate::report::Format {
+    fn from(f: FormatArg) -> crate::report::Format {
+        use crate::report::Format;
+        match f {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Md => Format::Md,
+        }
+    }
+}
+
 /// `--git-history` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum GitHistory {
+pub enum GitHistoryArg {
     /// Every blob of every ref.
     Full,
     /// Only the files on disk.
@@ -393,8 +422,8 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub common: CommonScanArgs,
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,

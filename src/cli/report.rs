@@ -7,7 +7,7 @@ use std::io::Write;
 use super::{
     EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, ReportArgs, ReportFormat, RotationCommand, VerifyArgs,
 };
-use crate::inventory::{self, SecretRecord};
+use crate::inventory;
 
 /// Runs `sprawl report`.
 pub fn run(args: ReportArgs) -> i32 {
@@ -18,7 +18,7 @@ pub fn run(args: ReportArgs) -> i32 {
             return EXIT_ERROR;
         }
     };
-    let mut ordered = by_urgency(secrets);
+    let mut ordered = crate::report::rotation::by_urgency(secrets);
     if !args.show_secrets {
         // An inventory recorded with --store-secrets still prints them only on request.
         for s in &mut ordered {
@@ -45,9 +45,9 @@ pub fn run(args: ReportArgs) -> i32 {
         out.write_all(&crate::report::terminal_safe(&buf))
     };
     let written = match args.format {
-        ReportFormat::Md => safe(&|b| markdown(&ordered, b), &mut out),
-        ReportFormat::Html => super::html::write(&ordered, &mut out),
-        ReportFormat::Csv => safe(&|b| csv(&ordered, b), &mut out),
+        ReportFormat::Md => safe(&|b| crate::report::rotation::markdown::markdown(&ordered, b), &mut out),
+        ReportFormat::Html => crate::report::rotation::html::write(&ordered, &mut out),
+        ReportFormat::Csv => safe(&|b| crate::report::rotation::csv::write(&ordered, b), &mut out),
         ReportFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "secrets": ordered }))
                 .map_err(std::io::Error::other)
@@ -63,173 +63,6 @@ pub fn run(args: ReportArgs) -> i32 {
             EXIT_ERROR
         }
     }
-}
-
-fn status_rank(s: &SecretRecord) -> u8 {
-    match s.verification.as_deref() {
-        Some("live") => 0,
-        Some("dead") => 2,
-        _ => 1,
-    }
-}
-
-fn env_rank(s: &SecretRecord) -> u8 {
-    match s.environment.as_str() {
-        "prod" => 0,
-        "staging" => 1,
-        "dev" => 3,
-        "test" => 4,
-        _ => 2,
-    }
-}
-
-/// Secrets sorted most urgent first.
-pub fn by_urgency(mut secrets: Vec<SecretRecord>) -> Vec<SecretRecord> {
-    secrets.sort_by(|a, b| {
-        let key = |s: &SecretRecord| {
-            (
-                status_rank(s),
-                env_rank(s),
-                !s.occurrences.iter().any(|o| o.present),
-                std::cmp::Reverse(s.occurrences.len()),
-                s.first_seen.clone(),
-                s.fingerprint.clone(),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
-    secrets
-}
-
-fn markdown(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "# Rotation report\n")?;
-    writeln!(
-        out,
-        "{} distinct secret(s), {} cop(ies). Most urgent first: live before unknown before dead, production first, secrets still present before history-only ones, more copies first.\n",
-        secrets.len(),
-        secrets.iter().map(|s| s.occurrences.len()).sum::<usize>()
-    )?;
-    for (i, s) in secrets.iter().enumerate() {
-        let status = s.verification.as_deref().unwrap_or("not verified");
-        let present = s.occurrences.iter().filter(|o| o.present).count();
-        writeln!(
-            out,
-            "## {}. {} — `{}` ({}, {})\n",
-            i + 1,
-            s.provider,
-            s.rule_id,
-            s.environment,
-            status
-        )?;
-        writeln!(
-            out,
-            "- fingerprint `{}`; first seen {}, last seen {}{}",
-            s.fingerprint,
-            s.first_seen,
-            s.last_seen,
-            s.verified_at
-                .as_ref()
-                .map(|t| format!("; verified {t}"))
-                .unwrap_or_default()
-        )?;
-        writeln!(out, "- preview: `{}`", s.preview.replace('`', "'"))?;
-        writeln!(
-            out,
-            "- {} cop(ies), {present} still present\n",
-            s.occurrences.len()
-        )?;
-        writeln!(out, "| target | where | commit / layer | CI | present |")?;
-        writeln!(out, "|---|---|---|---|---|")?;
-        for o in &s.occurrences {
-            let cell = |x: &str| x.replace('|', "\\|");
-            writeln!(
-                out,
-                "| {} ({}) | {}:{} | {} | {} | {} |",
-                cell(&o.target),
-                o.source,
-                cell(&o.path),
-                o.line,
-                cell(o.commit.as_deref().or(o.image.as_deref()).unwrap_or("")),
-                cell(o.ci.as_deref().unwrap_or("")),
-                if o.present { "yes" } else { "history/hidden" }
-            )?;
-        }
-        writeln!(out, "\n**What to do**\n")?;
-        let mut step = 1;
-        let mut say = |out: &mut dyn Write, text: String| {
-            let r = writeln!(out, "{step}. {text}");
-            step += 1;
-            r
-        };
-        if status != "dead" {
-            say(
-                out,
-                format!(
-                    "Rotate it at {}: issue a new credential, then revoke this one.",
-                    s.provider
-                ),
-            )?;
-        }
-        if present > 0 {
-            say(
-                out,
-                format!(
-                    "Remove the {present} cop(ies) still present (files, branch tips, final image layers)."
-                ),
-            )?;
-        }
-        if s.occurrences.iter().any(|o| !o.present) {
-            say(out, "History-only and hidden-layer copies stay in every clone and pulled image: treat the secret as exposed; purge history or rebuild the images if the repository or image is shared.".to_string())?;
-        }
-        if s.occurrences.iter().any(|o| o.ci.is_some()) {
-            say(
-                out,
-                "Update the pipelines that use it to read the new value from the CI secret store."
-                    .to_string(),
-            )?;
-        }
-        writeln!(out)?;
-    }
-    Ok(())
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-fn csv(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "rank,fingerprint,rule_id,provider,environment,verification,first_seen,source,target,path,line,commit,image,ci,present"
-    )?;
-    for (i, s) in secrets.iter().enumerate() {
-        for o in &s.occurrences {
-            let row = [
-                (i + 1).to_string(),
-                s.fingerprint.clone(),
-                s.rule_id.clone(),
-                s.provider.clone(),
-                s.environment.clone(),
-                s.verification.clone().unwrap_or_default(),
-                s.first_seen.clone(),
-                o.source.clone(),
-                o.target.clone(),
-                o.path.clone(),
-                o.line.to_string(),
-                o.commit.clone().unwrap_or_default(),
-                o.image.clone().unwrap_or_default(),
-                o.ci.clone().unwrap_or_default(),
-                o.present.to_string(),
-            ];
-            let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
-            writeln!(out, "{}", fields.join(","))?;
-        }
-    }
-    Ok(())
 }
 
 /// Runs `sprawl verify --store`: every stored secret with its plaintext is checked again (one
@@ -294,7 +127,7 @@ pub fn verify(args: VerifyArgs) -> i32 {
             });
         }
     }
-    let opts = match super::scan::verify_options(&args.verify_flags) {
+    let opts = match super::lower::verify_options(&args.verify_flags) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");

@@ -5,6 +5,7 @@
 
 pub mod allow;
 pub mod assignment;
+pub mod check;
 pub mod checksum;
 pub mod decode;
 pub use crate::entropy;

@@ -6,7 +6,6 @@
 //! fingerprint key lives in the store, so every scan writing to one inventory computes the same
 //! fingerprints. `cache.rs` turns a blob's matches into the text kept in `seen_objects`.
 
-pub mod cache;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
@@ -108,26 +107,18 @@ pub struct ScanRecord {
     pub errors: Vec<String>,
     /// The one target an audit scanned, the key of its incremental memory.
     pub target_key: Option<String>,
-    /// Digest of the rules, settings and version the scan ran with ([`cache::rules_digest`]).
+    /// Digest of the rules, settings and version the scan ran with (`scan::memory::rules_digest`).
     pub rules_digest: Option<String>,
     /// Signature of the target's ref tips.
     pub tips: Option<String>,
-    /// Objects read, each with its matches as [`cache::encode`] wrote them.
+    /// Objects read, each with its matches as `scan::memory::encode` wrote them.
     pub objects: Vec<(String, Option<String>)>,
     /// Nothing changed since this earlier scan of the target: its copies are all still there.
     pub unchanged_since: Option<i64>,
 }
 
 /// What an inventory remembers of one target for an incremental re-audit.
-#[derive(Debug, Clone, Default)]
-pub struct TargetMemory {
-    /// The target's latest scan.
-    pub last_scan: Option<i64>,
-    /// Ref-tip signature of that scan, when it was complete and ran under the same rules.
-    pub tips: Option<String>,
-    /// Objects read before under the same rules, with their encoded matches.
-    pub objects: Vec<(String, Option<String>)>,
-}
+pub type TargetMemory = crate::remembered::Remembered;
 
 /// An inventory backend.
 pub trait Store {

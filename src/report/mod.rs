@@ -3,19 +3,19 @@
 
 pub mod json;
 pub mod markdown;
+pub mod rotation;
+pub mod rules_md;
 pub mod sarif;
 pub mod text;
 
 use std::io::{self, Write};
-
-use clap::ValueEnum;
 
 use crate::finding::Finding;
 use crate::rules::Rule;
 use crate::scan::Stats;
 
 /// Output formats of `sprawl scan`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     /// Human-readable, coloured on a terminal.
     #[default]

@@ -1,10 +1,9 @@
 //! The scan pipeline for files and directories: the walker's threads read files (source::fs),
 //! run the detector on each window (detect), and send findings to one collector thread.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::{ScanOutcome, detect_stream, sort_findings, to_findings};
 use crate::detect::{Engine, Scratch};
@@ -15,7 +14,6 @@ use crate::source::fs::{self, ReadOutcome, WalkOptions, Windowing};
 use crate::source::image::layer::{self, Limits, Visitor};
 use crossbeam_channel::{Sender, bounded};
 use ignore::WalkState;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Everything a scan needs besides the rules.
 #[derive(Clone, Default)]
@@ -28,8 +26,8 @@ pub struct ScanOptions {
     pub max_file_size: Option<u64>,
     /// Window sizes for large files.
     pub windowing: Windowing,
-    /// Show a progress bar on a terminal.
-    pub progress: bool,
+    /// Told of the scan's progress (the binary draws a spinner from it).
+    pub observer: Option<Arc<dyn super::Observer>>,
     /// Open archives found in directories (`.zip`, `.jar`, `.tar.gz`, …) with these limits;
     /// `None` scans them as plain (binary) files.
     pub archives: Option<Limits>,
@@ -57,8 +55,8 @@ enum Event {
 pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) -> ScanOutcome {
     let started = Instant::now();
     let (tx, rx) = bounded::<Event>(1024);
-    let progress = opts.progress && std::io::stderr().is_terminal();
-    let collector = std::thread::spawn(move || collect(rx, progress));
+    let observer = opts.observer.clone();
+    let collector = std::thread::spawn(move || collect(rx, observer));
 
     let (stream_targets, path_targets): (Vec<PathBuf>, Vec<PathBuf>) =
         opts.targets.iter().cloned().partition(|t| is_stream(t));
@@ -330,21 +328,23 @@ fn walk_error(e: &ignore::Error) -> String {
     }
 }
 
-fn collect(rx: crossbeam_channel::Receiver<Event>, progress: bool) -> ScanOutcome {
+fn collect(
+    rx: crossbeam_channel::Receiver<Event>,
+    observer: Option<Arc<dyn super::Observer>>,
+) -> ScanOutcome {
     let mut out = ScanOutcome::default();
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    let started = Instant::now();
-    let mut shown = false;
     for ev in rx {
         match ev {
             Event::Blob { bytes, findings } => {
                 out.stats.blobs_scanned += 1;
                 out.stats.bytes_scanned += bytes;
                 out.findings.extend(findings);
+                // Every 64 files: a running total, not one call per file.
+                if let Some(o) = &observer
+                    && out.stats.blobs_scanned % 64 == 0
+                {
+                    o.progress(&out.stats, out.findings.len());
+                }
             }
             Event::Skipped(ReadOutcome::Binary) => out.stats.skipped_binary += 1,
             Event::Skipped(_) => out.stats.skipped_too_large += 1,
@@ -352,22 +352,9 @@ fn collect(rx: crossbeam_channel::Receiver<Event>, progress: bool) -> ScanOutcom
             Event::Note(n) => out.notes.push(n),
             Event::Gitignored => out.stats.gitignored_scanned += 1,
         }
-        if progress {
-            if !shown && started.elapsed() > Duration::from_secs(1) {
-                bar.set_draw_target(ProgressDrawTarget::stderr());
-                bar.enable_steady_tick(Duration::from_millis(120));
-                shown = true;
-            }
-            if shown && out.stats.blobs_scanned % 64 == 0 {
-                bar.set_message(format!(
-                    "{} files, {:.1} MB, {} findings",
-                    out.stats.blobs_scanned,
-                    out.stats.bytes_scanned as f64 / 1e6,
-                    out.findings.len()
-                ));
-            }
-        }
     }
-    bar.finish_and_clear();
+    if let Some(o) = &observer {
+        o.finished();
+    }
     out
 }

@@ -4,8 +4,15 @@
 pub mod files;
 pub mod git;
 pub mod image;
+pub mod memory;
+pub mod plan;
+pub mod policy;
+pub mod scanner;
 
 pub use files::{ScanOptions, scan_paths};
+pub use plan::{DetectSettings, GitHistory, ScanPlan, Target};
+pub use policy::FindingPolicy;
+pub use scanner::{ScanReport, Scanner};
 
 use std::time::Duration;
 
@@ -37,6 +44,17 @@ pub struct Stats {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+/// Told how a running scan progresses, for whoever shows it (the binary draws a spinner on a
+/// terminal). Called from the directory pipeline's collector thread.
+pub trait Observer: Send + Sync {
+    /// A running total: files scanned, bytes, findings so far.
+    fn progress(&self, stats: &Stats, findings: usize) {
+        let _ = (stats, findings);
+    }
+    /// The directory pipeline finished (clear whatever was drawn).
+    fn finished(&self) {}
 }
 
 /// What a scan produced.

@@ -1,6 +1,7 @@
 //! Sources enumerate content and say where it came from. A source never runs detection.
 
 pub mod fs;
+pub mod forge;
 pub mod git;
 pub mod image;
 pub mod spill;

@@ -810,15 +810,7 @@ impl RateLimiter {
     }
 }
 
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-fn now_iso() -> String {
-    crate::time::iso8601(now_secs())
-}
+use crate::time::{now_iso, now_secs};
 
 fn now_amz() -> String {
     now_iso().replace(['-', ':'], "")

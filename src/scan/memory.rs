@@ -1,4 +1,4 @@
-//! What `seen_objects` keeps of a blob: its matches as compact JSON, so an incremental
+//! An audit target's memory between scans, and its codec. What `seen_objects` keeps of a blob: its matches as compact JSON, so an incremental
 //! re-audit reuses them instead of reading the blob again. The secret itself is kept only with
 //! `--store-secrets`; otherwise only its public mode prefix (which decides the environment) is,
 //! and the reused match is marked withheld ([`crate::finding::WITHHELD`]).
@@ -96,6 +96,57 @@ pub fn decode(rule_index: &HashMap<&str, usize>, text: &str) -> Result<Vec<BlobM
             })
         })
         .collect()
+}
+
+pub use crate::remembered::Remembered;
+
+/// Where an incremental scan's memory comes from (an inventory). The scanner asks with the
+/// digest of the rules and settings it runs with; memory under any other digest is not used.
+pub trait Recall {
+    /// What is remembered of `target` under `digest`.
+    fn recall(&mut self, target: &str, digest: &str) -> Result<Remembered, String>;
+}
+
+/// How an audit target relates to what its store remembers: what the caller records with the
+/// scan so the next one can be incremental.
+#[derive(Debug, Clone)]
+pub struct Incremental {
+    /// The target (the key of its memory).
+    pub target: String,
+    /// Digest of the rules and detection settings ([`scan_digest`]).
+    pub rules_digest: String,
+    /// The target's latest scan in the store.
+    pub last_scan: Option<i64>,
+    /// Remembered tips (the scan is "unchanged" when they still hold).
+    pub tips: Option<String>,
+}
+
+/// Turns what a store remembers into the scan's view of it: the tips, and every object whose
+/// matches can be read back under today's rules (an object whose memory cannot be read is
+/// simply read again).
+pub fn known_from(remembered: &Remembered, rules: &[Rule]) -> crate::scan::git::Known {
+    let index: HashMap<&str, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.spec.id.as_str(), i))
+        .collect();
+    let mut known = crate::scan::git::Known {
+        tips: remembered.tips.clone(),
+        blobs: HashMap::with_capacity(remembered.objects.len()),
+    };
+    for (object, matches) in &remembered.objects {
+        let Ok(id) = gix::ObjectId::from_hex(object.as_bytes()) else {
+            continue;
+        };
+        let decoded = match matches {
+            None => Ok(Vec::new()),
+            Some(text) => decode(&index, text),
+        };
+        if let Ok(ms) = decoded {
+            known.blobs.insert(id, ms);
+        }
+    }
+    known
 }
 
 #[cfg(test)]
