@@ -4,7 +4,7 @@
 set -euo pipefail
 root=${SPRAWL_ROOT/#\~/$HOME}
 src=${SPRAWL_ACTION_PATH:?}
-stamp=$(cd "$src" && find Cargo.toml Cargo.lock build.rs src rules -type f 2>/dev/null | LC_ALL=C sort \
+stamp=$(cd "$src" && find Cargo.toml Cargo.lock src crates rules -type f 2>/dev/null | LC_ALL=C sort \
   | xargs sha256sum | sha256sum | cut -d' ' -f1)
 if [ -x "$root/bin/sprawl" ] && [ "$(cat "$root/source-hash" 2>/dev/null)" = "$stamp" ]; then
   echo "sprawl: cached build of this source"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the documentation made from the binary: docs/rules.md and docs/man/*.1.
-# tests/docs.rs fails when they are stale.
+# tests/e2e/docs.rs fails when they are stale.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked --quiet

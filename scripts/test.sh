@@ -34,7 +34,9 @@ if [ ! -x "$venv/bin/pre-commit" ] || [ ! -x "$venv/bin/check-jsonschema" ]; the
 fi
 export SPRAWL_TEST_VENV=$venv
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
-cargo build --locked --all-targets
-cargo test --locked --all-targets
+cargo build --locked --workspace --all-targets
+# Lints are part of the suite: the workspace's [workspace.lints] plus clippy, warnings denied.
+cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo test --locked --workspace --all-targets
 # Every rule compiles, every example is found and no negative example is.
 cargo run --locked --quiet -- rules check

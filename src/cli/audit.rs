@@ -120,10 +120,11 @@ pub fn run(args: AuditArgs) -> i32 {
         }
     };
     // One key and one scanner for the whole audit: rules are compiled once.
-    let (key, key_error) = match super::lower::fingerprint_key(&args.common, Some(inventory.as_mut())) {
-        Ok(k) => (k, None),
-        Err(e) => (None, Some(e)),
-    };
+    let (key, key_error) =
+        match super::lower::fingerprint_key(&args.common, Some(inventory.as_mut())) {
+            Ok(k) => (k, None),
+            Err(e) => (None, Some(e)),
+        };
     let scanner = Scanner::new(super::lower::plan(&args.common, key));
     let (mut failed, mut findings) = (0usize, 0usize);
     for (i, t) in targets.iter().enumerate() {
@@ -142,7 +143,10 @@ pub fn run(args: AuditArgs) -> i32 {
             Some(e) => {
                 let mut report = scanner.scan_targets_of(&[PathBuf::from(t)], None);
                 report.outcome.errors.insert(0, e.clone());
-                Scanned { report, recordable: false }
+                Scanned {
+                    report,
+                    recordable: false,
+                }
             }
             None => Scanned {
                 report: scanner.scan_remembering(
@@ -158,7 +162,8 @@ pub fn run(args: AuditArgs) -> i32 {
             crate::verify::verify_findings(&mut report.outcome.findings, &report.rules, opts);
         }
         report.policy.drop_companions(&mut report.outcome.findings);
-        let held = super::record::record_in(inventory.as_mut(), &store, &common, &mut scanned, started);
+        let held =
+            super::record::record_in(inventory.as_mut(), &store, &common, &mut scanned, started);
         let o = &scanned.report.outcome;
         findings += (held as usize).max(o.findings.len());
         if o.errors.is_empty() && !o.unchanged.is_empty() {

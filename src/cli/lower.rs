@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::{CommonScanArgs, GitHistoryArg, VerifyFlags};
-use crate::scan::plan::{self, DetectSettings, GitHistory, ScanPlan};
 use crate::scan::git::GitMode;
+use crate::scan::plan::{self, DetectSettings, GitHistory, ScanPlan};
 use crate::source::image::registry::RegistryOptions;
 
 /// The plan of `scan`, `baseline create` or `audit`; `fingerprint_key` is the key in force
@@ -74,7 +74,7 @@ pub fn fingerprint_key(
                 Some(s) => s.fingerprint_key(),
                 None => crate::inventory::open(loc).and_then(|mut s| s.fingerprint_key()),
             };
-            key.map(Some)
+            key.map(Some).map_err(String::from)
         }
         (None, None) => Ok(None),
     }

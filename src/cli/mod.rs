@@ -16,7 +16,6 @@ use std::path::PathBuf;
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
 
-
 /// Exit code: nothing found.
 pub const EXIT_CLEAN: i32 = 0;
 /// Exit code: findings.

@@ -31,6 +31,12 @@ impl Spinner {
     }
 }
 
+impl Default for Spinner {
+    fn default() -> Spinner {
+        Spinner::new()
+    }
+}
+
 impl Observer for Spinner {
     fn progress(&self, stats: &Stats, findings: usize) {
         let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());

@@ -11,13 +11,18 @@ pub struct InventoryRecall<'a>(pub &'a mut dyn Store);
 
 impl Recall for InventoryRecall<'_> {
     fn recall(&mut self, target: &str, digest: &str) -> Result<Remembered, String> {
-        self.0.memory(target, digest)
+        self.0.memory(target, digest).map_err(String::from)
     }
 }
 
 /// Writes the scan's findings to the inventory in one transaction; a store that cannot be
 /// written is an error (exit 2), the report is still printed.
-pub fn record(location: &str, common: &CommonScanArgs, scanned: &mut Scanned, started: String) -> u64 {
+pub fn record(
+    location: &str,
+    common: &CommonScanArgs,
+    scanned: &mut Scanned,
+    started: String,
+) -> u64 {
     if !scanned.recordable {
         // Opening the store already failed and was reported: say once that nothing was
         // recorded instead of repeating the same error.
@@ -30,7 +35,7 @@ pub fn record(location: &str, common: &CommonScanArgs, scanned: &mut Scanned, st
     match crate::inventory::open(location) {
         Ok(mut store) => record_in(store.as_mut(), location, common, scanned, started),
         Err(e) => {
-            scanned.report.outcome.errors.push(e);
+            scanned.report.outcome.errors.push(e.into());
             0
         }
     }
@@ -96,7 +101,7 @@ pub fn record_in(
             n
         }
         Err(e) => {
-            outcome.errors.push(e);
+            outcome.errors.push(e.into());
             0
         }
     }

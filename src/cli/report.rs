@@ -45,9 +45,15 @@ pub fn run(args: ReportArgs) -> i32 {
         out.write_all(&crate::report::terminal_safe(&buf))
     };
     let written = match args.format {
-        ReportFormat::Md => safe(&|b| crate::report::rotation::markdown::markdown(&ordered, b), &mut out),
+        ReportFormat::Md => safe(
+            &|b| crate::report::rotation::markdown::markdown(&ordered, b),
+            &mut out,
+        ),
         ReportFormat::Html => crate::report::rotation::html::write(&ordered, &mut out),
-        ReportFormat::Csv => safe(&|b| crate::report::rotation::csv::write(&ordered, b), &mut out),
+        ReportFormat::Csv => safe(
+            &|b| crate::report::rotation::csv::write(&ordered, b),
+            &mut out,
+        ),
         ReportFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "secrets": ordered }))
                 .map_err(std::io::Error::other)
@@ -123,7 +129,7 @@ pub fn verify(args: VerifyArgs) -> i32 {
                 end_line: o.line as usize,
                 preview: s.preview.clone(),
                 fingerprint: s.fingerprint.clone(),
-                secret: secret.clone(),
+                secret: secret.clone().into(),
             });
         }
     }

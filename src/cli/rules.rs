@@ -38,7 +38,11 @@ fn list(extra: &[PathBuf], format: ListFormat, verifiable: bool) -> i32 {
             let mut providers = std::collections::BTreeSet::new();
             for r in &loaded.rules {
                 let s = &r.spec;
-                let v = s.verify.as_ref().map(crate::report::rules_md::verifier_summary).unwrap_or_default();
+                let v = s
+                    .verify
+                    .as_ref()
+                    .map(crate::report::rules_md::verifier_summary)
+                    .unwrap_or_default();
                 providers.insert(s.provider.as_str());
                 println!("{:<40} {:<18} {v}", s.id, s.provider);
             }

@@ -39,8 +39,11 @@ pub fn run(args: ScanArgs) -> i32 {
     if args.verify {
         match lower::verify_options(&args.verify_flags) {
             Ok(opts) => {
-                let st =
-                    crate::verify::verify_findings(&mut report.outcome.findings, &report.rules, &opts);
+                let st = crate::verify::verify_findings(
+                    &mut report.outcome.findings,
+                    &report.rules,
+                    &opts,
+                );
                 report.outcome.notes.extend(st.cache_problem.clone());
                 report.outcome.notes.push(format!(
                     "verification: {} distinct secret(s), {} request(s), {} cached: {} live, {} dead, {} unknown, {} skipped",

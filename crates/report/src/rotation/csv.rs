@@ -1,0 +1,45 @@
+//! The rotation report as CSV: one row per copy, ranked.
+
+use std::io::Write;
+
+use sprawl_inventory::SecretRecord;
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Writes the CSV rotation report of `secrets` (already in urgency order).
+pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "rank,fingerprint,rule_id,provider,environment,verification,first_seen,source,target,path,line,commit,image,ci,present"
+    )?;
+    for (i, s) in secrets.iter().enumerate() {
+        for o in &s.occurrences {
+            let row = [
+                (i + 1).to_string(),
+                s.fingerprint.clone(),
+                s.rule_id.clone(),
+                s.provider.clone(),
+                s.environment.clone(),
+                s.verification.clone().unwrap_or_default(),
+                s.first_seen.clone(),
+                o.source.clone(),
+                o.target.clone(),
+                o.path.clone(),
+                o.line.to_string(),
+                o.commit.clone().unwrap_or_default(),
+                o.image.clone().unwrap_or_default(),
+                o.ci.clone().unwrap_or_default(),
+                o.present.to_string(),
+            ];
+            let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+            writeln!(out, "{}", fields.join(","))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! The human report: one block per finding, coloured on a terminal, secrets redacted unless
+//! `--show-secrets`.
+
+use std::io::{self, Write};
+
+use super::ReportInput;
+use sprawl_core::origin::{GitOrigin, ImageOrigin, Origin};
+use sprawl_core::rules::Severity;
+
+/// Provenance lines for a finding in a git repository.
+fn write_git(out: &mut dyn Write, c: bool, g: &GitOrigin) -> io::Result<()> {
+    if g.staged {
+        return writeln!(
+            out,
+            "  staged, not committed yet (blob {})",
+            &g.blob[..g.blob.len().min(12)]
+        );
+    }
+    for (i, commit) in g.commits.iter().enumerate() {
+        let what = if i == 0 { "introduced" } else { "again" };
+        writeln!(
+            out,
+            "  {what} in {} by {} on {}: {}",
+            &commit.commit[..commit.commit.len().min(12)],
+            commit.author,
+            commit.date,
+            commit.summary
+        )?;
+    }
+    if g.history_only {
+        let removed = g
+            .removed_in
+            .as_ref()
+            .map(|r| {
+                format!(
+                    " (removed in {} on {})",
+                    &r.commit[..r.commit.len().min(12)],
+                    r.date
+                )
+            })
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {}{removed}",
+            paint(
+                c,
+                "33",
+                "history-only: no ref tip holds it, but every clone does"
+            )
+        )
+    } else {
+        writeln!(out, "  still present at: {}", g.present_in.join(", "))
+    }
+}
+
+/// Provenance lines for a finding in a container image.
+fn write_image(out: &mut dyn Write, c: bool, i: &ImageOrigin) -> io::Result<()> {
+    let platform = i
+        .platform
+        .as_ref()
+        .map(|p| format!(" ({p})"))
+        .unwrap_or_default();
+    writeln!(out, "  image: {}{platform}", i.image)?;
+    if let Some(k) = i.layer_index {
+        let digest = i.layer_digest.as_deref().unwrap_or("");
+        writeln!(out, "  layer {k} {}", &digest[..digest.len().min(19)])?;
+    }
+    if let Some(cb) = &i.created_by {
+        let cb = cb.replace('\n', " ");
+        let short: String = cb.chars().take(120).collect();
+        let more = if short.len() < cb.len() { "…" } else { "" };
+        writeln!(out, "  created by: {short}{more}")?;
+    }
+    let vis = i.visibility.describe();
+    match i.visibility {
+        sprawl_core::origin::Visibility::Hidden { .. } => {
+            writeln!(out, "  {}", paint(c, "33", &vis))
+        }
+        _ => writeln!(out, "  {vis}"),
+    }
+}
+
+/// Where a finding sits in a CI config or GitOps file, and the risk notes.
+fn write_ci(out: &mut dyn Write, c: bool, ctx: &sprawl_core::finding::CiContext) -> io::Result<()> {
+    let mut parts = vec![ctx.kind.name().to_string()];
+    if let Some(j) = &ctx.job {
+        parts.push(format!("job {j}"));
+    }
+    if let Some(s) = &ctx.step {
+        parts.push(format!("step {s}"));
+    }
+    if let Some(k) = &ctx.key {
+        parts.push(format!("key {k}"));
+    }
+    writeln!(out, "  ci: {}", parts.join(", "))?;
+    for n in &ctx.notes {
+        writeln!(out, "  {}", paint(c, "33", &format!("note: {n}")))?;
+    }
+    Ok(())
+}
+
+fn paint(color: bool, code: &str, s: &str) -> String {
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+fn severity_code(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "1;31",
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+        Severity::Info => "2",
+    }
+}
+
+/// Writes the findings, then a one-line summary.
+pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let c = input.color;
+    for f in input.findings {
+        let sev = format!("{:?}", f.severity).to_lowercase();
+        writeln!(
+            out,
+            "{} {} ({})",
+            paint(c, severity_code(f.severity), &format!("[{sev}]")),
+            paint(c, "1", &f.rule_name),
+            f.rule_id
+        )?;
+        writeln!(
+            out,
+            "  {}:{}:{}",
+            paint(c, "35", f.origin.display_path()),
+            f.line,
+            f.column
+        )?;
+        writeln!(out, "  {}", f.preview)?;
+        if f.environment != sprawl_core::environment::Environment::Unknown {
+            writeln!(out, "  environment: {}", f.environment.name())?;
+        }
+        if let Some(ctx) = &f.context {
+            write_ci(out, c, ctx)?;
+        }
+        if let Some(v) = &f.verification {
+            let status = format!("{:?}", v.status).to_lowercase();
+            let http = v
+                .http_status
+                .map(|s| format!(" (HTTP {s})"))
+                .unwrap_or_default();
+            let why = v
+                .reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            let code = match v.status {
+                sprawl_core::finding::Status::Live => "1;31",
+                sprawl_core::finding::Status::Dead => "32",
+                _ => "2",
+            };
+            writeln!(out, "  verified: {}{http}{why}", paint(c, code, &status))?;
+        }
+        match &f.origin {
+            Origin::Git(g) => write_git(out, c, g)?,
+            Origin::Image(i) => write_image(out, c, i)?,
+            Origin::File {
+                work_tree: Some(state),
+                ..
+            } => writeln!(out, "  {}", paint(c, "33", state.describe()))?,
+            _ => {}
+        }
+        if input.show_secrets {
+            match f.secret.plain() {
+                Some(secret) => writeln!(out, "  secret: {secret}")?,
+                None => writeln!(out, "  secret: (not kept by the inventory)")?,
+            }
+        }
+        writeln!(out, "  fingerprint: {}", paint(c, "2", &f.fingerprint))?;
+        writeln!(out)?;
+    }
+    let distinct: std::collections::BTreeSet<&str> = input
+        .findings
+        .iter()
+        .map(|f| f.fingerprint.as_str())
+        .collect();
+    writeln!(
+        out,
+        "{} finding(s), {} distinct secret(s); {} file(s){}, {:.1} MB scanned; {} binary and {} oversized skipped; {} error(s)",
+        input.findings.len(),
+        distinct.len(),
+        input.stats.blobs_scanned,
+        match input.stats.gitignored_scanned {
+            0 => String::new(),
+            n => format!(" ({n} gitignored)"),
+        },
+        input.stats.bytes_scanned as f64 / 1e6,
+        input.stats.skipped_binary,
+        input.stats.skipped_too_large,
+        input.errors.len()
+    )
+}

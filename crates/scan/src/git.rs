@@ -1,0 +1,934 @@
+//! The git pipeline: enumerate commits and blobs (source::git), scan each distinct blob once in
+//! parallel (rayon), then fan findings out to every (secret, path) with all the commits that
+//! introduced it, and say whether a ref tip still holds it or it is history-only.
+
+use sprawl_core::time::iso8601;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gix::ObjectId;
+use gix::bstr::ByteSlice;
+use gix::prelude::*;
+use rayon::prelude::*;
+
+use super::{BlobMatch, ScanOutcome, detect_stream, to_finding};
+use crate::seen::SeenFile;
+use sprawl_core::fingerprint::Fingerprinter;
+use sprawl_detect::{Engine, Scratch};
+use sprawl_source::fs::{self, ReadOutcome, Windowing};
+use sprawl_source::git::history::{Provenance, order_key};
+use sprawl_source::git::{self, CommitMeta};
+use sprawl_source::{GitCommit, GitOrigin, Origin};
+
+/// What part of a repository to scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum GitMode {
+    /// Every blob reachable from every ref.
+    #[default]
+    Full,
+    /// Only blobs introduced by commits reachable from `include` and not from `exclude`.
+    Range {
+        /// Revisions whose history is excluded (`A` in `A..B`).
+        exclude: Vec<String>,
+        /// Revisions whose history is included (`B` in `A..B`).
+        include: Vec<String>,
+    },
+    /// Only what the index adds relative to HEAD (pre-commit hook).
+    Staged,
+}
+
+/// Options of a repository scan.
+#[derive(Debug, Clone, Default)]
+pub struct GitOptions {
+    /// Which part to scan.
+    pub mode: GitMode,
+    /// Also scan blobs no ref reaches (dangling objects, dropped stashes).
+    pub all_objects: bool,
+    /// Blob ids scanned in earlier runs: skipped, and new ids appended.
+    pub seen_file: Option<PathBuf>,
+    /// Worker threads.
+    pub threads: usize,
+    /// Window sizes for gigantic blobs.
+    pub windowing: Windowing,
+    /// Also scan the history of submodules that are checked out or cloned under `.git/modules`.
+    pub recurse_submodules: bool,
+    /// Only paths under this prefix (`src/app/`): a directory inside a work tree was given.
+    pub path_prefix: Option<String>,
+    /// Skip blobs larger than this many bytes (`--max-file-size`).
+    pub max_blob_size: Option<u64>,
+    /// What an inventory already knows of this repository (incremental re-audits): set, the
+    /// scan also returns the blobs it read in [`ScanOutcome::objects`].
+    pub known: Option<std::sync::Arc<Known>>,
+    /// Keep the ids of every blob in history ([`crate::ScanOutcome::history_blobs`]) for
+    /// a working-tree pass.
+    pub collect_blobs: bool,
+}
+
+/// An inventory's memory of one repository, from its earlier scans with the same rules.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// Signature of the ref tips at the last complete scan ([`tips_signature`]).
+    pub tips: Option<String>,
+    /// Blobs already read, with the matches they gave (empty for most).
+    pub blobs: HashMap<ObjectId, Vec<BlobMatch>>,
+}
+
+/// A digest of every ref name and the commit it points to: equal signatures, same history.
+pub fn tips_signature(tips: &[git::RefTip]) -> String {
+    let mut lines: Vec<String> = tips
+        .iter()
+        .map(|t| format!("{} {}", t.name, t.commit))
+        .collect();
+    lines.sort();
+    blake3::hash(lines.join("\n").as_bytes())
+        .to_hex()
+        .to_string()
+}
+
+impl GitOptions {
+    /// True when `path` is inside the scanned part of the repository.
+    fn wants_path(&self, path: &[u8]) -> bool {
+        self.path_prefix
+            .as_ref()
+            .is_none_or(|p| path.starts_with(p.as_bytes()))
+    }
+}
+
+/// How deep `--recurse-submodules` follows submodules of submodules.
+const MAX_SUBMODULE_DEPTH: usize = 4;
+
+/// Scans the repository at `path` (shown as `display`) and adds to `out`.
+pub fn scan_repo(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    path: &Path,
+    display: &str,
+    opts: &GitOptions,
+    out: &mut ScanOutcome,
+) {
+    let repo = match git::open(path) {
+        Ok(r) => r,
+        Err(e) => {
+            out.errors.push(e);
+            return;
+        }
+    };
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.max(1))
+        .build()
+    {
+        Ok(p) => p,
+        Err(e) => {
+            out.errors.push(format!("cannot start worker threads: {e}"));
+            return;
+        }
+    };
+    pool.install(|| match &opts.mode {
+        GitMode::Staged => scan_staged(engine, fp, &repo, display, opts, out),
+        mode => scan_history(Detector { engine, fp }, &repo, display, mode, opts, out, 0),
+    });
+}
+
+fn prefixed(display: &str, errors: Vec<String>) -> impl Iterator<Item = String> + '_ {
+    errors.into_iter().map(move |e| format!("{display}: {e}"))
+}
+
+/// Scans one blob's bytes; `None` when it was binary.
+fn scan_blob(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    scratch: &mut Scratch,
+    data: &[u8],
+    w: Windowing,
+) -> Result<Option<Vec<BlobMatch>>, String> {
+    // Reading from memory fails only for content sprawl refuses (oversized UTF-16).
+    let (outcome, matches) = detect_stream(engine, fp, scratch, |f| fs::read_stream(data, w, f))
+        .map_err(|e| e.to_string())?;
+    Ok(match outcome {
+        ReadOutcome::Text(_) => Some(matches),
+        _ => None,
+    })
+}
+
+fn scan_staged(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    repo: &gix::ThreadSafeRepository,
+    display: &str,
+    opts: &GitOptions,
+    out: &mut ScanOutcome,
+) {
+    let r = git::thread_local(repo);
+    if r.is_bare() {
+        out.errors.push(format!(
+            "{display}: a bare repository has no index: --staged needs a work tree"
+        ));
+        return;
+    }
+    let staged = match git::staged::staged_blobs(&r) {
+        Ok(s) => s,
+        Err(e) => {
+            out.errors.push(format!("{display}: {e}"));
+            return;
+        }
+    };
+    let staged: Vec<_> = staged
+        .into_iter()
+        .filter(|(p, _)| opts.wants_path(p))
+        .collect();
+    if staged.is_empty() {
+        out.notes.push(format!("{display}: nothing staged"));
+        out.empty_ok = true;
+    }
+    let mut scratch = Scratch::default();
+    let mut buf = Vec::new();
+    for (path, id) in staged {
+        let blob = match r.objects.find_blob(&id, &mut buf) {
+            Ok(b) => b,
+            Err(e) => {
+                out.errors
+                    .push(format!("{display}: staged {path} (blob {id}): {e}"));
+                continue;
+            }
+        };
+        out.stats.bytes_scanned += blob.data.len() as u64;
+        let matches = match scan_blob(engine, fp, &mut scratch, blob.data, opts.windowing) {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                out.stats.skipped_binary += 1;
+                continue;
+            }
+            Err(e) => {
+                out.errors
+                    .push(format!("{display}: staged {path} (blob {id}): {e}"));
+                continue;
+            }
+        };
+        out.stats.blobs_scanned += 1;
+        for m in matches {
+            let origin = GitOrigin {
+                repo: display.to_string(),
+                path: path.to_string(),
+                commits: Vec::new(),
+                present_in: Vec::new(),
+                history_only: false,
+                removed_in: None,
+                staged: true,
+                blob: id.to_string(),
+            };
+            out.findings
+                .push(to_finding(engine, m, Origin::Git(Box::new(origin))));
+        }
+    }
+}
+
+fn resolve_all(r: &gix::Repository, revs: &[String], errors: &mut Vec<String>) -> Vec<ObjectId> {
+    revs.iter()
+        .filter_map(|rev| git::resolve(r, rev).map_err(|e| errors.push(e)).ok())
+        .collect()
+}
+
+/// The rules and the fingerprinter: what turns bytes into matches.
+#[derive(Clone, Copy)]
+struct Detector<'a> {
+    engine: &'a Engine,
+    fp: &'a Fingerprinter,
+}
+
+/// One repository's history scan, in named phases: [`Self::shortcut`] (unchanged tips),
+/// [`Self::select_commits`], attribution (`git::history::attribute`),
+/// [`Self::follow_submodules`], [`Self::blobs_to_read`], [`Self::read_blobs`] (parallel),
+/// [`Self::account`], [`Self::remember`], then fan-out.
+struct HistoryScan<'a> {
+    detector: Detector<'a>,
+    repo: &'a gix::ThreadSafeRepository,
+    /// Metadata work (refs, commits, tip trees) needs no big pack cache.
+    r: gix::Repository,
+    display: &'a str,
+    opts: &'a GitOptions,
+    /// 0 for the target, 1+ for submodules.
+    depth: usize,
+    /// Problems of this repository (prefixed with its name at the end).
+    errors: Vec<String>,
+    started: std::time::Instant,
+}
+
+/// What reading the planned blobs produced.
+struct BlobsRead {
+    results: Vec<(ObjectId, BlobResult)>,
+    too_large: Vec<ObjectId>,
+    bytes: u64,
+    binary: u64,
+    ci_messages: Vec<String>,
+}
+
+/// One blob's outcome: its matches (`None`: binary) or why it could not be read.
+type BlobResult = Result<Option<Vec<BlobMatch>>, String>;
+
+fn scan_history(
+    detector: Detector<'_>,
+    repo: &gix::ThreadSafeRepository,
+    display: &str,
+    mode: &GitMode,
+    opts: &GitOptions,
+    out: &mut ScanOutcome,
+    depth: usize,
+) {
+    let scan = HistoryScan {
+        detector,
+        repo,
+        r: repo.to_thread_local(),
+        display,
+        opts,
+        depth,
+        errors: Vec::new(),
+        started: std::time::Instant::now(),
+    };
+    scan.run(mode, out);
+}
+
+impl HistoryScan<'_> {
+    /// `SPRAWL_TIMINGS=1` prints how long each phase took (for benchmarking by hand).
+    fn phase(&self, name: &str) {
+        if std::env::var_os("SPRAWL_TIMINGS").is_some() {
+            eprintln!("timing: {name}: {:.2?}", self.started.elapsed())
+        }
+    }
+
+    fn run(mut self, mode: &GitMode, out: &mut ScanOutcome) {
+        let display = self.display;
+        if self.r.is_shallow().unwrap_or(false) {
+            out.notes.push(format!("{display}: shallow clone: history before the shallow boundary is not available and was not scanned"));
+        }
+        let mut ref_notes = Vec::new();
+        let all_tips = git::ref_tips(&self.r, &mut self.errors, &mut ref_notes);
+        out.notes.extend(prefixed(display, ref_notes));
+        let known = self.opts.known.as_deref().filter(|_| self.depth == 0);
+        if self.shortcut(mode, &all_tips, known, out) {
+            return;
+        }
+        let (commits, tips) = self.select_commits(mode, all_tips, out);
+        self.phase("walk");
+        let commits_empty = commits.is_empty();
+        let in_range = matches!(mode, GitMode::Range { .. });
+        let prov = git::history::attribute(self.repo, commits, in_range, &mut self.errors);
+        self.phase("attribute");
+        if self.opts.collect_blobs && self.depth == 0 {
+            out.history_blobs.push((
+                display.to_string(),
+                prov.introduced.keys().copied().collect(),
+            ));
+        }
+        self.follow_submodules(&prov, out);
+        let (in_scope, plan) = self.blobs_to_read(&prov, known, mode, out);
+        self.phase("plan");
+        let read = self.read_blobs(&prov, &plan.ids);
+        self.phase("scan blobs");
+        let (mut matches, read_ok) = self.account(read, out);
+        if !commits_empty && plan.ids.is_empty() {
+            // Commits that bring no new blob (deletions only, empty commits, all seen before).
+            out.notes.push(format!("{display}: no new blobs to scan"));
+            out.empty_ok = true;
+        }
+        SeenFile(self.opts.seen_file.as_deref()).append(&read_ok, &mut self.errors);
+        if let Some(k) = known {
+            remember(k, &in_scope, &read_ok, &mut matches, out);
+        }
+        fan_out(
+            self.detector.engine,
+            &self.r,
+            display,
+            (&prov, &tips),
+            &matches,
+            self.opts,
+            out,
+        );
+        self.phase("fan out");
+        out.errors.extend(prefixed(display, self.errors));
+    }
+
+    /// An incremental audit whose repository's tips have not moved has nothing new to read:
+    /// true when the scan can stop here. Otherwise records the tips' signature.
+    fn shortcut(
+        &self,
+        mode: &GitMode,
+        all_tips: &[git::RefTip],
+        known: Option<&Known>,
+        out: &mut ScanOutcome,
+    ) -> bool {
+        if self.depth != 0 || !matches!(mode, GitMode::Full) {
+            return false;
+        }
+        let sig = tips_signature(all_tips);
+        // Same tips, same history: unless unreachable objects or submodules (which move
+        // without the tips) are in scope, there is nothing new to read.
+        if known.is_some_and(|k| k.tips.as_deref() == Some(sig.as_str()))
+            && self.errors.is_empty()
+            && !self.opts.all_objects
+            && !self.opts.recurse_submodules
+        {
+            out.unchanged.push(self.display.to_string());
+            out.empty_ok = true;
+            return true;
+        }
+        out.tips.push((self.display.to_string(), sig));
+        false
+    }
+
+    /// The commits to attribute and the tips that decide "still present": a range's ends, or
+    /// every ref with only branch-like refs as tips (tags are snapshots of the past).
+    fn select_commits(
+        &mut self,
+        mode: &GitMode,
+        all_tips: Vec<git::RefTip>,
+        out: &mut ScanOutcome,
+    ) -> (Vec<CommitMeta>, Vec<git::RefTip>) {
+        let r = &self.r;
+        let errors = &mut self.errors;
+        let (commits, tips): (Vec<CommitMeta>, Vec<git::RefTip>) = match mode {
+            GitMode::Range { exclude, include } => {
+                let ex = resolve_all(r, exclude, errors);
+                let inc = resolve_all(r, include, errors);
+                let tips = include
+                    .iter()
+                    .zip(&inc)
+                    .map(|(n, c)| git::RefTip {
+                        name: n.clone(),
+                        commit: *c,
+                    })
+                    .collect();
+                (git::walk_range(r, &ex, &inc, errors), tips)
+            }
+            _ => {
+                let ids: Vec<ObjectId> = all_tips.iter().map(|t| t.commit).collect();
+                let branches = all_tips
+                    .into_iter()
+                    .filter(|t| is_branch_like(&t.name))
+                    .collect();
+                (git::walk_commits(r, &ids, errors), branches)
+            }
+        };
+        if commits.is_empty() {
+            let display = self.display;
+            match mode {
+                GitMode::Range { .. } => {
+                    out.notes
+                        .push(format!("{display}: the range holds no commits"));
+                    out.empty_ok = true;
+                }
+                _ => out
+                    .notes
+                    .push(format!("{display}: the repository has no commits")),
+            }
+        }
+        (commits, tips)
+    }
+
+    /// Scans the history of submodules (`--recurse-submodules`, bounded depth), or notes each
+    /// one that is not followed.
+    fn follow_submodules(&mut self, prov: &Provenance, out: &mut ScanOutcome) {
+        let display = self.display;
+        for sub in &prov.submodules {
+            if !self.opts.recurse_submodules || self.depth >= MAX_SUBMODULE_DEPTH {
+                out.notes.push(format!(
+                    "{display}: submodule {sub} not followed (--recurse-submodules follows it)"
+                ));
+                continue;
+            }
+            match submodule_repo(&self.r, sub) {
+                Some(dir) => match git::open(&dir) {
+                    Ok(sub_repo) => scan_history(
+                        self.detector,
+                        &sub_repo,
+                        &format!("{display}/{sub}"),
+                        &GitMode::Full,
+                        self.opts,
+                        out,
+                        self.depth + 1,
+                    ),
+                    Err(e) => self.errors.push(e),
+                },
+                None => out.notes.push(format!(
+                    "{display}: submodule {sub} is not checked out or cloned: not scanned"
+                )),
+            }
+        }
+    }
+
+    /// The blobs in scope (under the path prefix) and the plan of those to read: not in the
+    /// seen-file, not remembered by the inventory, in pack order. Missing blobs are errors
+    /// naming where history put them.
+    fn blobs_to_read(
+        &mut self,
+        prov: &Provenance,
+        known: Option<&Known>,
+        mode: &GitMode,
+        out: &mut ScanOutcome,
+    ) -> (Vec<ObjectId>, git::blobs::BlobPlan) {
+        let opts = self.opts;
+        let seen_before = SeenFile(opts.seen_file.as_deref())
+            .load(|l| ObjectId::from_hex(l.as_bytes()).ok(), &mut self.errors);
+        let in_scope: Vec<ObjectId> = prov
+            .introduced
+            .iter()
+            .filter(|(_, places)| {
+                places
+                    .iter()
+                    .any(|&(p, _)| opts.wants_path(&prov.paths[p as usize]))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        let wanted: HashSet<ObjectId> = in_scope
+            .iter()
+            .filter(|id| {
+                !seen_before.contains(*id) && known.is_none_or(|k| !k.blobs.contains_key(*id))
+            })
+            .copied()
+            .collect();
+        let skipped_seen = in_scope.len() - wanted.len();
+        if skipped_seen > 0 {
+            out.notes.push(format!(
+                "{}: {skipped_seen} blob(s) scanned in an earlier run were skipped",
+                self.display
+            ));
+        }
+        let plan = git::blobs::plan(
+            &self.r,
+            &wanted,
+            opts.all_objects && matches!(mode, GitMode::Full),
+            &mut self.errors,
+        );
+        for id in &plan.missing {
+            let place = prov
+                .introduced
+                .get(id)
+                .and_then(|v| v.first())
+                .map(|&(p, c)| {
+                    format!(
+                        " (at {} in commit {})",
+                        prov.paths[p as usize], prov.commits[c as usize].id
+                    )
+                });
+            self.errors.push(format!(
+                "blob {id} is missing from the object database{}",
+                place.unwrap_or_default()
+            ));
+        }
+        (in_scope, plan)
+    }
+
+    /// Reads and scans `ids` on the rayon pool, each worker with its own repository handle,
+    /// scratch and buffer; a blob at a CI or GitOps path gets the shared stage with that path.
+    fn read_blobs(&self, prov: &Provenance, ids: &[ObjectId]) -> BlobsRead {
+        let Detector { engine, fp } = self.detector;
+        let opts = self.opts;
+        let workers = git::PerThread::new();
+        let too_large = std::sync::Mutex::new(Vec::<ObjectId>::new());
+        let bytes = AtomicU64::new(0);
+        let binary = AtomicU64::new(0);
+        let ci_messages = std::sync::Mutex::new(Vec::<String>::new());
+        let results: Vec<(ObjectId, BlobResult)> = ids
+            .par_iter()
+            .map(|id| {
+                workers.with(
+                    || (git::thread_local(self.repo), Scratch::default(), Vec::new()),
+                    |(tr, scratch, buf)| {
+                        // gix inflates a whole object into memory: honour --max-file-size
+                        // first.
+                        if let Some(max) = opts.max_blob_size
+                            && let Ok(h) = tr.objects.header(id)
+                            && h.size() > max
+                        {
+                            too_large
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(*id);
+                            return (*id, Ok(None));
+                        }
+                        let blob = match tr.objects.find_blob(id, buf) {
+                            Ok(blob) => blob,
+                            Err(e) => return (*id, Err(format!("blob {id}: {e}"))),
+                        };
+                        bytes.fetch_add(blob.data.len() as u64, Ordering::Relaxed);
+                        let res = match scan_blob(engine, fp, scratch, blob.data, opts.windowing) {
+                            Ok(mut found) => {
+                                if found.is_none() {
+                                    binary.fetch_add(1, Ordering::Relaxed);
+                                }
+                                // The first CI/GitOps path the blob was introduced at gives it
+                                // that file's structure; a blob held only by documentation
+                                // gets the documentation filter.
+                                if let Some(m) = found.as_mut() {
+                                    let n = super::refine_found(
+                                        engine,
+                                        fp,
+                                        scratch,
+                                        ci_path(prov, id).as_deref(),
+                                        only_doc_path(prov, id).as_deref(),
+                                        blob.data,
+                                        m,
+                                    );
+                                    if !n.is_empty() {
+                                        ci_messages
+                                            .lock()
+                                            .unwrap_or_else(|p| p.into_inner())
+                                            .extend(n);
+                                    }
+                                }
+                                Ok(found.filter(|m| !m.is_empty()))
+                            }
+                            Err(e) => Err(format!("blob {id}: {e}")),
+                        };
+                        (*id, res)
+                    },
+                )
+            })
+            .collect();
+        BlobsRead {
+            results,
+            too_large: too_large.into_inner().unwrap_or_else(|p| p.into_inner()),
+            bytes: bytes.into_inner(),
+            binary: binary.into_inner(),
+            ci_messages: ci_messages.into_inner().unwrap_or_else(|p| p.into_inner()),
+        }
+    }
+
+    /// Counts what was read, reports CI messages and read errors, and returns the matches by
+    /// blob and the blobs actually read. Only those count as scanned and go to the seen-file:
+    /// a blob that failed to read (or was too large) must be tried again next run.
+    fn account(
+        &mut self,
+        read: BlobsRead,
+        out: &mut ScanOutcome,
+    ) -> (HashMap<ObjectId, Vec<BlobMatch>>, Vec<ObjectId>) {
+        let (ci_errors, ci_notes) = sprawl_ci::split_messages(read.ci_messages);
+        out.errors.extend(prefixed(self.display, ci_errors));
+        out.notes.extend(prefixed(self.display, ci_notes));
+        let mut matches: HashMap<ObjectId, Vec<BlobMatch>> = HashMap::new();
+        let mut read_ok: Vec<ObjectId> = Vec::with_capacity(read.results.len());
+        for (id, res) in read.results {
+            match res {
+                Ok(found) => {
+                    read_ok.push(id);
+                    if let Some(m) = found {
+                        matches.insert(id, m);
+                    }
+                }
+                Err(e) => self.errors.push(e),
+            }
+        }
+        let too_large: HashSet<ObjectId> = read.too_large.into_iter().collect();
+        out.stats.skipped_too_large += too_large.len() as u64;
+        read_ok.retain(|id| !too_large.contains(id));
+        out.stats.bytes_scanned += read.bytes;
+        out.stats.skipped_binary += read.binary;
+        out.stats.blobs_scanned += read_ok.len() as u64 - read.binary;
+        (matches, read_ok)
+    }
+}
+
+/// Incremental audits: blobs read now go back to the inventory; blobs it already knew bring
+/// their matches, so fan-out sees the whole history as a full scan would.
+fn remember(
+    known: &Known,
+    in_scope: &[ObjectId],
+    read_ok: &[ObjectId],
+    matches: &mut HashMap<ObjectId, Vec<BlobMatch>>,
+    out: &mut ScanOutcome,
+) {
+    out.objects.extend(
+        read_ok
+            .iter()
+            .map(|id| (id.to_string(), matches.get(id).cloned().unwrap_or_default())),
+    );
+    for id in in_scope {
+        if let Some(ms) = known.blobs.get(id).filter(|ms| !ms.is_empty()) {
+            matches.insert(*id, ms.clone());
+        }
+    }
+}
+
+/// Where a submodule's repository lives: checked out in the work tree, or cloned under
+/// `.git/modules/<path>` (git names module directories after their path by default).
+fn submodule_repo(r: &gix::Repository, sub: &str) -> Option<PathBuf> {
+    let in_tree = r
+        .workdir()
+        .map(|w| w.join(sub))
+        .filter(|p| git::is_repository(p));
+    in_tree
+        .or_else(|| Some(r.git_dir().join("modules").join(sub)).filter(|p| git::is_repository(p)))
+}
+
+/// One (secret, rule, path) with every commit that brought it there.
+struct Group<'a> {
+    first: &'a BlobMatch,
+    first_blob: ObjectId,
+    commits: Vec<(u32, ObjectId, usize)>, // (commit index, blob, line)
+}
+
+fn fan_out(
+    engine: &Engine,
+    r: &gix::Repository,
+    display: &str,
+    (prov, tips): (&Provenance, &[git::RefTip]),
+    matches: &HashMap<ObjectId, Vec<BlobMatch>>,
+    opts: &GitOptions,
+    out: &mut ScanOutcome,
+) {
+    let mut groups: BTreeMap<(u32, String, usize), Group<'_>> = BTreeMap::new();
+    for (blob, ms) in matches {
+        let Some(places) = prov.introduced.get(blob) else {
+            // Unreachable blob (--all-objects): no path, no commit.
+            for m in ms {
+                let origin = GitOrigin {
+                    repo: display.to_string(),
+                    path: format!("<unreachable blob {blob}>"),
+                    commits: Vec::new(),
+                    present_in: Vec::new(),
+                    history_only: true,
+                    removed_in: None,
+                    staged: false,
+                    blob: blob.to_string(),
+                };
+                out.findings
+                    .push(to_finding(engine, m.clone(), Origin::Git(Box::new(origin))));
+            }
+            continue;
+        };
+        for &(path, commit) in places
+            .iter()
+            .filter(|&&(p, _)| opts.wants_path(&prov.paths[p as usize]))
+        {
+            for m in ms {
+                let g = groups
+                    .entry((path, m.fingerprint.clone(), m.rule))
+                    .or_insert_with(|| Group {
+                        first: m,
+                        first_blob: *blob,
+                        commits: Vec::new(),
+                    });
+                g.commits.push((commit, *blob, m.line));
+            }
+        }
+    }
+    let mut tip_index = TipIndex::new(r, tips);
+    for ((path, fingerprint, _), mut g) in groups {
+        g.commits
+            .sort_by_key(|&(c, _, _)| order_key(&prov.commits, c));
+        g.commits.dedup_by_key(|x| x.0);
+        let (_, b0, _) = g.commits[0];
+        let (first, first_blob) = if b0 == g.first_blob {
+            (g.first, g.first_blob)
+        } else {
+            (
+                matches
+                    .get(&b0)
+                    .and_then(|ms| ms.iter().find(|m| m.fingerprint == fingerprint))
+                    .unwrap_or(g.first),
+                b0,
+            )
+        };
+        let path_str = prov.paths[path as usize].to_string();
+        let present_in = tip_index.present(prov, path, &fingerprint, matches);
+        let history_only = present_in.is_empty();
+        let removed_in = if history_only {
+            g.commits
+                .iter()
+                .rev()
+                .find_map(|&(_, blob, _)| prov.removed.get(&(blob, path)))
+                .map(|&c| commit_view(&prov.commits[c as usize], 0))
+        } else {
+            None
+        };
+        let origin = GitOrigin {
+            repo: display.to_string(),
+            path: path_str,
+            commits: g
+                .commits
+                .iter()
+                .map(|&(c, _, line)| commit_view(&prov.commits[c as usize], line))
+                .collect(),
+            present_in,
+            history_only,
+            removed_in,
+            staged: false,
+            blob: first_blob.to_string(),
+        };
+        out.findings.push(to_finding(
+            engine,
+            first.clone(),
+            Origin::Git(Box::new(origin)),
+        ));
+    }
+}
+
+/// Whether a ref's tip is checked for "still present": HEAD, branches and remote-tracking
+/// branches. Tags are snapshots of the past (a secret in an old release tag is history), and
+/// checking thousands of them per finding made fan-out the slowest phase on tag-heavy repos.
+fn is_branch_like(name: &str) -> bool {
+    name == "HEAD"
+        || name.starts_with("refs/heads/")
+        || name.starts_with("refs/remotes/")
+        || name == "refs/stash"
+}
+
+/// Blob at `path` in each branch-like tip, looked up once per (tip tree, path).
+struct TipIndex<'r> {
+    r: &'r gix::Repository,
+    tips: Vec<(String, ObjectId)>, // (ref name, root tree)
+    at_path: HashMap<(ObjectId, u32), Option<ObjectId>>,
+}
+
+impl<'r> TipIndex<'r> {
+    fn new(r: &'r gix::Repository, tips: &[git::RefTip]) -> TipIndex<'r> {
+        let mut buf = Vec::new();
+        // The caller chose the tips: branch-like refs of a full scan, or the revisions a
+        // range ends at (`A..B`: B is where the user looks).
+        let tips = tips
+            .iter()
+            .filter_map(|t| {
+                git::read_commit(r, &t.commit, &mut buf)
+                    .ok()
+                    .map(|c| (t.name.clone(), c.tree))
+            })
+            .collect();
+        TipIndex {
+            r,
+            tips,
+            at_path: HashMap::new(),
+        }
+    }
+
+    /// Refs whose tip holds the secret `fingerprint` at `path` (by fingerprint, so a file edited
+    /// around the secret still counts).
+    fn present(
+        &mut self,
+        prov: &Provenance,
+        path: u32,
+        fingerprint: &str,
+        matches: &HashMap<ObjectId, Vec<BlobMatch>>,
+    ) -> Vec<String> {
+        let mut names = Vec::new();
+        for (name, tree) in &self.tips {
+            let r = self.r;
+            let blob = *self.at_path.entry((*tree, path)).or_insert_with(|| {
+                let rel = gix::path::from_bstr(prov.paths[path as usize].as_bstr()).ok()?;
+                r.find_tree(*tree)
+                    .ok()?
+                    .lookup_entry_by_path(rel)
+                    .ok()?
+                    .map(|e| e.object_id())
+            });
+            if blob
+                .and_then(|b| matches.get(&b))
+                .is_some_and(|ms| ms.iter().any(|m| m.fingerprint == fingerprint))
+            {
+                names.push(name.clone());
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+fn commit_view(c: &CommitMeta, line: usize) -> GitCommit {
+    GitCommit {
+        commit: c.id.to_string(),
+        author: c.author.clone(),
+        date: iso8601(c.time),
+        summary: c.summary.clone(),
+        line,
+    }
+}
+
+/// The first CI or GitOps path a blob was introduced at, if any.
+fn ci_path(prov: &Provenance, id: &ObjectId) -> Option<String> {
+    prov.introduced.get(id)?.iter().find_map(|&(p, _)| {
+        let path = prov.paths[p as usize].to_str_lossy();
+        sprawl_ci::candidate(&path).then(|| path.into_owned())
+    })
+}
+
+/// A path of the blob when every path it was introduced at is documentation.
+fn only_doc_path(prov: &Provenance, id: &ObjectId) -> Option<String> {
+    let places = prov.introduced.get(id)?;
+    let paths: Vec<_> = places
+        .iter()
+        .map(|&(p, _)| prov.paths[p as usize].to_str_lossy())
+        .collect();
+    (!paths.is_empty() && paths.iter().all(|p| super::is_doc(p))).then(|| paths[0].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "Dev")
+            .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+            .env("GIT_COMMITTER_NAME", "Dev")
+            .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+            .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    }
+
+    /// Fan-out: one secret committed once, copied to a second path later, removed from main
+    /// but kept by a branch — one finding per path, each with the commit that brought it
+    /// there, present at the branch that still holds it and not at main.
+    #[test]
+    fn fan_out_gives_each_path_its_commit_and_the_tips_that_hold_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        git(r, &["init", "-q", "-b", "main"]);
+        let token = crate::tests::fake_token("Yq8r2LmN5vBc7XkP1sDf4GhJ6tYw9E");
+        std::fs::write(r.join("a.env"), format!("TOKEN={token}\n")).unwrap();
+        git(r, &["add", "."]);
+        git(r, &["commit", "-qm", "a"]);
+        std::fs::write(r.join("b.env"), format!("TOKEN={token}\n")).unwrap();
+        git(r, &["add", "."]);
+        git(r, &["commit", "-qm", "b"]);
+        git(r, &["branch", "keep"]);
+        git(r, &["rm", "-q", "a.env", "b.env"]);
+        git(r, &["commit", "-qm", "remove"]);
+        let engine = Engine::new(sprawl_core::rules::load::builtin().rules);
+        let fp = Fingerprinter::new(b"");
+        let opts = GitOptions {
+            threads: 2,
+            ..GitOptions::default()
+        };
+        let mut out = ScanOutcome::default();
+        scan_repo(&engine, &fp, r, "repo", &opts, &mut out);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let mut found: Vec<&GitOrigin> = out
+            .findings
+            .iter()
+            .filter_map(|f| match &f.origin {
+                Origin::Git(g) => Some(g.as_ref()),
+                _ => None,
+            })
+            .collect();
+        found.sort_by(|a, b| a.path.cmp(&b.path));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(
+            (found[0].path.as_str(), found[1].path.as_str()),
+            ("a.env", "b.env")
+        );
+        assert_ne!(
+            found[0].commits[0].commit, found[1].commits[0].commit,
+            "each path names the commit that brought the secret there"
+        );
+        for g in &found {
+            assert_eq!(g.present_in, ["refs/heads/keep"], "{g:?}");
+            assert!(!g.history_only);
+        }
+        assert_eq!(out.stats.blobs_scanned, 1, "one distinct blob, read once");
+    }
+}
