@@ -39,18 +39,10 @@ pub fn shard_of(target: &str, n: u64) -> u64 {
     u64::from_le_bytes(b) % n
 }
 
-/// Runs `sprawl audit`.
-pub fn run(args: AuditArgs) -> i32 {
-    if !args.common.targets.is_empty() {
-        eprintln!(
-            "error: sprawl audit reads its targets from --targets FILE, not the command line"
-        );
-        return EXIT_ERROR;
-    }
-    let Some(store) = args.common.store.clone() else {
-        eprintln!("error: sprawl audit needs --store FILE");
-        return EXIT_ERROR;
-    };
+/// The targets of an audit: `--targets FILE` lines and enumerated organisations, sorted and
+/// deduplicated, with the enumeration errors (the audit goes on with the rest). `Err` is a
+/// problem that stops the audit before it starts, already printed.
+fn collect_targets(args: &AuditArgs) -> Result<(Vec<String>, Vec<String>), ()> {
     let mut all: Vec<String> = Vec::new();
     if let Some(file) = &args.targets_file {
         match crate::bounded::read_regular_text(file, crate::bounded::MAX_CONFIG_BYTES) {
@@ -62,7 +54,7 @@ pub fn run(args: AuditArgs) -> i32 {
             ),
             Err(e) => {
                 eprintln!("error: {}: {e}", file.display());
-                return EXIT_ERROR;
+                return Err(());
             }
         }
     }
@@ -84,8 +76,102 @@ pub fn run(args: AuditArgs) -> i32 {
     }
     if all.is_empty() && enum_errors.is_empty() {
         eprintln!("error: nothing to audit: give --targets FILE, --github-org or --gitlab-group");
+        return Err(());
+    }
+    all.sort();
+    all.dedup();
+    Ok((all, enum_errors))
+}
+
+/// What one audit worker holds for the whole run: the scanner (rules compiled once), the
+/// inventory connection and its key, verification settings.
+struct Auditor<'a> {
+    args: &'a AuditArgs,
+    store: &'a str,
+    scanner: Scanner,
+    inventory: Box<dyn crate::inventory::Store>,
+    /// Set when the inventory's fingerprint key could not be read: targets are then scanned
+    /// (and the error reported) but never recorded.
+    key_error: Option<String>,
+    verify: Option<crate::verify::VerifyOptions>,
+}
+
+impl Auditor<'_> {
+    /// Scans, verifies and records one target; returns the copies it holds and whether it
+    /// had errors. Every line printed names the target with its URL credentials masked.
+    fn audit(&mut self, target: &str, position: usize, total: usize) -> (usize, bool) {
+        let started = crate::time::now_iso();
+        let mut common = self.args.common.clone();
+        common.targets = vec![PathBuf::from(target)];
+        let shown = crate::redact::url(target);
+        let t = &shown;
+        // Before the scan, unbuffered: a killed audit shows the target it was on.
+        eprintln!("[{position}/{total}] {t}: scanning");
+        let observer = super::lower::observer(&common);
+        let mut scanned = match &self.key_error {
+            Some(e) => {
+                let mut report = self.scanner.scan_targets_of(&common.targets, observer);
+                report.outcome.errors.insert(0, e.clone());
+                Scanned {
+                    report,
+                    recordable: false,
+                }
+            }
+            None => Scanned {
+                report: self.scanner.scan_remembering(
+                    &common.targets[0],
+                    t,
+                    &mut InventoryRecall(self.inventory.as_mut()),
+                    observer,
+                ),
+                recordable: true,
+            },
+        };
+        let report = &mut scanned.report;
+        if let Some(opts) = &self.verify {
+            crate::verify::verify_findings(&mut report.outcome.findings, &report.rules, opts);
+        }
+        report.policy.drop_companions(&mut report.outcome.findings);
+        let held = super::record::record_in(
+            self.inventory.as_mut(),
+            self.store,
+            &common,
+            &mut scanned,
+            started,
+        );
+        let o = &scanned.report.outcome;
+        if o.errors.is_empty() && !o.unchanged.is_empty() {
+            eprintln!("{t}: unchanged since the last audit");
+        } else if o.errors.is_empty() {
+            eprintln!(
+                "{t}: {} finding(s); {} blob(s) read",
+                o.findings.len(),
+                o.stats.blobs_scanned + o.stats.skipped_binary
+            );
+        } else {
+            for e in &o.errors {
+                eprintln!("error: {t}: {e}");
+            }
+        }
+        ((held as usize).max(o.findings.len()), !o.errors.is_empty())
+    }
+}
+
+/// Runs `sprawl audit`.
+pub fn run(args: AuditArgs) -> i32 {
+    if !args.common.targets.is_empty() {
+        eprintln!(
+            "error: sprawl audit reads its targets from --targets FILE, not the command line"
+        );
         return EXIT_ERROR;
     }
+    let Some(store) = args.common.store.clone() else {
+        eprintln!("error: sprawl audit needs --store FILE");
+        return EXIT_ERROR;
+    };
+    let Ok((all, enum_errors)) = collect_targets(&args) else {
+        return EXIT_ERROR;
+    };
     let shard = match args.shard.as_deref().map(parse_shard).transpose() {
         Ok(s) => s,
         Err(e) => {
@@ -93,14 +179,12 @@ pub fn run(args: AuditArgs) -> i32 {
             return EXIT_ERROR;
         }
     };
-    all.sort();
-    all.dedup();
     let targets: Vec<&str> = all
         .iter()
         .map(String::as_str)
         .filter(|t| shard.is_none_or(|(i, n)| shard_of(t, n) == i))
         .collect();
-    let verify_opts = if args.verify {
+    let verify = if args.verify {
         match super::lower::verify_options(&args.verify_flags) {
             Ok(o) => Some(o),
             Err(e) => {
@@ -125,61 +209,19 @@ pub fn run(args: AuditArgs) -> i32 {
             Ok(k) => (k, None),
             Err(e) => (None, Some(e)),
         };
-    let scanner = Scanner::new(super::lower::plan(&args.common, key));
+    let mut auditor = Auditor {
+        args: &args,
+        store: &store,
+        scanner: Scanner::new(super::lower::plan(&args.common, key)),
+        inventory,
+        key_error,
+        verify,
+    };
     let (mut failed, mut findings) = (0usize, 0usize);
     for (i, t) in targets.iter().enumerate() {
-        let started = crate::time::now_iso();
-        let mut common = args.common.clone();
-        common.targets = vec![PathBuf::from(t)];
-        // The inventory, the memory key and every line printed name the target with the
-        // credentials of its URL masked.
-        let shown = crate::redact::url(t);
-        let t = &shown;
-        // Before the scan, unbuffered: a killed audit shows the target it was on.
-        eprintln!("[{}/{}] {t}: scanning", i + 1, targets.len());
-        let mut scanned = match &key_error {
-            // Without the inventory's key, findings would carry other fingerprints: the
-            // target is scanned (and its error reported), never recorded.
-            Some(e) => {
-                let mut report = scanner.scan_targets_of(&[PathBuf::from(t)], None);
-                report.outcome.errors.insert(0, e.clone());
-                Scanned {
-                    report,
-                    recordable: false,
-                }
-            }
-            None => Scanned {
-                report: scanner.scan_remembering(
-                    t,
-                    &mut InventoryRecall(inventory.as_mut()),
-                    super::lower::observer(&common),
-                ),
-                recordable: true,
-            },
-        };
-        let report = &mut scanned.report;
-        if let Some(opts) = &verify_opts {
-            crate::verify::verify_findings(&mut report.outcome.findings, &report.rules, opts);
-        }
-        report.policy.drop_companions(&mut report.outcome.findings);
-        let held =
-            super::record::record_in(inventory.as_mut(), &store, &common, &mut scanned, started);
-        let o = &scanned.report.outcome;
-        findings += (held as usize).max(o.findings.len());
-        if o.errors.is_empty() && !o.unchanged.is_empty() {
-            eprintln!("{t}: unchanged since the last audit");
-        } else if o.errors.is_empty() {
-            eprintln!(
-                "{t}: {} finding(s); {} blob(s) read",
-                o.findings.len(),
-                o.stats.blobs_scanned + o.stats.skipped_binary
-            );
-        } else {
-            failed += 1;
-            for e in &o.errors {
-                eprintln!("error: {t}: {e}");
-            }
-        }
+        let (held, had_errors) = auditor.audit(t, i + 1, targets.len());
+        findings += held;
+        failed += usize::from(had_errors);
     }
     eprintln!(
         "audit: {} target(s){}, {findings} finding(s), {failed} target(s) with errors; inventory {}",

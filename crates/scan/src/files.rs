@@ -12,8 +12,8 @@ use sprawl_core::finding::Finding;
 use sprawl_core::fingerprint::Fingerprinter;
 use sprawl_detect::{Engine, Scratch};
 use sprawl_source::Origin;
+use sprawl_source::archive::{self, Limits, Visitor};
 use sprawl_source::fs::{self, ReadOutcome, WalkOptions, Windowing};
-use sprawl_source::image::layer::{self, Limits, Visitor};
 
 /// Everything a scan needs besides the rules.
 #[derive(Clone, Default)]
@@ -143,7 +143,7 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                         .map(str::to_string)
                         .unwrap_or(shown);
                     if let Some(limits) = &archives
-                        && layer::is_archive_name(&shown)
+                        && archive::is_archive_name(&shown)
                     {
                         let mut v = ArchiveVisitor {
                             engine: &engine,
@@ -159,7 +159,7 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
                             .map_err(|e| e.to_string())
                             .and_then(|(size, f)| {
                                 let mut r = std::io::BufReader::new(f);
-                                layer::walk_archive(&shown, &mut r, size, limits, &mut v)
+                                archive::walk_archive(&shown, &mut r, size, limits, &mut v)
                             });
                         if let Err(e) = walked {
                             let _ = tx.send(Event::Error(format!("{shown}: archive: {e}")));

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::git::GitMode;
 use crate::image::ImageTarget;
-use sprawl_source::image::layer::Limits;
+use sprawl_source::archive::Limits;
 use sprawl_source::image::registry::RegistryOptions;
 
 /// What to do with a repository's history.

@@ -81,16 +81,18 @@ impl Scanner {
         self.run(targets, None, observer)
     }
 
-    /// Scans one audit target incrementally: blobs `recall` remembers under the same rules and
-    /// settings are not read again, and a repository whose ref tips have not moved is not read
-    /// at all. The report says what to remember ([`ScanOutcome::objects`], `tips`).
+    /// Scans one audit target incrementally: blobs `recall` remembers of `key` (the target as
+    /// the store names it, credentials masked) under the same rules and settings are not read
+    /// again, and a repository whose ref tips have not moved is not read at all. The report
+    /// says what to remember ([`ScanOutcome::objects`], `tips`).
     pub fn scan_remembering(
         &self,
-        target: &str,
+        target: &Path,
+        key: &str,
         recall: &mut dyn Recall,
         observer: Option<Arc<dyn Observer>>,
     ) -> ScanReport {
-        self.run(&[PathBuf::from(target)], Some((target, recall)), observer)
+        self.run(&[target.to_path_buf()], Some((key, recall)), observer)
     }
 
     /// The rules for `config`, compiled the first time they are asked for.

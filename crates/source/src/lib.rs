@@ -1,5 +1,6 @@
 //! Sources enumerate content and say where it came from. A source never runs detection.
 
+pub mod archive;
 pub mod forge;
 pub mod fs;
 pub mod git;

@@ -45,27 +45,9 @@ pub struct BlobRef {
     pub foreign: bool,
 }
 
-/// Normalises a path from a tar header: no leading `./` or `/`, no empty or `.` components,
-/// no trailing slash. Returns the path and whether it tried to leave the root (`..`).
-pub fn normalize_path(raw: &str) -> (String, bool) {
-    let mut parts: Vec<&str> = Vec::new();
-    let mut escapes = raw.starts_with('/');
-    for c in raw.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                escapes = true;
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    (parts.join("/"), escapes)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::normalize_path;
+    use crate::archive::normalize_path;
 
     #[test]
     fn paths_are_normalised_and_escapes_flagged() {

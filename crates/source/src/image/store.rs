@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use super::normalize_path;
+use crate::archive::normalize_path;
 
 /// A source of blobs addressed by a path (archive, directory) or a digest (registry).
 pub trait Store: Sync {
@@ -86,11 +86,11 @@ impl TarStore {
     /// The spill is bounded by `limits` (size, and ratio to the compressed size), and is an
     /// unnamed file where the system allows it: it holds plaintext contents, so it must not
     /// outlive the process, even one killed by a signal.
-    pub fn index_compressed(file: &Path, limits: &super::layer::Limits) -> io::Result<TarStore> {
+    pub fn index_compressed(file: &Path, limits: &crate::archive::Limits) -> io::Result<TarStore> {
         let f = File::open(file)?;
         let stored = f.metadata()?.len();
         let input = BufReader::new(f);
-        let decoder = super::layer::decompressor(input)?;
+        let decoder = crate::archive::decompressor(input)?;
         let mut bounded = BoundedInflate::new(decoder, stored, limits);
         let spill = crate::spill::anonymous_file()?;
         let mut writer = io::BufWriter::with_capacity(1 << 20, &spill);
@@ -115,12 +115,12 @@ pub struct BoundedInflate<R> {
     inner: R,
     produced: u64,
     stored: u64,
-    limits: super::layer::Limits,
+    limits: crate::archive::Limits,
 }
 
 impl<R: Read> BoundedInflate<R> {
     /// Wraps `inner`, the decompression of `stored` compressed bytes.
-    pub fn new(inner: R, stored: u64, limits: &super::layer::Limits) -> Self {
+    pub fn new(inner: R, stored: u64, limits: &crate::archive::Limits) -> Self {
         BoundedInflate {
             inner,
             produced: 0,
@@ -140,7 +140,7 @@ impl<R: Read> Read for BoundedInflate<R> {
                 self.limits.max_bytes
             )));
         }
-        if self.produced > super::layer::RATIO_FLOOR
+        if self.produced > crate::archive::RATIO_FLOOR
             && self.produced > self.stored.saturating_mul(self.limits.max_ratio)
         {
             return Err(io::Error::other(format!(
@@ -274,9 +274,9 @@ pub fn sniff(path: &Path) -> Option<DiskImage> {
     if n == 512 && is_tar_header(&head) {
         return Some(DiskImage::Tar);
     }
-    if super::layer::Compression::sniff(&head[..n]) != super::layer::Compression::None {
+    if crate::archive::Compression::sniff(&head[..n]) != crate::archive::Compression::None {
         let input = BufReader::new(File::open(path).ok()?);
-        let mut dec = super::layer::decompressor(input).ok()?;
+        let mut dec = crate::archive::decompressor(input).ok()?;
         let m = read_full(&mut dec, &mut head).ok()?;
         if m == 512 && is_tar_header(&head) {
             return Some(DiskImage::CompressedTar);
@@ -324,7 +324,7 @@ fn is_tar_header(h: &[u8; 512]) -> bool {
 pub fn open_disk(
     path: &Path,
     kind: DiskImage,
-    limits: &super::layer::Limits,
+    limits: &crate::archive::Limits,
 ) -> io::Result<Box<dyn Store>> {
     Ok(match kind {
         DiskImage::Directory => Box::new(DirStore::new(path)),
@@ -374,7 +374,7 @@ pub fn has_tar_trailer(path: &Path) -> bool {
 pub fn is_image_archive(
     path: &Path,
     kind: DiskImage,
-    limits: &super::layer::Limits,
+    limits: &crate::archive::Limits,
 ) -> io::Result<bool> {
     let image_member = |name: &str| {
         let (n, _) = normalize_path(name);
@@ -389,7 +389,7 @@ pub fn is_image_archive(
         DiskImage::CompressedTar => {
             let f = File::open(path)?;
             let stored = f.metadata()?.len();
-            let dec = super::layer::decompressor(BufReader::new(f))?;
+            let dec = crate::archive::decompressor(BufReader::new(f))?;
             let mut archive = tar::Archive::new(BoundedInflate::new(dec, stored, limits));
             for entry in archive.entries()? {
                 let entry = entry?;
