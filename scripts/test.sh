@@ -37,6 +37,7 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 cargo build --locked --workspace --all-targets
 # Lints are part of the suite: the workspace's [workspace.lints] plus clippy, warnings denied.
 cargo clippy --locked --workspace --all-targets -- -D warnings
+python3 scripts/module-cycles.py
 cargo test --locked --workspace --all-targets
 # Every rule compiles, every example is found and no negative example is.
 cargo run --locked --quiet -- rules check

@@ -51,7 +51,7 @@ pub fn refine_bytes(
     fp: &Fingerprinter,
     scratch: &mut Scratch,
     matches: &mut Vec<BlobMatch>,
-) -> Vec<String> {
+) -> Vec<Message> {
     if !candidate(path) {
         return Vec::new();
     }
@@ -66,19 +66,25 @@ pub fn refine_bytes(
     }
 }
 
-/// Marks a message of [`refine_bytes`] that is an error (something that may hide a secret
-/// could not be read), not a note.
-pub const ERROR_PREFIX: &str = "error: ";
+/// What refining a file has to say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Something worth knowing (malformed YAML read as plain text).
+    Note(String),
+    /// Something that may hide a secret could not be read: the exit code must say so.
+    Error(String),
+}
 
 /// Splits the messages of [`refine_bytes`] into errors and notes.
-pub fn split_messages(messages: Vec<String>) -> (Vec<String>, Vec<String>) {
-    let (errors, notes): (Vec<String>, Vec<String>) = messages
-        .into_iter()
-        .partition(|m| m.starts_with(ERROR_PREFIX));
-    let errors = errors
-        .into_iter()
-        .map(|e| e[ERROR_PREFIX.len()..].to_string())
-        .collect();
+pub fn split_messages(messages: Vec<Message>) -> (Vec<String>, Vec<String>) {
+    let mut errors = Vec::new();
+    let mut notes = Vec::new();
+    for m in messages {
+        match m {
+            Message::Error(e) => errors.push(e),
+            Message::Note(n) => notes.push(n),
+        }
+    }
     (errors, notes)
 }
 
@@ -107,7 +113,7 @@ fn refine_by_document(
     fp: &Fingerprinter,
     scratch: &mut Scratch,
     matches: &mut Vec<BlobMatch>,
-) -> Vec<String> {
+) -> Vec<Message> {
     let mut notes = Vec::new();
     // (byte start, first line) of every document.
     let mut starts = vec![(0usize, 1usize)];
@@ -133,10 +139,10 @@ fn refine_by_document(
         }
         if doc.len() > MAX_PARSE {
             if secret {
-                notes.push(format!(
-                    "{ERROR_PREFIX}{path}: YAML document at line {first_line} is over {} MiB: its Kubernetes Secret data was not decoded",
+                notes.push(Message::Error(format!(
+                    "{path}: YAML document at line {first_line} is over {} MiB: its Kubernetes Secret data was not decoded",
                     MAX_PARSE >> 20
-                ));
+                )));
             }
             matches.extend(mine);
             continue;
@@ -171,7 +177,7 @@ pub fn refine(
     fp: &Fingerprinter,
     scratch: &mut Scratch,
     matches: &mut Vec<BlobMatch>,
-) -> Vec<String> {
+) -> Vec<Message> {
     let mut notes = Vec::new();
     matches.retain(|m| !is_reference(&m.secret));
     if !kind.is_yaml() {
@@ -187,7 +193,7 @@ pub fn refine(
     let scalars = match yaml::outline(text) {
         Ok(s) => s,
         Err(e) => {
-            notes.push(format!("{path}: {e}: scanned as plain text"));
+            notes.push(Message::Note(format!("{path}: {e}: scanned as plain text")));
             for m in matches.iter_mut() {
                 m.context = Some(Box::new(CiContext {
                     kind,

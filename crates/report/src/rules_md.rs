@@ -5,7 +5,7 @@ use sprawl_core::rules::Rule;
 /// How `--verify` checks a rule, in a few words.
 pub fn verifier_summary(v: &sprawl_core::rules::VerifySpec) -> String {
     match &v.builtin {
-        Some(b) => format!("built-in {b}"),
+        Some(b) => format!("built-in {}", b.name()),
         None => {
             let method = v.method.clone().unwrap_or_else(|| {
                 if v.form.is_empty() && v.json.is_none() {

@@ -239,7 +239,7 @@ struct ArchiveVisitor<'a> {
 pub(crate) const HELD_MEMBER: u64 = 16 << 20;
 
 /// Sends the shared stage's messages as errors and notes.
-fn send_messages(tx: &Sender<Event>, messages: Vec<String>) {
+fn send_messages(tx: &Sender<Event>, messages: Vec<sprawl_ci::Message>) {
     let (errors, notes) = sprawl_ci::split_messages(messages);
     for e in errors {
         let _ = tx.send(Event::Error(e));

@@ -260,7 +260,7 @@ struct BlobsRead {
     too_large: Vec<ObjectId>,
     bytes: u64,
     binary: u64,
-    ci_messages: Vec<String>,
+    ci_messages: Vec<sprawl_ci::Message>,
 }
 
 /// One blob's outcome: its matches (`None`: binary) or why it could not be read.
@@ -527,7 +527,7 @@ impl HistoryScan<'_> {
         let too_large = std::sync::Mutex::new(Vec::<ObjectId>::new());
         let bytes = AtomicU64::new(0);
         let binary = AtomicU64::new(0);
-        let ci_messages = std::sync::Mutex::new(Vec::<String>::new());
+        let ci_messages = std::sync::Mutex::new(Vec::<sprawl_ci::Message>::new());
         let results: Vec<(ObjectId, BlobResult)> = ids
             .par_iter()
             .map(|id| {

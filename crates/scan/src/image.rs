@@ -366,11 +366,15 @@ fn read_layers(
     slots: &[Slot],
     opts: &ImageOptions,
     counters: &Counters,
-) -> (Vec<LayerResult>, HashMap<u32, Vec<BlobMatch>>, Vec<String>) {
+) -> (
+    Vec<LayerResult>,
+    HashMap<u32, Vec<BlobMatch>>,
+    Vec<sprawl_ci::Message>,
+) {
     let threads = opts.threads.max(1);
     let results: Vec<Mutex<LayerResult>> = slots.iter().map(|_| Mutex::default()).collect();
     let matches: Mutex<HashMap<u32, Vec<BlobMatch>>> = Mutex::default();
-    let stage_messages: Mutex<Vec<String>> = Mutex::default();
+    let stage_messages: Mutex<Vec<sprawl_ci::Message>> = Mutex::default();
     let contents: Mutex<HashMap<[u8; 32], u32>> = Mutex::default();
     let next_id = AtomicU32::new(0);
     let next_slot = AtomicUsize::new(0);

@@ -70,7 +70,7 @@ pub use sprawl_detect::stream::{BlobMatch, detect_stream};
 /// GitOps file (`ci_path`) is read for its structure — context, references dropped, Kubernetes
 /// Secret data decoded — and in prose documentation (`doc_path`) generic values must look
 /// random. The directory, archive, git and image pipelines all call it, each on its own
-/// threads. Returns the refinement's messages (errors start with [`sprawl_ci::ERROR_PREFIX`]).
+/// threads. Returns the refinement's messages.
 pub fn refine_found(
     engine: &Engine,
     fp: &Fingerprinter,
@@ -79,7 +79,7 @@ pub fn refine_found(
     doc_path: Option<&str>,
     bytes: &[u8],
     matches: &mut Vec<BlobMatch>,
-) -> Vec<String> {
+) -> Vec<sprawl_ci::Message> {
     let messages = match ci_path {
         Some(path) => sprawl_ci::refine_bytes(path, bytes, engine, fp, scratch, matches),
         None => Vec::new(),

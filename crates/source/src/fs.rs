@@ -1,7 +1,8 @@
 //! The directory source: walks targets with the `ignore` crate (gitignore rules, excludes, no
 //! symlink loops) and reads files as text windows in bounded memory.
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 
 use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkParallel};
@@ -18,7 +19,7 @@ pub struct WalkOptions {
     /// Walker threads.
     pub threads: usize,
     /// Do not descend into dependency and build directories
-    /// ([`crate::git::worktree::is_dependency_dir`]); each one skipped is recorded here.
+    /// ([`is_dependency_dir`]); each one skipped is recorded here.
     pub skip_dependency_dirs: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
     /// With `skip_dependency_dirs`: skip only nested repositories, not dependency directories.
     pub dependencies_too: bool,
@@ -68,7 +69,7 @@ pub fn walker(targets: &[PathBuf], opts: &WalkOptions) -> Result<WalkParallel, S
                 }
                 return false;
             }
-            if dependencies_too || !crate::git::worktree::is_dependency_dir(e.path()) {
+            if dependencies_too || !is_dependency_dir(e.path()) {
                 return true;
             }
             // `node_modules/*` is one skipped directory, not one per package.
@@ -122,6 +123,21 @@ pub fn visible_files(targets: &[PathBuf], parents: bool) -> std::collections::Ha
         }
     }
     out
+}
+
+/// True for a directory of third-party or generated files: `node_modules` contents other
+/// than its `.cache`, a virtualenv (`pyvenv.cfg`), a directory tagged `CACHEDIR.TAG` (the
+/// cache-directory convention Cargo's `target/` and many tools follow), `__pycache__`.
+pub fn is_dependency_dir(path: &Path) -> bool {
+    let name = path.file_name().unwrap_or(OsStr::new(""));
+    let parent = path
+        .parent()
+        .and_then(Path::file_name)
+        .unwrap_or(OsStr::new(""));
+    (parent == "node_modules" && name != ".cache")
+        || name == "__pycache__"
+        || path.join("pyvenv.cfg").is_file()
+        || path.join("CACHEDIR.TAG").is_file()
 }
 
 pub use sprawl_core::read::{

@@ -14,6 +14,8 @@ pub mod gcp;
 pub mod http;
 pub mod keys;
 
+use sprawl_core::rules::Builtin;
+use sprawl_core::time::{now_iso, now_secs};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -446,16 +448,11 @@ fn check(
         reason,
         public_key: None,
     };
-    if job.spec.builtin.as_deref() == Some("private-key") {
-        return private_key(&job.secret);
-    }
-    let request = match job.spec.builtin.as_deref() {
+    let request = match job.spec.builtin {
+        Some(Builtin::PrivateKey) => return private_key(&job.secret),
         None => build_request(job, opts),
-        Some("aws-sts") => aws_request(job, opts),
-        Some("gcp-service-account") => gcp_request(job, opts),
-        Some(other) => Err(RequestError::CannotVerify(format!(
-            "built-in verifier {other} is not available"
-        ))),
+        Some(Builtin::AwsSts) => aws_request(job, opts),
+        Some(Builtin::GcpServiceAccount) => gcp_request(job, opts),
     };
     let request = match request {
         Ok(r) => r,
@@ -570,7 +567,7 @@ fn decide(job: &Job<'_>, a: &Answer) -> Verification {
             Some("HTML answer (WAF or login page)".into()),
         );
     }
-    if job.spec.builtin.as_deref() == Some("aws-sts") {
+    if job.spec.builtin == Some(Builtin::AwsSts) {
         return match a.status {
             200 if a.body.contains("<Account>") => v(Status::Live, None),
             403 if [
@@ -589,7 +586,7 @@ fn decide(job: &Job<'_>, a: &Answer) -> Verification {
             ),
         };
     }
-    if job.spec.builtin.as_deref() == Some("gcp-service-account") {
+    if job.spec.builtin == Some(Builtin::GcpServiceAccount) {
         let dead_words = [
             "Invalid JWT Signature",
             "account not found",
@@ -837,8 +834,6 @@ impl RateLimiter {
         }
     }
 }
-
-use sprawl_core::time::{now_iso, now_secs};
 
 fn now_amz() -> String {
     now_iso().replace(['-', ':'], "")

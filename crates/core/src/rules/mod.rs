@@ -114,10 +114,9 @@ pub struct RuleSpec {
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct VerifySpec {
-    /// A built-in verifier instead of an HTTP template: `aws-sts`, `gcp-service-account`,
-    /// `private-key`.
+    /// A built-in verifier instead of an HTTP template (an unknown name is a load error).
     #[serde(default)]
-    pub builtin: Option<String>,
+    pub builtin: Option<Builtin>,
     /// Request URL; its host is fixed unless `host_capture` is set.
     #[serde(default)]
     pub url: String,
@@ -159,20 +158,34 @@ pub struct VerifySpec {
     pub dead: Option<VerifyCheck>,
 }
 
-impl VerifySpec {
-    /// Built-in verifiers.
-    pub const BUILTINS: [&'static str; 3] = ["aws-sts", "gcp-service-account", "private-key"];
+/// The verifiers sprawl implements itself rather than from an HTTP template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Builtin {
+    /// AWS access keys: a signed `sts:GetCallerIdentity`.
+    AwsSts,
+    /// GCP service-account keys: a signed JWT exchanged at Google's token endpoint.
+    GcpServiceAccount,
+    /// Private keys: parsed offline (usable or not), never sent anywhere.
+    PrivateKey,
+}
 
-    /// Checks the rule's verifier: known built-in, https URL, a fixed host unless
-    /// `host_capture`, every template name defined, a live condition.
+impl Builtin {
+    /// The name rule files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::AwsSts => "aws-sts",
+            Builtin::GcpServiceAccount => "gcp-service-account",
+            Builtin::PrivateKey => "private-key",
+        }
+    }
+}
+
+impl VerifySpec {
+    /// Checks the rule's verifier: https URL, a fixed host unless `host_capture`, every
+    /// template name defined, a live condition (a built-in needs none of these).
     pub fn validate(&self) -> Result<(), String> {
-        if let Some(b) = &self.builtin {
-            if !Self::BUILTINS.contains(&b.as_str()) {
-                return Err(format!(
-                    "unknown built-in {b:?} (known: {})",
-                    Self::BUILTINS.join(", ")
-                ));
-            }
+        if self.builtin.is_some() {
             return Ok(());
         }
         let rest = self
@@ -550,7 +563,16 @@ fn capture_index(hir: &regex_syntax::hir::Hir, name: &str) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::widen_leading_boundary;
+    use super::{Builtin, VerifySpec, widen_leading_boundary};
+
+    #[test]
+    fn built_in_verifiers_are_a_closed_set() {
+        let spec: VerifySpec = toml::from_str("builtin = 'aws-sts'").unwrap();
+        assert_eq!(spec.builtin, Some(Builtin::AwsSts));
+        assert_eq!(Builtin::GcpServiceAccount.name(), "gcp-service-account");
+        let err = toml::from_str::<VerifySpec>("builtin = 'aws-sts-v2'").unwrap_err();
+        assert!(err.to_string().contains("unknown variant"), "{err}");
+    }
 
     #[test]
     fn widens_both_boundary_forms() {

@@ -15,8 +15,8 @@
 //! hold third-party code in the hundreds of thousands of files: they are not descended unless
 //! `--no-ignore` is given, and the report counts them.
 
+pub use crate::fs::is_dependency_dir;
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -169,19 +169,4 @@ pub fn list_dirs(dirs: &[String]) -> String {
         shown.push("…");
     }
     shown.join(", ")
-}
-
-/// True for a directory of third-party or generated files: `node_modules` contents other
-/// than its `.cache`, a virtualenv (`pyvenv.cfg`), a directory tagged `CACHEDIR.TAG` (the
-/// cache-directory convention Cargo's `target/` and many tools follow), `__pycache__`.
-pub fn is_dependency_dir(path: &Path) -> bool {
-    let name = path.file_name().unwrap_or(OsStr::new(""));
-    let parent = path
-        .parent()
-        .and_then(Path::file_name)
-        .unwrap_or(OsStr::new(""));
-    (parent == "node_modules" && name != ".cache")
-        || name == "__pycache__"
-        || path.join("pyvenv.cfg").is_file()
-        || path.join("CACHEDIR.TAG").is_file()
 }
