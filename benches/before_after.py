@@ -3,7 +3,7 @@
 
 For refactors that must not change behaviour: runs `OLD scan` and `NEW scan` N times each,
 alternating so machine noise hits both alike, reports the median wall time, CPU time and peak
-RSS (from wait4), and compares the findings of the last run of each (JSON: rule, fingerprint,
+RSS (from wait4), and compares the findings and errors of the last run of each (JSON: rule, fingerprint,
 where, line, column, provenance), which must be identical. Modes: a directory (`--git-history
 none --no-ignore`), a repository's whole history (`--git`), a docker-save image (`--image`).
 Usage:
@@ -28,16 +28,17 @@ def run(cmd):
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
+    if code not in (0, 1, 2):  # 2: an input could not be read (compared below)
         sys.exit(f"{cmd[0]} exited {code}")
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.name
 
 
 def findings(path):
-    """The findings of a JSON report, without anything that may legitimately differ."""
+    """The findings and errors of a JSON report, in a comparable form."""
     with open(path) as f:
         doc = json.load(f)
-    return sorted(json.dumps(x, sort_keys=True) for x in doc["findings"])
+    return (sorted(json.dumps(x, sort_keys=True) for x in doc["findings"]),
+            sorted(doc.get("errors", [])))
 
 
 def main():
@@ -70,11 +71,13 @@ def main():
         walls = sorted(r[0] for r in rs)
         print(f"| {name} | {statistics.median(walls):.2f} s | {', '.join(f'{w:.2f}' for w in walls)} | "
               f"{statistics.median(r[1] for r in rs):.2f} s | {max(r[2] for r in rs):.0f} MB |")
-    old, new = findings(last["old"]), findings(last["new"])
-    print(f"\nfindings: old {len(old)}, new {len(new)}: {'identical' if old == new else 'DIFFERENT'}")
+    (old, old_errors), (new, new_errors) = findings(last["old"]), findings(last["new"])
+    same = old == new and old_errors == new_errors
+    print(f"\nfindings: old {len(old)}, new {len(new)}; errors: old {len(old_errors)}, new {len(new_errors)}: "
+          f"{'identical' if same else 'DIFFERENT'}")
     for p in last.values():
         os.unlink(p)
-    sys.exit(0 if old == new else 1)
+    sys.exit(0 if same else 1)
 
 
 if __name__ == "__main__":
