@@ -712,7 +712,7 @@ fn fan_out(
             }
         }
     }
-    let mut tip_index = TipIndex::new(r, tips);
+    let tip_index = TipIndex::new(r, tips, prov, groups.keys().map(|(p, _, _)| *p));
     for ((path, fingerprint, _), mut g) in groups {
         g.commits
             .sort_by_key(|&(c, _, _)| order_key(&prov.commits, c));
@@ -730,7 +730,7 @@ fn fan_out(
             )
         };
         let path_str = prov.paths[path as usize].to_string();
-        let present_in = tip_index.present(prov, path, &fingerprint, matches);
+        let present_in = tip_index.present(path, &fingerprint, matches);
         let history_only = present_in.is_empty();
         let removed_in = if history_only {
             g.commits
@@ -773,19 +773,73 @@ fn is_branch_like(name: &str) -> bool {
         || name == "refs/stash"
 }
 
-/// Blob at `path` in each branch-like tip, looked up once per (tip tree, path).
-struct TipIndex<'r> {
-    r: &'r gix::Repository,
-    tips: Vec<(String, ObjectId)>, // (ref name, root tree)
-    at_path: HashMap<(ObjectId, u32), Option<ObjectId>>,
+/// A hash map with a fast non-cryptographic hasher for object ids and paths.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The directories of the paths fan-out asks about, as a trie: each node lists the files
+/// (name, path index) and subdirectories (name, node) it needs.
+#[derive(Default)]
+struct PathTrie {
+    nodes: Vec<TrieNode>,
 }
 
-impl<'r> TipIndex<'r> {
-    fn new(r: &'r gix::Repository, tips: &[git::RefTip]) -> TipIndex<'r> {
+#[derive(Default)]
+struct TrieNode {
+    files: Vec<(Vec<u8>, u32)>,
+    dirs: Vec<(Vec<u8>, usize)>,
+}
+
+impl PathTrie {
+    fn new(prov: &Provenance, paths: impl IntoIterator<Item = u32>) -> PathTrie {
+        let mut trie = PathTrie {
+            nodes: vec![TrieNode::default()],
+        };
+        for p in paths {
+            let full = prov.paths[p as usize].as_slice();
+            let mut parts: Vec<&[u8]> = full.split(|&b| b == b'/').collect();
+            let Some(file) = parts.pop() else { continue };
+            let mut node = 0;
+            for dir in parts {
+                node = match trie.nodes[node].dirs.iter().find(|(n, _)| n == dir) {
+                    Some(&(_, child)) => child,
+                    None => {
+                        trie.nodes.push(TrieNode::default());
+                        let child = trie.nodes.len() - 1;
+                        trie.nodes[node].dirs.push((dir.to_vec(), child));
+                        child
+                    }
+                };
+            }
+            trie.nodes[node].files.push((file.to_vec(), p));
+        }
+        trie
+    }
+}
+
+/// Which tips hold a secret at a path, answered from the scan's results: the blob at every
+/// asked path in every tip comes from parsed trees — each distinct tree object decoded once,
+/// each (directory, subtree) resolved once, so tips sharing a directory share its work — and
+/// whether that blob holds the secret is a lookup in the matches already computed. No blob is
+/// read again.
+struct TipIndex {
+    /// Ref names of the tips.
+    names: Vec<String>,
+    /// For each asked path: the distinct blobs found there across tips, each with the tips
+    /// (indexes into `names`) holding it.
+    by_path: FastMap<u32, Vec<(ObjectId, Vec<u32>)>>,
+}
+
+impl TipIndex {
+    fn new(
+        r: &gix::Repository,
+        tips: &[git::RefTip],
+        prov: &Provenance,
+        paths: impl IntoIterator<Item = u32>,
+    ) -> TipIndex {
         let mut buf = Vec::new();
         // The caller chose the tips: branch-like refs of a full scan, or the revisions a
         // range ends at (`A..B`: B is where the user looks).
-        let tips = tips
+        let tips: Vec<(String, ObjectId)> = tips
             .iter()
             .filter_map(|t| {
                 git::read_commit(r, &t.commit, &mut buf)
@@ -793,43 +847,152 @@ impl<'r> TipIndex<'r> {
                     .map(|c| (t.name.clone(), c.tree))
             })
             .collect();
-        TipIndex {
+        let trie = PathTrie::new(prov, paths);
+        let mut resolver = Resolver {
             r,
-            tips,
-            at_path: HashMap::new(),
+            trie: &trie,
+            trees: FastMap::default(),
+            resolved: FastMap::default(),
+        };
+        let mut by_path: FastMap<u32, Vec<(ObjectId, Vec<u32>)>> = FastMap::default();
+        for (i, (_, root)) in tips.iter().enumerate() {
+            let found = resolver.resolve(0, *root);
+            for &(path, blob) in found.iter() {
+                let Some(blob) = blob else { continue };
+                let holders = by_path.entry(path).or_default();
+                match holders.iter_mut().find(|(b, _)| *b == blob) {
+                    Some((_, t)) => t.push(i as u32),
+                    None => holders.push((blob, vec![i as u32])),
+                }
+            }
+        }
+        TipIndex {
+            names: tips.into_iter().map(|(n, _)| n).collect(),
+            by_path,
         }
     }
 
-    /// Refs whose tip holds the secret `fingerprint` at `path` (by fingerprint, so a file edited
-    /// around the secret still counts).
+    /// Refs whose tip holds the secret `fingerprint` at `path` (by fingerprint, so a file
+    /// edited around the secret still counts).
     fn present(
-        &mut self,
-        prov: &Provenance,
+        &self,
         path: u32,
         fingerprint: &str,
         matches: &HashMap<ObjectId, Vec<BlobMatch>>,
     ) -> Vec<String> {
-        let mut names = Vec::new();
-        for (name, tree) in &self.tips {
-            let r = self.r;
-            let blob = *self.at_path.entry((*tree, path)).or_insert_with(|| {
-                let rel = gix::path::from_bstr(prov.paths[path as usize].as_bstr()).ok()?;
-                r.find_tree(*tree)
-                    .ok()?
-                    .lookup_entry_by_path(rel)
-                    .ok()?
-                    .map(|e| e.object_id())
-            });
-            if blob
-                .and_then(|b| matches.get(&b))
-                .is_some_and(|ms| ms.iter().any(|m| m.fingerprint == fingerprint))
-            {
-                names.push(name.clone());
-            }
-        }
+        let mut names: Vec<String> = self
+            .by_path
+            .get(&path)
+            .into_iter()
+            .flatten()
+            .filter(|(blob, _)| {
+                matches
+                    .get(blob)
+                    .is_some_and(|ms| ms.iter().any(|m| m.fingerprint == fingerprint))
+            })
+            .flat_map(|(_, tips)| tips.iter().map(|&t| self.names[t as usize].clone()))
+            .collect();
         names.sort();
         names.dedup();
         names
+    }
+}
+
+/// The blob (or none) at each path below a trie node: (path index, blob).
+type Resolved = std::rc::Rc<Vec<(u32, Option<ObjectId>)>>;
+
+/// Resolves the trie's paths under tree objects, remembering each (node, tree) answer.
+struct Resolver<'a, 'r> {
+    r: &'r gix::Repository,
+    trie: &'a PathTrie,
+    /// Raw tree objects, read once each (`None`: unreadable); entries are found by walking
+    /// them, which costs less than building a map of every entry.
+    trees: FastMap<ObjectId, Option<Vec<u8>>>,
+    resolved: FastMap<(usize, ObjectId), Resolved>,
+}
+
+impl Resolver<'_, '_> {
+    /// The data of tree `id`, read the first time (`None`: unreadable).
+    fn tree(&mut self, id: ObjectId) -> Option<&[u8]> {
+        let r = self.r;
+        self.trees
+            .entry(id)
+            .or_insert_with(|| r.find_tree(id).ok().map(|t| t.data.clone()))
+            .as_deref()
+    }
+
+    /// Looks up `names` in one tree's data: for each, its id and whether it is a subtree.
+    fn lookup(data: &[u8], names: &[&[u8]]) -> Vec<Option<(ObjectId, bool)>> {
+        let mut found = vec![None; names.len()];
+        let mut left = names.len();
+        for entry in gix::objs::TreeRefIter::from_bytes(data, gix::hash::Kind::Sha1) {
+            let Ok(entry) = entry else { break };
+            if let Some(i) = names.iter().position(|n| *n == entry.filename[..]) {
+                if found[i].is_none() {
+                    found[i] = Some((entry.oid.to_owned(), entry.mode.is_tree()));
+                    left -= 1;
+                }
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+        found
+    }
+
+    /// The blob (or none) at every path below trie node `node`, when that directory is the
+    /// tree object `tree`.
+    fn resolve(
+        &mut self,
+        node: usize,
+        tree: ObjectId,
+    ) -> Resolved {
+        if let Some(done) = self.resolved.get(&(node, tree)) {
+            return std::rc::Rc::clone(done);
+        }
+        let trie = self.trie;
+        let node_ref = &trie.nodes[node];
+        let names: Vec<&[u8]> = node_ref
+            .files
+            .iter()
+            .map(|(n, _)| n.as_slice())
+            .chain(node_ref.dirs.iter().map(|(n, _)| n.as_slice()))
+            .collect();
+        let found = match self.tree(tree) {
+            Some(data) => Self::lookup(data, &names),
+            None => vec![None; names.len()],
+        };
+        let (files, dirs) = found.split_at(node_ref.files.len());
+        let mut out: Vec<(u32, Option<ObjectId>)> = node_ref
+            .files
+            .iter()
+            .zip(files)
+            .map(|((_, path), f)| (*path, f.and_then(|(id, is_tree)| (!is_tree).then_some(id))))
+            .collect();
+        let subdirs: Vec<(usize, Option<ObjectId>)> = node_ref
+            .dirs
+            .iter()
+            .zip(dirs)
+            .map(|((_, child), f)| (*child, f.and_then(|(id, is_tree)| is_tree.then_some(id))))
+            .collect();
+        for (child, sub) in subdirs {
+            match sub {
+                Some(id) => out.extend(self.resolve(child, id).iter().copied()),
+                None => self.absent(child, &mut out),
+            }
+        }
+        let done = std::rc::Rc::new(out);
+        self.resolved
+            .insert((node, tree), std::rc::Rc::clone(&done));
+        done
+    }
+
+    /// Every path below `node`, absent (its directory is not in the tree).
+    fn absent(&self, node: usize, out: &mut Vec<(u32, Option<ObjectId>)>) {
+        out.extend(self.trie.nodes[node].files.iter().map(|(_, p)| (*p, None)));
+        for &(_, child) in &self.trie.nodes[node].dirs {
+            self.absent(child, out);
+        }
     }
 }
 
