@@ -10,7 +10,7 @@ docker-save archive, MB/s counts the archive's bytes, Kingfisher runs `scan dock
 (with --no-limits: its default 256 MiB extraction cap refuses larger images) and the floor is
 `tar -xOf` of the whole archive to /dev/null. Usage:
 
-    python3 benches/compare.py TARGET [--git|--image] [--runs 5] [--sprawl target/release/sprawl] [--kingfisher PATH]
+    python3 benches/compare.py TARGET [--git|--image] [--runs 5] [--sprawl target/release/sprawl] [--kingfisher PATH] [--turbo]
 """
 import argparse
 import os
@@ -53,6 +53,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sprawl", default="target/release/sprawl")
     ap.add_argument("--kingfisher", default=None)
+    ap.add_argument("--turbo", action="store_true", help="also run Kingfisher with --turbo (its fast mode)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--git", action="store_true", help="TARGET is a git repository: scan its history")
     ap.add_argument("--image", action="store_true", help="TARGET is a docker-save image archive")
@@ -68,8 +69,10 @@ def main():
     elif args.kingfisher:
         tools["kingfisher"] = [args.kingfisher, "scan", "--no-validate", "--no-update-check", "-j", str(args.threads),
                                "--format", "json", args.dir]
+        if args.turbo:
+            tools["kf-turbo"] = [*tools["kingfisher"][:2], "--turbo", *tools["kingfisher"][2:]]
     if args.git:
-        tools["floor"] = ["git", "-C", args.dir, "cat-file", "--batch-all-objects", "--batch"]
+        tools["floor"] = ["git", "-C", args.dir, "cat-file", "--batch-all-objects", "--batch", "--unordered"]
         blobs, size = blob_bytes(args.dir)
         print(f"repository: {args.dir}: {blobs} blobs, {size / 1e6:.1f} MB of blob content, {args.runs} runs each, {args.threads} threads")
     elif args.image:
@@ -94,6 +97,8 @@ def main():
         rows[name] = (wall, rss)
         print(f"{name:<11} median {wall:7.2f} s wall {cpu:7.2f} s CPU {size / 1e6 / wall:7.1f} MB/s  peak RSS {rss:7.1f} MB"
               f"  exit {codes}  runs: {', '.join(f'{r[0]:.2f}' for r in runs)}")
+    if "kf-turbo" in rows:
+        print(f"sprawl wall is {rows['sprawl'][0] / rows['kf-turbo'][0]:.2f}x Kingfisher --turbo")
     if "kingfisher" in rows:
         w = rows["kingfisher"][0] / rows["sprawl"][0]
         m = rows["sprawl"][1] / rows["kingfisher"][1]

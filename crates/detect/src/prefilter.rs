@@ -39,7 +39,9 @@ pub trait Prefilter: Send + Sync {
 
 /// Aho-Corasick keyword gate (pure Rust, the default).
 pub struct KeywordPrefilter {
-    ac: AhoCorasick,
+    ac: Option<AhoCorasick>,
+    /// The lowercase keywords, by pattern id (for the search without an automaton).
+    keywords: Vec<String>,
     /// Keyword pattern id → rules that list it.
     pattern_rules: Vec<Vec<u32>>,
     /// Rule index → whether the rule wants hit positions.
@@ -65,20 +67,46 @@ impl KeywordPrefilter {
                 }
             }
         }
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&keywords)
-            .expect("keywords are plain literals");
+        // A DFA is the fastest automaton here, but its size is bounded: user rule files can
+        // bring enough keywords to exceed it, and then the automaton of aho-corasick's own
+        // choice is built instead of failing.
+        let builder = |kind| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .kind(kind)
+                .build(&keywords)
+        };
+        // Should even that fail (more states than the automaton can number), each keyword is
+        // searched on its own: slower, never blind.
+        let ac = builder(Some(AhoCorasickKind::DFA))
+            .or_else(|_| builder(None))
+            .ok();
         let wants_hits = rules
             .iter()
             .map(|r| r.spec.matcher == Matcher::Assignment || (r.window.is_some() && !r.user))
             .collect();
         KeywordPrefilter {
             ac,
+            keywords,
             pattern_rules,
             wants_hits,
+        }
+    }
+}
+
+impl KeywordPrefilter {
+    /// Records one keyword hit: wakes its rules and keeps the span for those that want it.
+    fn record(&self, pattern: usize, start: usize, end: usize, out: &mut Candidates) {
+        for &ri in &self.pattern_rules[pattern] {
+            let r = ri as usize;
+            if !out.seen[r] {
+                out.seen[r] = true;
+                out.rules.push(ri);
+            }
+            if self.wants_hits[r] {
+                out.hits[r].push((start, end));
+            }
         }
     }
 }
@@ -86,15 +114,18 @@ impl KeywordPrefilter {
 impl Prefilter for KeywordPrefilter {
     fn candidates(&self, hay: &[u8], out: &mut Candidates) {
         out.reset(self.wants_hits.len());
-        for m in self.ac.find_overlapping_iter(hay) {
-            for &ri in &self.pattern_rules[m.pattern().as_usize()] {
-                let r = ri as usize;
-                if !out.seen[r] {
-                    out.seen[r] = true;
-                    out.rules.push(ri);
+        match &self.ac {
+            Some(ac) => {
+                for m in ac.find_overlapping_iter(hay) {
+                    self.record(m.pattern().as_usize(), m.start(), m.end(), out);
                 }
-                if self.wants_hits[r] {
-                    out.hits[r].push((m.start(), m.end()));
+            }
+            None => {
+                let lower = hay.to_ascii_lowercase();
+                for (pattern, kw) in self.keywords.iter().enumerate() {
+                    for start in memchr::memmem::find_iter(&lower, kw.as_bytes()) {
+                        self.record(pattern, start, start + kw.len(), out);
+                    }
                 }
             }
         }
@@ -104,5 +135,31 @@ impl Prefilter for KeywordPrefilter {
                 h.sort_unstable();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without an automaton (one too big to build), the keyword-by-keyword search wakes the
+    /// same rules at the same places.
+    #[test]
+    fn the_search_without_an_automaton_finds_the_same_hits() {
+        let rules = sprawl_core::rules::load::builtin().rules;
+        let with = KeywordPrefilter::new(&rules);
+        let without = KeywordPrefilter {
+            ac: None,
+            keywords: with.keywords.clone(),
+            pattern_rules: with.pattern_rules.clone(),
+            wants_hits: with.wants_hits.clone(),
+        };
+        let hay = b"export GITHUB_TOKEN=ghp_x\\nAWS_SECRET_ACCESS_KEY = abc\\npassword: hunter2\\nxoxb-1\\n";
+        let (mut a, mut b) = (Candidates::default(), Candidates::default());
+        with.candidates(hay, &mut a);
+        without.candidates(hay, &mut b);
+        assert!(!a.rules.is_empty());
+        assert_eq!(a.rules, b.rules);
+        assert_eq!(a.hits, b.hits);
     }
 }
