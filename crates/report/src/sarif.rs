@@ -210,84 +210,7 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
         .map(|c| c.canonicalize().unwrap_or(c));
     let results: Vec<SarifResult> = chosen
         .into_iter()
-        .map(|f| {
-            let region = Region::builder()
-                .start_line(f.line as i64)
-                .start_column(f.column as i64)
-                .end_line(f.end_line as i64)
-                .snippet(ArtifactContent::builder().text(f.preview.clone()).build())
-                .build();
-            let location = Location::builder()
-                .physical_location(
-                    PhysicalLocation::builder()
-                        .artifact_location(artifact(f, input.srcroot, cwd.as_deref()))
-                        .region(region)
-                        .build(),
-                )
-                .build();
-            let mut fps = BTreeMap::new();
-            fps.insert(FINGERPRINT_KEY.to_string(), f.fingerprint.clone());
-            let mut props = BTreeMap::new();
-            props.insert(
-                "environment".to_string(),
-                serde_json::json!(f.environment.name()),
-            );
-            if let Some(v) = &f.verification {
-                props.insert(
-                    "verification".to_string(),
-                    serde_json::to_value(v).unwrap_or_default(),
-                );
-            }
-            if let Some(c) = &f.context {
-                props.insert(
-                    "ci".to_string(),
-                    serde_json::to_value(c.as_ref()).unwrap_or_default(),
-                );
-            }
-            match &f.origin {
-                sprawl_core::origin::Origin::Git(g) => {
-                    let mut git = serde_json::to_value(g.as_ref()).unwrap_or_default();
-                    if g.commits.len() > MAX_LOCATIONS
-                        && let Some(c) = git.get_mut("commits").and_then(|c| c.as_array_mut())
-                    {
-                        c.truncate(MAX_LOCATIONS);
-                        git["commits_total"] = serde_json::json!(g.commits.len());
-                    }
-                    props.insert("git".to_string(), git);
-                }
-                sprawl_core::origin::Origin::Image(i) => {
-                    props.insert(
-                        "image".to_string(),
-                        serde_json::to_value(i.as_ref()).unwrap_or_default(),
-                    );
-                }
-                sprawl_core::origin::Origin::File {
-                    work_tree: Some(state),
-                    ..
-                } => {
-                    props.insert(
-                        "workTree".to_string(),
-                        serde_json::to_value(state).unwrap_or_default(),
-                    );
-                }
-                _ => {}
-            }
-            let b = SarifResult::builder()
-                .properties(PropertyBag::builder().additional_properties(props).build())
-                .rule_id(f.rule_id.clone())
-                .level(level(f.severity))
-                .message(
-                    Message::builder()
-                        .text(format!("{} found: {}", f.rule_name, f.preview))
-                        .build(),
-                )
-                .locations(vec![location])
-                .partial_fingerprints(fps);
-            match index.get(f.rule_id.as_str()) {
-                Some(&i) => b.rule_index(i as i64).build(),
-                None => b.build(),
-            }
-        })
+        .map(|f| result(f, &index, input.srcroot, cwd.as_deref()))
         .collect();
     let notifications: Vec<Notification> = input
         .errors
@@ -309,25 +232,11 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
         .information_uri("https://github.com/sprawl-scanner/sprawl")
         .rules(used.iter().map(|r| descriptor(r)).collect::<Vec<_>>())
         .build();
-    let mut run_props = BTreeMap::new();
-    if truncated {
-        run_props.insert("sprawl/truncated".to_string(), serde_json::json!(true));
-        run_props.insert(
-            "sprawl/resultsTotal".to_string(),
-            serde_json::json!(input.findings.len()),
-        );
-        run_props.insert(
-            "sprawl/resultsReported".to_string(),
-            serde_json::json!(MAX_RESULTS),
-        );
-        run_props.insert(
-            "sprawl/truncation".to_string(),
-            serde_json::json!(format!(
-                "{} results exceed the {MAX_RESULTS} a code-scanning run accepts; the {MAX_RESULTS} most severe are reported, the JSON report has all",
-                input.findings.len()
-            )),
-        );
-    }
+    let run_props = if truncated {
+        truncation(input.findings.len())
+    } else {
+        BTreeMap::new()
+    };
     let mut base_ids = BTreeMap::new();
     if let Some(root) = input.srcroot {
         base_ids.insert(
@@ -361,6 +270,117 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
     }
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
+}
+
+/// One SARIF result: where, what, the keyed fingerprint, and sprawl's properties.
+fn result(
+    f: &sprawl_core::finding::Finding,
+    index: &BTreeMap<&str, usize>,
+    srcroot: Option<&std::path::Path>,
+    cwd: Option<&std::path::Path>,
+) -> SarifResult {
+    let region = Region::builder()
+        .start_line(f.line as i64)
+        .start_column(f.column as i64)
+        .end_line(f.end_line as i64)
+        .snippet(ArtifactContent::builder().text(f.preview.clone()).build())
+        .build();
+    let location = Location::builder()
+        .physical_location(
+            PhysicalLocation::builder()
+                .artifact_location(artifact(f, srcroot, cwd))
+                .region(region)
+                .build(),
+        )
+        .build();
+    let mut fps = BTreeMap::new();
+    fps.insert(FINGERPRINT_KEY.to_string(), f.fingerprint.clone());
+    let props = properties(f);
+    let b = SarifResult::builder()
+        .properties(PropertyBag::builder().additional_properties(props).build())
+        .rule_id(f.rule_id.clone())
+        .level(level(f.severity))
+        .message(
+            Message::builder()
+                .text(format!("{} found: {}", f.rule_name, f.preview))
+                .build(),
+        )
+        .locations(vec![location])
+        .partial_fingerprints(fps);
+    match index.get(f.rule_id.as_str()) {
+        Some(&i) => b.rule_index(i as i64).build(),
+        None => b.build(),
+    }
+}
+
+/// A result's properties: environment, verification, CI context and provenance (commits
+/// capped at [`MAX_LOCATIONS`], image layer, working-tree reason).
+fn properties(f: &sprawl_core::finding::Finding) -> BTreeMap<String, serde_json::Value> {
+    let mut props = BTreeMap::new();
+    props.insert(
+        "environment".to_string(),
+        serde_json::json!(f.environment.name()),
+    );
+    if let Some(v) = &f.verification {
+        props.insert(
+            "verification".to_string(),
+            serde_json::to_value(v).unwrap_or_default(),
+        );
+    }
+    if let Some(c) = &f.context {
+        props.insert(
+            "ci".to_string(),
+            serde_json::to_value(c.as_ref()).unwrap_or_default(),
+        );
+    }
+    match &f.origin {
+        sprawl_core::origin::Origin::Git(g) => {
+            let mut git = serde_json::to_value(g.as_ref()).unwrap_or_default();
+            if g.commits.len() > MAX_LOCATIONS
+                && let Some(c) = git.get_mut("commits").and_then(|c| c.as_array_mut())
+            {
+                c.truncate(MAX_LOCATIONS);
+                git["commits_total"] = serde_json::json!(g.commits.len());
+            }
+            props.insert("git".to_string(), git);
+        }
+        sprawl_core::origin::Origin::Image(i) => {
+            props.insert(
+                "image".to_string(),
+                serde_json::to_value(i.as_ref()).unwrap_or_default(),
+            );
+        }
+        sprawl_core::origin::Origin::File {
+            work_tree: Some(state),
+            ..
+        } => {
+            props.insert(
+                "workTree".to_string(),
+                serde_json::to_value(state).unwrap_or_default(),
+            );
+        }
+        _ => {}
+    }
+    props
+}
+
+/// The run properties saying results were cut to GitHub's limit.
+fn truncation(total: usize) -> BTreeMap<String, serde_json::Value> {
+    let mut run_props = BTreeMap::new();
+    run_props.insert("sprawl/truncated".to_string(), serde_json::json!(true));
+    run_props.insert("sprawl/resultsTotal".to_string(), serde_json::json!(total));
+    run_props.insert(
+        "sprawl/resultsReported".to_string(),
+        serde_json::json!(MAX_RESULTS),
+    );
+    run_props.insert(
+        "sprawl/truncation".to_string(),
+        serde_json::json!(format!(
+            "{} results exceed the {MAX_RESULTS} a code-scanning run accepts; the {MAX_RESULTS} most severe are reported, the JSON report has all",
+            total
+        )),
+    );
+    run_props
 }
 
 #[cfg(test)]

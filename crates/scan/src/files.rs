@@ -57,157 +57,13 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
     let (tx, rx) = bounded::<Event>(1024);
     let observer = opts.observer.clone();
     let collector = std::thread::spawn(move || collect(rx, observer));
-
     let (stream_targets, path_targets): (Vec<PathBuf>, Vec<PathBuf>) =
         opts.targets.iter().cloned().partition(|t| is_stream(t));
     for t in &stream_targets {
-        let mut scratch = Scratch::default();
-        if t.as_os_str() == "-" {
-            let stdin = std::io::stdin().lock();
-            let res = detect_stream(&engine, &fp, &mut scratch, |f| {
-                fs::read_stream(stdin, opts.windowing, f)
-            })
-            .map(|(o, m)| (o, to_findings(&engine, m, &Origin::Stdin)));
-            send_result(&tx, "<stdin>", res);
-            continue;
-        }
-        // A FIFO, a process substitution (`<(cmd)`) or a device named on the command line is
-        // read as a stream: never sniffed, never opened in a way that waits for a writer.
-        let shown = sprawl_core::redact::path_text(t);
-        let res = sprawl_core::bounded::open_stream(t).and_then(|file| {
-            detect_stream(&engine, &fp, &mut scratch, |f| {
-                fs::read_stream(file, opts.windowing, f)
-            })
-        });
-        match res {
-            Ok((ReadOutcome::Text(0), _)) => {
-                let _ = tx.send(Event::Error(format!(
-                    "{shown}: no data could be read (a FIFO with no writer?)"
-                )));
-            }
-            res => {
-                let res = res.map(|(o, m)| {
-                    let origin = Origin::File {
-                        path: shown.clone(),
-                        work_tree: None,
-                    };
-                    (o, to_findings(&engine, m, &origin))
-                });
-                send_result(&tx, &shown, res);
-            }
-        }
+        scan_stream(&engine, &fp, t, opts, &tx);
     }
     if !path_targets.is_empty() {
-        match fs::walker(&path_targets, &opts.walk) {
-            Err(e) => {
-                let _ = tx.send(Event::Error(e));
-            }
-            Ok(walker) => walker.run(|| {
-                let tx = tx.clone();
-                let engine = Arc::clone(&engine);
-                let fp = fp.clone();
-                let max = opts.max_file_size;
-                let windowing = opts.windowing;
-                let mut scratch = Scratch::default();
-                let archives = opts.archives;
-                let work_tree = opts.work_tree.clone();
-                let visible = opts.gitignored.clone();
-                Box::new(move |entry| {
-                    let entry = match entry {
-                        Ok(e) => e,
-                        Err(e) => {
-                            let _ = tx.send(Event::Error(walk_error(&e)));
-                            return WalkState::Continue;
-                        }
-                    };
-                    if !entry.file_type().is_some_and(|t| t.is_file()) {
-                        return WalkState::Continue;
-                    }
-                    let path = entry.path();
-                    let work_tree = match &work_tree {
-                        Some(wt) => match wt.classify(path) {
-                            // History holds these bytes: already scanned there.
-                            None => return WalkState::Continue,
-                            state => state,
-                        },
-                        None => None,
-                    };
-                    if let Some(v) = &visible
-                        && !v.contains(path)
-                    {
-                        let _ = tx.send(Event::Gitignored);
-                    }
-                    let shown = sprawl_core::redact::path_text(path);
-                    let shown = shown
-                        .strip_prefix("./")
-                        .map(str::to_string)
-                        .unwrap_or(shown);
-                    if let Some(limits) = &archives
-                        && archive::is_archive_name(&shown)
-                    {
-                        let mut v = ArchiveVisitor {
-                            engine: &engine,
-                            fp: &fp,
-                            scratch: &mut scratch,
-                            tx: &tx,
-                            windowing,
-                            max,
-                            work_tree,
-                        };
-                        let walked = std::fs::File::open(path)
-                            .and_then(|f| Ok((f.metadata()?.len(), f)))
-                            .map_err(|e| e.to_string())
-                            .and_then(|(size, f)| {
-                                let mut r = std::io::BufReader::new(f);
-                                archive::walk_archive(&shown, &mut r, size, limits, &mut v)
-                            });
-                        if let Err(e) = walked {
-                            let _ = tx.send(Event::Error(format!("{shown}: archive: {e}")));
-                        }
-                        return WalkState::Continue;
-                    }
-                    let res = detect_stream(&engine, &fp, &mut scratch, |f| {
-                        fs::read_file(path, max, windowing, f)
-                    })
-                    .map(|(o, mut m)| {
-                        // CI configs and manifests are read again, whole, for their structure.
-                        let mut bytes = Vec::new();
-                        let mut ci_path = None;
-                        if matches!(o, ReadOutcome::Text(_)) && sprawl_ci::candidate(&shown) {
-                            match sprawl_core::bounded::read_regular(path, sprawl_ci::MAX_STRUCTURE_READ)
-                            {
-                                Ok(b) => {
-                                    bytes = b;
-                                    ci_path = Some(shown.as_str());
-                                }
-                                Err(e) => {
-                                    let _ = tx.send(Event::Note(format!(
-                                        "{shown}: not read for its YAML/CI structure ({e}): scanned as plain text, Kubernetes Secret data not decoded"
-                                    )));
-                                }
-                            }
-                        }
-                        let messages = super::refine_found(
-                            &engine,
-                            &fp,
-                            &mut scratch,
-                            ci_path,
-                            Some(&shown),
-                            &bytes,
-                            &mut m,
-                        );
-                        send_messages(&tx, messages);
-                        let origin = Origin::File {
-                            path: shown,
-                            work_tree,
-                        };
-                        (o, to_findings(&engine, m, &origin))
-                    });
-                    send_result(&tx, &sprawl_core::redact::path_text(path), res);
-                    WalkState::Continue
-                })
-            }),
-        }
+        walk(&engine, &fp, &path_targets, opts, &tx);
     }
     drop(tx);
     let mut outcome = collector.join().unwrap_or_default();
@@ -215,6 +71,206 @@ pub fn scan_paths(engine: Arc<Engine>, fp: Fingerprinter, opts: &ScanOptions) ->
     outcome.errors.sort();
     outcome.elapsed = started.elapsed();
     outcome
+}
+
+/// Scans stdin (`-`) or a FIFO, process substitution (`<(cmd)`) or device named on the command
+/// line: read as a stream, never sniffed, never opened in a way that waits for a writer.
+fn scan_stream(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    target: &std::path::Path,
+    opts: &ScanOptions,
+    tx: &Sender<Event>,
+) {
+    let mut scratch = Scratch::default();
+    if target.as_os_str() == "-" {
+        let stdin = std::io::stdin().lock();
+        let res = detect_stream(engine, fp, &mut scratch, |f| {
+            fs::read_stream(stdin, opts.windowing, f)
+        })
+        .map(|(o, m)| (o, to_findings(engine, m, &Origin::Stdin)));
+        send_result(tx, "<stdin>", res);
+        return;
+    }
+    let shown = sprawl_core::redact::path_text(target);
+    let res = sprawl_core::bounded::open_stream(target).and_then(|file| {
+        detect_stream(engine, fp, &mut scratch, |f| {
+            fs::read_stream(file, opts.windowing, f)
+        })
+    });
+    match res {
+        Ok((ReadOutcome::Text(0), _)) => {
+            let _ = tx.send(Event::Error(format!(
+                "{shown}: no data could be read (a FIFO with no writer?)"
+            )));
+        }
+        res => {
+            let res = res.map(|(o, m)| {
+                let origin = Origin::File {
+                    path: shown.clone(),
+                    work_tree: None,
+                };
+                (o, to_findings(engine, m, &origin))
+            });
+            send_result(tx, &shown, res);
+        }
+    }
+}
+
+/// Walks the path targets on the walker's threads, each with its own [`FileWorker`].
+fn walk(
+    engine: &Arc<Engine>,
+    fp: &Fingerprinter,
+    targets: &[PathBuf],
+    opts: &ScanOptions,
+    tx: &Sender<Event>,
+) {
+    match fs::walker(targets, &opts.walk) {
+        Err(e) => {
+            let _ = tx.send(Event::Error(e));
+        }
+        Ok(walker) => walker.run(|| {
+            let mut worker = FileWorker {
+                engine: Arc::clone(engine),
+                fp: fp.clone(),
+                tx: tx.clone(),
+                scratch: Scratch::default(),
+                max: opts.max_file_size,
+                windowing: opts.windowing,
+                archives: opts.archives,
+                work_tree: opts.work_tree.clone(),
+                visible: opts.gitignored.clone(),
+            };
+            Box::new(move |entry| worker.visit(entry))
+        }),
+    }
+}
+
+/// What one walker thread holds: the engine, its scratch space and the scan's settings.
+struct FileWorker {
+    engine: Arc<Engine>,
+    fp: Fingerprinter,
+    tx: Sender<Event>,
+    scratch: Scratch,
+    max: Option<u64>,
+    windowing: Windowing,
+    archives: Option<Limits>,
+    work_tree: Option<Arc<sprawl_source::git::worktree::WorkTree>>,
+    visible: Option<Arc<std::collections::HashSet<PathBuf>>>,
+}
+
+impl FileWorker {
+    /// One walked entry: skipped (not a file, held by history), an archive opened, or a file
+    /// scanned.
+    fn visit(&mut self, entry: Result<ignore::DirEntry, ignore::Error>) -> WalkState {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let _ = self.tx.send(Event::Error(walk_error(&e)));
+                return WalkState::Continue;
+            }
+        };
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            return WalkState::Continue;
+        }
+        let path = entry.path();
+        let work_tree = match &self.work_tree {
+            Some(wt) => match wt.classify(path) {
+                // History holds these bytes: already scanned there.
+                None => return WalkState::Continue,
+                state => state,
+            },
+            None => None,
+        };
+        if let Some(v) = &self.visible
+            && !v.contains(path)
+        {
+            let _ = self.tx.send(Event::Gitignored);
+        }
+        let shown = sprawl_core::redact::path_text(path);
+        let shown = shown
+            .strip_prefix("./")
+            .map(str::to_string)
+            .unwrap_or(shown);
+        match self.archives {
+            Some(limits) if archive::is_archive_name(&shown) => {
+                self.scan_archive(path, &shown, &limits, work_tree)
+            }
+            _ => self.scan_file(path, shown, work_tree),
+        }
+        WalkState::Continue
+    }
+
+    /// Opens an archive found in the walk and scans its members.
+    fn scan_archive(
+        &mut self,
+        path: &std::path::Path,
+        shown: &str,
+        limits: &Limits,
+        work_tree: Option<sprawl_source::WorkTreeState>,
+    ) {
+        let mut v = ArchiveVisitor {
+            engine: &self.engine,
+            fp: &self.fp,
+            scratch: &mut self.scratch,
+            tx: &self.tx,
+            windowing: self.windowing,
+            max: self.max,
+            work_tree,
+        };
+        let walked = std::fs::File::open(path)
+            .and_then(|f| Ok((f.metadata()?.len(), f)))
+            .map_err(|e| e.to_string())
+            .and_then(|(size, f)| {
+                let mut r = std::io::BufReader::new(f);
+                archive::walk_archive(shown, &mut r, size, limits, &mut v)
+            });
+        if let Err(e) = walked {
+            let _ = self.tx.send(Event::Error(format!("{shown}: archive: {e}")));
+        }
+    }
+
+    /// Scans one file, then runs the shared stage on its matches (CI configs and manifests
+    /// are read again, whole, for their structure).
+    fn scan_file(
+        &mut self,
+        path: &std::path::Path,
+        shown: String,
+        work_tree: Option<sprawl_source::WorkTreeState>,
+    ) {
+        let (engine, fp, tx) = (&self.engine, &self.fp, &self.tx);
+        let (max, windowing) = (self.max, self.windowing);
+        let scratch = &mut self.scratch;
+        let res = detect_stream(engine, fp, scratch, |f| {
+            fs::read_file(path, max, windowing, f)
+        })
+        .map(|(o, mut m)| {
+            let mut bytes = Vec::new();
+            let mut ci_path = None;
+            if matches!(o, ReadOutcome::Text(_)) && sprawl_ci::candidate(&shown) {
+                match sprawl_core::bounded::read_regular(path, sprawl_ci::MAX_STRUCTURE_READ) {
+                    Ok(b) => {
+                        bytes = b;
+                        ci_path = Some(shown.as_str());
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Event::Note(format!(
+                            "{shown}: not read for its YAML/CI structure ({e}): scanned as plain text, Kubernetes Secret data not decoded"
+                        )));
+                    }
+                }
+            }
+            let messages =
+                super::refine_found(engine, fp, scratch, ci_path, Some(&shown), &bytes, &mut m);
+            send_messages(tx, messages);
+            let origin = Origin::File {
+                path: shown,
+                work_tree,
+            };
+            (o, to_findings(engine, m, &origin))
+        });
+        send_result(tx, &sprawl_core::redact::path_text(path), res);
+    }
 }
 
 /// True for targets read as one stream: `-` (stdin) and anything that exists but is neither a

@@ -942,11 +942,7 @@ impl Resolver<'_, '_> {
 
     /// The blob (or none) at every path below trie node `node`, when that directory is the
     /// tree object `tree`.
-    fn resolve(
-        &mut self,
-        node: usize,
-        tree: ObjectId,
-    ) -> Resolved {
+    fn resolve(&mut self, node: usize, tree: ObjectId) -> Resolved {
         if let Some(done) = self.resolved.get(&(node, tree)) {
             return std::rc::Rc::clone(done);
         }

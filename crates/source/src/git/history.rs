@@ -218,70 +218,7 @@ fn diff_commit(
         let mut rec = gix::diff::tree::Recorder::default();
         gix::diff::tree(lhs, rhs, &mut *state, &r.objects, &mut rec)
             .map_err(|e| format!("commit {}: tree diff failed: {e}", c.id))?;
-        use gix::diff::tree::recorder::Change;
-        for change in rec.records {
-            match change {
-                Change::Addition {
-                    entry_mode,
-                    oid,
-                    path,
-                    ..
-                } => {
-                    if entry_mode.is_blob() {
-                        seen.push(Seen {
-                            blob: oid,
-                            path,
-                            commit: ci,
-                            removal: false,
-                        });
-                    } else if entry_mode.is_commit() {
-                        subs.push(path.to_string());
-                    }
-                }
-                Change::Modification {
-                    previous_entry_mode,
-                    previous_oid,
-                    entry_mode,
-                    oid,
-                    path,
-                } => {
-                    if previous_oid == oid {
-                        continue; // a mode change (chmod): same content, nothing added or removed
-                    }
-                    if entry_mode.is_blob() {
-                        seen.push(Seen {
-                            blob: oid,
-                            path: path.clone(),
-                            commit: ci,
-                            removal: false,
-                        });
-                    }
-                    if n == 0 && previous_entry_mode.is_blob() {
-                        seen.push(Seen {
-                            blob: previous_oid,
-                            path,
-                            commit: ci,
-                            removal: true,
-                        });
-                    }
-                }
-                Change::Deletion {
-                    entry_mode,
-                    oid,
-                    path,
-                    ..
-                } => {
-                    if n == 0 && entry_mode.is_blob() {
-                        seen.push(Seen {
-                            blob: oid,
-                            path,
-                            commit: ci,
-                            removal: true,
-                        });
-                    }
-                }
-            }
-        }
+        record_changes(rec.records, ci, n == 0, &mut seen, &mut subs);
     }
     if range && c.parents.len() > 1 {
         // In a range (a pull request) a merge of the base into the branch would otherwise
@@ -308,4 +245,79 @@ fn diff_commit(
         });
     }
     Ok((seen, subs, warning))
+}
+
+/// Turns one tree diff's changes into blobs seen (introduced, or removed — removals count only
+/// against the first parent) and submodule paths; a mode-only change is neither.
+fn record_changes(
+    records: Vec<gix::diff::tree::recorder::Change>,
+    ci: CommitIdx,
+    first_parent: bool,
+    seen: &mut Vec<Seen>,
+    subs: &mut Vec<String>,
+) {
+    use gix::diff::tree::recorder::Change;
+    for change in records {
+        match change {
+            Change::Addition {
+                entry_mode,
+                oid,
+                path,
+                ..
+            } => {
+                if entry_mode.is_blob() {
+                    seen.push(Seen {
+                        blob: oid,
+                        path,
+                        commit: ci,
+                        removal: false,
+                    });
+                } else if entry_mode.is_commit() {
+                    subs.push(path.to_string());
+                }
+            }
+            Change::Modification {
+                previous_entry_mode,
+                previous_oid,
+                entry_mode,
+                oid,
+                path,
+            } => {
+                if previous_oid == oid {
+                    continue; // a mode change (chmod): same content, nothing added or removed
+                }
+                if entry_mode.is_blob() {
+                    seen.push(Seen {
+                        blob: oid,
+                        path: path.clone(),
+                        commit: ci,
+                        removal: false,
+                    });
+                }
+                if first_parent && previous_entry_mode.is_blob() {
+                    seen.push(Seen {
+                        blob: previous_oid,
+                        path,
+                        commit: ci,
+                        removal: true,
+                    });
+                }
+            }
+            Change::Deletion {
+                entry_mode,
+                oid,
+                path,
+                ..
+            } => {
+                if first_parent && entry_mode.is_blob() {
+                    seen.push(Seen {
+                        blob: oid,
+                        path,
+                        commit: ci,
+                        removal: true,
+                    });
+                }
+            }
+        }
+    }
 }
