@@ -179,3 +179,19 @@ impl Visibility {
         }
     }
 }
+
+/// The first `len` characters of an object id or digest as reports show it (`a1b2c3d4e5f6`,
+/// `sha256:0123456789ab`); the whole id when shorter or when `len` is not a character boundary.
+pub fn short_id(id: &str, len: usize) -> &str {
+    id.get(..len).unwrap_or(id)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn short_ids_never_split_a_character() {
+        assert_eq!(super::short_id("0123456789abcdef", 12), "0123456789ab");
+        assert_eq!(super::short_id("abc", 12), "abc");
+        assert_eq!(super::short_id("ééééééé", 3), "ééééééé");
+    }
+}

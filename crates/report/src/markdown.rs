@@ -25,7 +25,7 @@ fn place(f: &sprawl_core::finding::Finding) -> (String, String) {
             let first = g
                 .commits
                 .first()
-                .map(|c| format!("`{}`", &c.commit[..c.commit.len().min(12)]))
+                .map(|c| format!("`{}`", sprawl_core::origin::short_id(&c.commit, 12)))
                 .unwrap_or_default();
             if g.history_only {
                 format!("{first} (history only)")

@@ -13,7 +13,7 @@ fn write_git(out: &mut dyn Write, c: bool, g: &GitOrigin) -> io::Result<()> {
         return writeln!(
             out,
             "  staged, not committed yet (blob {})",
-            &g.blob[..g.blob.len().min(12)]
+            sprawl_core::origin::short_id(&g.blob, 12)
         );
     }
     for (i, commit) in g.commits.iter().enumerate() {
@@ -21,7 +21,7 @@ fn write_git(out: &mut dyn Write, c: bool, g: &GitOrigin) -> io::Result<()> {
         writeln!(
             out,
             "  {what} in {} by {} on {}: {}",
-            &commit.commit[..commit.commit.len().min(12)],
+            sprawl_core::origin::short_id(&commit.commit, 12),
             commit.author,
             commit.date,
             commit.summary
@@ -34,7 +34,7 @@ fn write_git(out: &mut dyn Write, c: bool, g: &GitOrigin) -> io::Result<()> {
             .map(|r| {
                 format!(
                     " (removed in {} on {})",
-                    &r.commit[..r.commit.len().min(12)],
+                    sprawl_core::origin::short_id(&r.commit, 12),
                     r.date
                 )
             })
@@ -63,7 +63,11 @@ fn write_image(out: &mut dyn Write, c: bool, i: &ImageOrigin) -> io::Result<()> 
     writeln!(out, "  image: {}{platform}", i.image)?;
     if let Some(k) = i.layer_index {
         let digest = i.layer_digest.as_deref().unwrap_or("");
-        writeln!(out, "  layer {k} {}", &digest[..digest.len().min(19)])?;
+        writeln!(
+            out,
+            "  layer {k} {}",
+            sprawl_core::origin::short_id(digest, 19)
+        )?;
     }
     if let Some(cb) = &i.created_by {
         let cb = cb.replace('\n', " ");
