@@ -57,7 +57,7 @@ pub struct GitOrigin {
     /// Every commit that introduced the secret at this path, oldest first (empty when staged).
     pub commits: Vec<GitCommit>,
     /// Refs whose tip still holds the secret at this path.
-    pub present_in: Vec<String>,
+    pub present_in: Vec<std::sync::Arc<str>>,
     /// True when no ref tip holds it: rotate it all the same, it is in every clone.
     pub history_only: bool,
     /// The commit that removed or replaced the last copy at this path, when known.

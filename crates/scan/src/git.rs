@@ -243,7 +243,8 @@ struct Detector<'a> {
 struct HistoryScan<'a> {
     detector: Detector<'a>,
     repo: &'a gix::ThreadSafeRepository,
-    /// Metadata work (refs, commits, tip trees) needs no big pack cache.
+    /// Metadata work (refs, commits, tip trees); with a pack cache, as tip trees are deltas of
+    /// each other and fan-out reads hundreds of them.
     r: gix::Repository,
     display: &'a str,
     opts: &'a GitOptions,
@@ -278,7 +279,7 @@ fn scan_history(
     let scan = HistoryScan {
         detector,
         repo,
-        r: repo.to_thread_local(),
+        r: git::thread_local(repo),
         display,
         opts,
         depth,
@@ -822,8 +823,8 @@ impl PathTrie {
 /// whether that blob holds the secret is a lookup in the matches already computed. No blob is
 /// read again.
 struct TipIndex {
-    /// Ref names of the tips.
-    names: Vec<String>,
+    /// Ref names of the tips (shared: a secret present at hundreds of branches lists them all).
+    names: Vec<std::sync::Arc<str>>,
     /// For each asked path: the distinct blobs found there across tips, each with the tips
     /// (indexes into `names`) holding it.
     by_path: FastMap<u32, Vec<(ObjectId, Vec<u32>)>>,
@@ -839,7 +840,7 @@ impl TipIndex {
         let mut buf = Vec::new();
         // The caller chose the tips: branch-like refs of a full scan, or the revisions a
         // range ends at (`A..B`: B is where the user looks).
-        let tips: Vec<(String, ObjectId)> = tips
+        let mut tips: Vec<(String, ObjectId)> = tips
             .iter()
             .filter_map(|t| {
                 git::read_commit(r, &t.commit, &mut buf)
@@ -847,6 +848,10 @@ impl TipIndex {
                     .map(|c| (t.name.clone(), c.tree))
             })
             .collect();
+        // By name, so that a secret's tips come out sorted without sorting them per finding;
+        // a name listed twice (a range naming one revision twice) is kept once.
+        tips.sort();
+        tips.dedup_by(|a, b| a.0 == b.0);
         let trie = PathTrie::new(prov, paths);
         let mut resolver = Resolver {
             r,
@@ -867,7 +872,7 @@ impl TipIndex {
             }
         }
         TipIndex {
-            names: tips.into_iter().map(|(n, _)| n).collect(),
+            names: tips.into_iter().map(|(n, _)| n.into()).collect(),
             by_path,
         }
     }
@@ -879,22 +884,26 @@ impl TipIndex {
         path: u32,
         fingerprint: &str,
         matches: &HashMap<ObjectId, Vec<BlobMatch>>,
-    ) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .by_path
-            .get(&path)
-            .into_iter()
-            .flatten()
-            .filter(|(blob, _)| {
-                matches
-                    .get(blob)
-                    .is_some_and(|ms| ms.iter().any(|m| m.fingerprint == fingerprint))
-            })
-            .flat_map(|(_, tips)| tips.iter().map(|&t| self.names[t as usize].clone()))
-            .collect();
-        names.sort();
-        names.dedup();
-        names
+    ) -> Vec<std::sync::Arc<str>> {
+        // Tips are sorted by name and each holds one blob at a path: the indexes of the
+        // matching blobs' tips, in order, are the names in order, without duplicates.
+        let mut tips: Vec<u32> = Vec::new();
+        let mut matched = 0;
+        for (blob, holders) in self.by_path.get(&path).into_iter().flatten() {
+            if matches
+                .get(blob)
+                .is_some_and(|ms| ms.iter().any(|m| m.fingerprint == fingerprint))
+            {
+                tips.extend_from_slice(holders);
+                matched += 1;
+            }
+        }
+        if matched > 1 {
+            tips.sort_unstable();
+        }
+        tips.iter()
+            .map(|&t| std::sync::Arc::clone(&self.names[t as usize]))
+            .collect()
     }
 }
 
@@ -1085,7 +1094,11 @@ mod tests {
             "each path names the commit that brought the secret there"
         );
         for g in &found {
-            assert_eq!(g.present_in, ["refs/heads/keep"], "{g:?}");
+            assert_eq!(
+                g.present_in,
+                [std::sync::Arc::from("refs/heads/keep")],
+                "{g:?}"
+            );
             assert!(!g.history_only);
         }
         assert_eq!(out.stats.blobs_scanned, 1, "one distinct blob, read once");
