@@ -18,9 +18,10 @@ for crate in sorted(os.listdir('crates'))+['.']:
             i=t.find('#[cfg(test)]'); t=t[:i] if i>=0 else t
             for m in re.findall(r'crate::(\w+)',t):
                 if m!=top: deps[top].add(m)
-            if dp==root or True:
+            # In a top-level module file, `super::x` is the crate root's module x.
+            if '/' not in rel:
                 for m in re.findall(r'\bsuper::(\w+)',t):
-                    if '/' not in rel and m!=top: deps[top].add(m)
+                    if m!=top: deps[top].add(m)
     # find cycles via DFS
     color={}; cyc=[]
     def dfs(u,stack):

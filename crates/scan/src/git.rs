@@ -926,7 +926,7 @@ impl Resolver<'_, '_> {
         let r = self.r;
         self.trees
             .entry(id)
-            .or_insert_with(|| r.find_tree(id).ok().map(|t| t.data.clone()))
+            .or_insert_with(|| r.find_tree(id).ok().map(|mut t| t.take_data()))
             .as_deref()
     }
 
