@@ -483,6 +483,7 @@ fn git_target() -> Target {
                 max_blob_size: None,
                 known: None,
                 collect_blobs: false,
+                read: Default::default(),
             };
             sprawl::scan::git::scan_repo(e, &fp, &dir, "fuzz", &opts, &mut out);
         }),

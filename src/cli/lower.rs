@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use super::{CommonScanArgs, GitHistoryArg, VerifyFlags};
-use crate::scan::git::GitMode;
+use super::{CommonScanArgs, GitHistoryArg, GitReadArg, VerifyFlags};
+use crate::scan::git::{GitMode, GitRead};
 use crate::scan::plan::{self, DetectSettings, GitHistory, ScanPlan};
 use crate::source::image::registry::RegistryOptions;
 
@@ -38,6 +38,10 @@ pub fn plan(common: &CommonScanArgs, fingerprint_key: Option<String>) -> ScanPla
             GitHistoryArg::None => GitHistory::None,
         }),
         git_mode,
+        git_read: match common.git_read {
+            GitReadArg::Packs => GitRead::Packs,
+            GitReadArg::OneByOne => GitRead::OneByOne,
+        },
         seen_file: common.seen_file.clone(),
         keep_clone: common.keep_clone.clone(),
         platform: common.platform.clone(),

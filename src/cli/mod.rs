@@ -315,6 +315,17 @@ pub struct CommonScanArgs {
     /// only its files (`none`). `full` on a path that is not a repository is an error.
     #[arg(long, value_enum, value_name = "MODE")]
     pub git_history: Option<GitHistoryArg>,
+    /// How history blobs are read: `packs` (default: each pack's delta forest walked once,
+    /// keyword search limited to what each version changed) or `one-by-one` (every blob read
+    /// and searched whole). Same findings; for benchmarks and for checking one against the other.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "HOW",
+        default_value = "packs",
+        hide = true
+    )]
+    pub git_read: GitReadArg,
     /// Scan only what the index adds relative to HEAD (pre-commit hook).
     #[arg(long, conflicts_with_all = ["range", "since"])]
     pub staged: bool,
@@ -412,6 +423,15 @@ pub enum GitHistoryArg {
     Full,
     /// Only the files on disk.
     None,
+}
+
+/// `--git-read` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GitReadArg {
+    /// Walk each pack's delta forest.
+    Packs,
+    /// Read every blob on its own.
+    OneByOne,
 }
 
 /// `sprawl scan` options.

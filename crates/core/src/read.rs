@@ -54,6 +54,33 @@ impl Default for Windowing {
     }
 }
 
+/// A run of a content copied from an earlier version of it (a git delta's copy instruction):
+/// `len` bytes at `from` in the earlier version are at `to` in this one. What is known about
+/// those bytes in the earlier version holds for them here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Copied {
+    /// Offset in this version.
+    pub to: usize,
+    /// Offset in the earlier version.
+    pub from: usize,
+    /// Length of the run.
+    pub len: usize,
+}
+
+/// The one window [`read_stream`] hands over for `data` when it hands over exactly one, as is
+/// (text, not UTF-16, smaller than a window): such content can be scanned in place, with the
+/// same result. `None` otherwise (read it with [`read_stream`]).
+pub fn single_window(data: &[u8], w: Windowing) -> Option<Window<'_>> {
+    let head = &data[..data.len().min(SNIFF)];
+    (data.len() < w.window && utf16_kind(head).is_none() && !looks_binary(head)).then_some(Window {
+        bytes: data,
+        offset: 0,
+        lines_before: 0,
+        columns_before: 0,
+        report_before: data.len(),
+    })
+}
+
 /// Reads the file at `path` and hands its text to `f` window by window.
 pub fn read_file(
     path: &Path,

@@ -10,6 +10,7 @@ pub mod checksum;
 pub mod decode;
 pub use sprawl_core::entropy;
 pub mod host;
+pub mod incremental;
 pub mod nested;
 pub mod placeholder;
 pub mod prefilter;
@@ -17,6 +18,7 @@ pub mod stream;
 
 use std::sync::Arc;
 
+pub use prefilter::KeywordHit;
 use prefilter::{Candidates, KeywordPrefilter, Prefilter};
 use sprawl_core::rules::{Matcher, Rule};
 
@@ -82,11 +84,35 @@ impl Engine {
 
     /// Finds every secret in `hay`, sorted by position. Lines and columns are relative to `hay`.
     pub fn find(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
+        self.prefilter.candidates(hay, &mut scratch.candidates);
+        self.find_candidates(hay, scratch)
+    }
+
+    /// [`Self::find`] given the keyword hits of `hay` (from [`Self::keyword_hits`], or
+    /// [`incremental::hits_after_delta`] for a new version of a text): the same matches
+    /// without searching `hay` for keywords.
+    pub fn find_with_hits(
+        &self,
+        hay: &[u8],
+        hits: &[KeywordHit],
+        scratch: &mut Scratch,
+    ) -> Vec<Match> {
+        self.prefilter
+            .candidates_from_hits(hits, &mut scratch.candidates);
+        self.find_candidates(hay, scratch)
+    }
+
+    /// Appends every keyword occurrence in `hay` to `out`, sorted by position.
+    pub fn keyword_hits(&self, hay: &[u8], out: &mut Vec<KeywordHit>) {
+        self.prefilter.keyword_hits(hay, out);
+    }
+
+    /// The rules' regexes and filters over the candidates the prefilter left in `scratch`.
+    fn find_candidates(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
         let mut raw: Vec<(usize, usize, usize)> = Vec::new(); // (rule, start, end)
         // Spans a provider rule recognised but rejected (bad checksum, placeholder, low entropy):
         // the generic rules must not report them either.
         let mut vetoed: Vec<(usize, usize)> = Vec::new();
-        self.prefilter.candidates(hay, &mut scratch.candidates);
         for &ri in &scratch.candidates.rules {
             let ri = ri as usize;
             let rule = &self.rules[ri];

@@ -7,6 +7,17 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use sprawl_core::rules::{Matcher, Rule};
 
+/// One keyword occurrence: where it starts and which keyword (pattern id of the prefilter).
+/// Hits are local facts about a few bytes: the hits of a new version of a content are its
+/// earlier version's hits inside the copied runs plus those found around what changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KeywordHit {
+    /// Offset of the keyword's first byte.
+    pub start: usize,
+    /// The keyword.
+    pub pattern: u32,
+}
+
 /// What a prefilter pass reports about one blob.
 #[derive(Debug, Default)]
 pub struct Candidates {
@@ -16,6 +27,8 @@ pub struct Candidates {
     /// in windows around their hits.
     pub hits: Vec<Vec<(usize, usize)>>,
     seen: Vec<bool>,
+    /// Scratch for the keyword hits of the text being looked at.
+    keyword_hits: Vec<KeywordHit>,
 }
 
 impl Candidates {
@@ -34,7 +47,24 @@ impl Candidates {
 /// Selects candidate rules for a blob.
 pub trait Prefilter: Send + Sync {
     /// Fills `out` with the rules that may match `hay`.
-    fn candidates(&self, hay: &[u8], out: &mut Candidates);
+    fn candidates(&self, hay: &[u8], out: &mut Candidates) {
+        let mut hits = std::mem::take(&mut out.keyword_hits);
+        hits.clear();
+        self.keyword_hits(hay, &mut hits);
+        self.candidates_from_hits(&hits, out);
+        out.keyword_hits = hits;
+    }
+    /// Appends every keyword occurrence in `hay` (overlapping ones included) to `out`, sorted
+    /// by position.
+    fn keyword_hits(&self, hay: &[u8], out: &mut Vec<KeywordHit>);
+    /// Fills `out` from the keyword hits of a text: the same as [`Self::candidates`] on it.
+    fn candidates_from_hits(&self, hits: &[KeywordHit], out: &mut Candidates);
+    /// Length in bytes of a keyword.
+    fn keyword_len(&self, pattern: u32) -> usize;
+    /// Length of the longest keyword, when a search of a part of a text finds exactly the hits
+    /// of a search of the whole that lie in that part (an automaton's overlapping search);
+    /// `None` otherwise.
+    fn local_reach(&self) -> Option<usize>;
 }
 
 /// Aho-Corasick keyword gate (pure Rust, the default).
@@ -112,22 +142,33 @@ impl KeywordPrefilter {
 }
 
 impl Prefilter for KeywordPrefilter {
-    fn candidates(&self, hay: &[u8], out: &mut Candidates) {
-        out.reset(self.wants_hits.len());
+    fn keyword_hits(&self, hay: &[u8], out: &mut Vec<KeywordHit>) {
+        let first = out.len();
         match &self.ac {
-            Some(ac) => {
-                for m in ac.find_overlapping_iter(hay) {
-                    self.record(m.pattern().as_usize(), m.start(), m.end(), out);
-                }
-            }
+            Some(ac) => out.extend(ac.find_overlapping_iter(hay).map(|m| KeywordHit {
+                start: m.start(),
+                pattern: m.pattern().as_u32(),
+            })),
             None => {
                 let lower = hay.to_ascii_lowercase();
                 for (pattern, kw) in self.keywords.iter().enumerate() {
-                    for start in memchr::memmem::find_iter(&lower, kw.as_bytes()) {
-                        self.record(pattern, start, start + kw.len(), out);
-                    }
+                    out.extend(
+                        memchr::memmem::find_iter(&lower, kw.as_bytes()).map(|start| KeywordHit {
+                            start,
+                            pattern: pattern as u32,
+                        }),
+                    );
                 }
             }
+        }
+        out[first..].sort_unstable();
+    }
+
+    fn candidates_from_hits(&self, hits: &[KeywordHit], out: &mut Candidates) {
+        out.reset(self.wants_hits.len());
+        for h in hits {
+            let p = h.pattern as usize;
+            self.record(p, h.start, h.start + self.keywords[p].len(), out);
         }
         out.rules.sort_unstable();
         for h in &mut out.hits {
@@ -135,6 +176,17 @@ impl Prefilter for KeywordPrefilter {
                 h.sort_unstable();
             }
         }
+    }
+
+    fn keyword_len(&self, pattern: u32) -> usize {
+        self.keywords[pattern as usize].len()
+    }
+
+    fn local_reach(&self) -> Option<usize> {
+        // memmem finds a keyword's non-overlapping occurrences only, which a search of a part
+        // can find differently: no reuse without an automaton.
+        self.ac.as_ref()?;
+        Some(self.keywords.iter().map(String::len).max().unwrap_or(0))
     }
 }
 

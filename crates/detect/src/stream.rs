@@ -4,7 +4,7 @@
 //! own lines and columns. Every source calls [`detect_stream`]; the CI stage re-enters it for
 //! decoded Kubernetes data.
 
-use super::{Engine, Scratch};
+use super::{Engine, KeywordHit, Scratch};
 use sprawl_core::finding::preview;
 use sprawl_core::fingerprint::Fingerprinter;
 use sprawl_core::read::{ReadOutcome, Window};
@@ -38,50 +38,82 @@ pub fn detect_stream(
     read: impl FnOnce(&mut dyn FnMut(Window<'_>)) -> std::io::Result<ReadOutcome>,
 ) -> std::io::Result<(ReadOutcome, Vec<BlobMatch>)> {
     let mut found = Vec::new();
-    let outcome = read(&mut |win: Window<'_>| {
-        let first = found.len();
-        collect_matches(engine, fp, scratch, &win, win.bytes, |u| u, &mut found);
-        // JSON writers that escape slashes (`https:\/\/hooks.slack.com\/services\/...`) hide
-        // URL-shaped secrets: scan a copy without the escapes too. Deleting bytes keeps every
-        // line number; offsets are mapped back for the window boundary.
-        if memchr::memmem::find(win.bytes, b"\\/").is_some() {
-            let (plain, shifts) = unescape_slashes(win.bytes);
-            let mut extra = Vec::new();
-            collect_matches(
-                engine,
-                fp,
-                scratch,
-                &win,
-                &plain,
-                |u| u + shifts.partition_point(|&x| x <= u),
-                &mut extra,
-            );
-            for m in extra {
-                if !found[first..]
-                    .iter()
-                    .any(|f| f.line == m.line && f.fingerprint == m.fingerprint)
-                {
-                    found.push(m);
-                }
+    let outcome =
+        read(&mut |win: Window<'_>| detect_window(engine, fp, scratch, &win, None, &mut found))?;
+    Ok((outcome, found))
+}
+
+/// [`detect_stream`] for a content that is one window (`sprawl_core::read::single_window`)
+/// whose keyword hits are known (a new version of a text, its hits worked out from the
+/// earlier version's by [`crate::incremental::hits_after_delta`]): the same matches.
+pub fn detect_window_with_hits(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    scratch: &mut Scratch,
+    win: &Window<'_>,
+    hits: &[KeywordHit],
+) -> Vec<BlobMatch> {
+    let mut found = Vec::new();
+    detect_window(engine, fp, scratch, win, Some(hits), &mut found);
+    found
+}
+
+/// Every pass over one window; `hits` are the window's keyword hits when already known.
+fn detect_window(
+    engine: &Engine,
+    fp: &Fingerprinter,
+    scratch: &mut Scratch,
+    win: &Window<'_>,
+    hits: Option<&[KeywordHit]>,
+    found: &mut Vec<BlobMatch>,
+) {
+    let first = found.len();
+    collect_matches(engine, fp, scratch, win, win.bytes, hits, |u| u, found);
+    // JSON writers that escape slashes (`https:\/\/hooks.slack.com\/services\/...`) hide
+    // URL-shaped secrets: scan a copy without the escapes too. Deleting bytes keeps every
+    // line number; offsets are mapped back for the window boundary.
+    if memchr::memmem::find(win.bytes, b"\\/").is_some() {
+        let (plain, shifts) = unescape_slashes(win.bytes);
+        let mut extra = Vec::new();
+        collect_matches(
+            engine,
+            fp,
+            scratch,
+            win,
+            &plain,
+            None,
+            |u| u + shifts.partition_point(|&x| x <= u),
+            &mut extra,
+        );
+        for m in extra {
+            if !found[first..]
+                .iter()
+                .any(|f| f.line == m.line && f.fingerprint == m.fingerprint)
+            {
+                found.push(m);
             }
         }
-    })?;
-    Ok((outcome, found))
+    }
 }
 
 /// Runs the engine over `hay` (the window's bytes or a transformed copy with the same lines)
 /// and keeps the matches that start before the window's boundary (`to_window` maps an offset
-/// of `hay` back to the window).
+/// of `hay` back to the window). `hits`: the keyword hits of `hay`, when known.
+#[allow(clippy::too_many_arguments)]
 fn collect_matches(
     engine: &Engine,
     fp: &Fingerprinter,
     scratch: &mut Scratch,
     win: &Window<'_>,
     hay: &[u8],
+    hits: Option<&[KeywordHit]>,
     to_window: impl Fn(usize) -> usize,
     out: &mut Vec<BlobMatch>,
 ) {
-    let matches = engine.find(hay, scratch);
+    let matches = match hits {
+        Some(hits) => engine.find_with_hits(hay, hits, scratch),
+        None => engine.find(hay, scratch),
+    };
     let encoded = crate::decode::encoded_values(hay);
     let mut spans: Vec<(usize, usize)> = matches.iter().map(|m| (m.start, m.end)).collect();
     spans.extend(encoded.iter().map(|e| (e.start, e.end)));

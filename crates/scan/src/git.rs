@@ -15,7 +15,8 @@ use rayon::prelude::*;
 use super::{BlobMatch, ScanOutcome, detect_stream, to_finding};
 use crate::seen::SeenFile;
 use sprawl_core::fingerprint::Fingerprinter;
-use sprawl_detect::{Engine, Scratch};
+use sprawl_detect::stream::detect_window_with_hits;
+use sprawl_detect::{Engine, KeywordHit, Scratch, incremental};
 use sprawl_source::fs::{self, ReadOutcome, Windowing};
 use sprawl_source::git::history::{Provenance, order_key};
 use sprawl_source::git::{self, CommitMeta};
@@ -63,6 +64,21 @@ pub struct GitOptions {
     /// Keep the ids of every blob in history ([`crate::ScanOutcome::history_blobs`]) for
     /// a working-tree pass.
     pub collect_blobs: bool,
+    /// How blobs are read (the result is the same either way).
+    pub read: GitRead,
+}
+
+/// How a history scan reads its blobs. Both give the same findings; the second exists to
+/// check the first against and to measure it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GitRead {
+    /// Each pack's delta forest walked once (`git::packwalk`): every object inflated once, and
+    /// a delta's keyword search limited to what it changed; what the packs do not hold is
+    /// read one by one.
+    #[default]
+    Packs,
+    /// Every blob read on its own and searched whole.
+    OneByOne,
 }
 
 /// An inventory's memory of one repository, from its earlier scans with the same rules.
@@ -266,6 +282,68 @@ struct BlobsRead {
 
 /// One blob's outcome: its matches (`None`: binary) or why it could not be read.
 type BlobResult = Result<Option<Vec<BlobMatch>>, String>;
+
+/// Counters the blob readers share.
+#[derive(Default)]
+struct Tally {
+    too_large: std::sync::Mutex<Vec<ObjectId>>,
+    bytes: AtomicU64,
+    binary: AtomicU64,
+    ci_messages: std::sync::Mutex<Vec<sprawl_ci::Message>>,
+}
+
+/// Largest object the pack walk inflates; larger ones are read one by one.
+const WALK_MAX_OBJECT: u64 = 1 << 30;
+
+/// What workers shared (a poisoned lock still holds good data).
+fn unlock<T>(shared: std::sync::Mutex<Vec<T>>) -> Vec<T> {
+    shared.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Appends to a vector shared by workers (a poisoned lock still holds good data).
+fn push<T>(shared: &std::sync::Mutex<Vec<T>>, item: impl IntoIterator<Item = T>) {
+    shared
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .extend(item);
+}
+
+/// Counts a blob that was read and gives its matches the shared detection stage: the first
+/// CI/GitOps path the blob was introduced at gives it that file's structure; a blob held only
+/// by documentation gets the documentation filter.
+fn refined(
+    detector: Detector<'_>,
+    prov: &Provenance,
+    scratch: &mut Scratch,
+    id: &ObjectId,
+    data: &[u8],
+    found: Result<Option<Vec<BlobMatch>>, String>,
+    tally: &Tally,
+) -> BlobResult {
+    let Detector { engine, fp } = detector;
+    tally.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+    let mut found = found.map_err(|e| format!("blob {id}: {e}"))?;
+    match found.as_mut() {
+        None => {
+            tally.binary.fetch_add(1, Ordering::Relaxed);
+        }
+        Some(m) => {
+            let n = super::refine_found(
+                engine,
+                fp,
+                scratch,
+                ci_path(prov, id).as_deref(),
+                only_doc_path(prov, id).as_deref(),
+                data,
+                m,
+            );
+            if !n.is_empty() {
+                push(&tally.ci_messages, n);
+            }
+        }
+    }
+    Ok(found.filter(|m| !m.is_empty()))
+}
 
 fn scan_history(
     detector: Detector<'_>,
@@ -519,21 +597,108 @@ impl HistoryScan<'_> {
         (in_scope, plan)
     }
 
-    /// Reads and scans `ids` on the rayon pool, each worker with its own repository handle,
-    /// scratch and buffer; a blob at a CI or GitOps path gets the shared stage with that path.
+    /// Reads and scans `ids` on the rayon pool: those the packs hold by walking their delta
+    /// forests ([`GitRead::Packs`]), the rest one by one, each worker with its own repository
+    /// handle, scratch and buffer. Results come back in the order of `ids`.
     fn read_blobs(&self, prov: &Provenance, ids: &[ObjectId]) -> BlobsRead {
-        let Detector { engine, fp } = self.detector;
+        let tally = Tally::default();
+        let mut results = Vec::with_capacity(ids.len());
+        let rest = match self.opts.read {
+            GitRead::Packs => {
+                let walked = self.walk_packs(prov, ids, &tally);
+                results = walked.0;
+                walked.1
+            }
+            GitRead::OneByOne => ids.to_vec(),
+        };
+        results.extend(self.read_one_by_one(prov, &rest, &tally));
+        let order: HashMap<ObjectId, usize> =
+            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        results.sort_by_key(|(id, _)| order.get(id).copied().unwrap_or(usize::MAX));
+        BlobsRead {
+            results,
+            too_large: unlock(tally.too_large),
+            bytes: tally.bytes.into_inner(),
+            binary: tally.binary.into_inner(),
+            ci_messages: unlock(tally.ci_messages),
+        }
+    }
+
+    /// The blobs of `ids` the packs hold, each pack's delta forest walked once; a delta whose
+    /// base is a one-window text gets its keyword hits from the base's
+    /// ([`sprawl_detect::incremental::hits_after_delta`]). Returns the results and the ids
+    /// left to read one by one.
+    fn walk_packs(
+        &self,
+        prov: &Provenance,
+        ids: &[ObjectId],
+        tally: &Tally,
+    ) -> (Vec<(ObjectId, BlobResult)>, Vec<ObjectId>) {
+        let detector = self.detector;
+        let Detector { engine, fp } = detector;
         let opts = self.opts;
+        let wanted: HashSet<ObjectId> = ids.iter().copied().collect();
+        let results = std::sync::Mutex::new(Vec::with_capacity(ids.len()));
+        let walked = git::packwalk::walk_blobs(
+            &self.r.common_dir().join("objects"),
+            self.r.object_hash(),
+            &wanted,
+            // Larger blobs are left to the one-by-one reader, which skips them unread.
+            opts.max_blob_size.unwrap_or(u64::MAX).min(WALK_MAX_OBJECT),
+            Scratch::default,
+            |scratch, v: git::packwalk::Version<'_, Vec<KeywordHit>>| {
+                let Some(win) = sprawl_core::read::single_window(v.data, opts.windowing) else {
+                    if v.wanted {
+                        let res = scan_blob(engine, fp, scratch, v.data, opts.windowing);
+                        let res = refined(detector, prov, scratch, &v.id, v.data, res, tally);
+                        push(&results, [(v.id, res)]);
+                    }
+                    return None;
+                };
+                let hits = v
+                    .base
+                    .and_then(|(base_hits, copies)| {
+                        incremental::hits_after_delta(engine, base_hits, copies, v.data)
+                    })
+                    .unwrap_or_else(|| {
+                        let mut hits = Vec::new();
+                        engine.keyword_hits(v.data, &mut hits);
+                        hits
+                    });
+                if v.wanted {
+                    let found = detect_window_with_hits(engine, fp, scratch, &win, &hits);
+                    let res = refined(
+                        detector,
+                        prov,
+                        scratch,
+                        &v.id,
+                        v.data,
+                        Ok(Some(found)),
+                        tally,
+                    );
+                    push(&results, [(v.id, res)]);
+                }
+                Some(hits)
+            },
+        );
+        (unlock(results), walked.rest)
+    }
+
+    /// Reads and scans `ids` one by one (random access through each worker's pack cache).
+    fn read_one_by_one(
+        &self,
+        prov: &Provenance,
+        ids: &[ObjectId],
+        tally: &Tally,
+    ) -> Vec<(ObjectId, BlobResult)> {
+        let detector = self.detector;
+        let Detector { engine, fp } = detector;
+        let (opts, repo) = (self.opts, self.repo);
         let workers = git::PerThread::new();
-        let too_large = std::sync::Mutex::new(Vec::<ObjectId>::new());
-        let bytes = AtomicU64::new(0);
-        let binary = AtomicU64::new(0);
-        let ci_messages = std::sync::Mutex::new(Vec::<sprawl_ci::Message>::new());
-        let results: Vec<(ObjectId, BlobResult)> = ids
-            .par_iter()
+        ids.par_iter()
             .map(|id| {
                 workers.with(
-                    || (git::thread_local(self.repo), Scratch::default(), Vec::new()),
+                    || (git::thread_local(repo), Scratch::default(), Vec::new()),
                     |(tr, scratch, buf)| {
                         // gix inflates a whole object into memory: honour --max-file-size
                         // first.
@@ -541,58 +706,22 @@ impl HistoryScan<'_> {
                             && let Ok(h) = tr.objects.header(id)
                             && h.size() > max
                         {
-                            too_large
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .push(*id);
+                            push(&tally.too_large, [*id]);
                             return (*id, Ok(None));
                         }
                         let blob = match tr.objects.find_blob(id, buf) {
                             Ok(blob) => blob,
                             Err(e) => return (*id, Err(format!("blob {id}: {e}"))),
                         };
-                        bytes.fetch_add(blob.data.len() as u64, Ordering::Relaxed);
-                        let res = match scan_blob(engine, fp, scratch, blob.data, opts.windowing) {
-                            Ok(mut found) => {
-                                if found.is_none() {
-                                    binary.fetch_add(1, Ordering::Relaxed);
-                                }
-                                // The first CI/GitOps path the blob was introduced at gives it
-                                // that file's structure; a blob held only by documentation
-                                // gets the documentation filter.
-                                if let Some(m) = found.as_mut() {
-                                    let n = super::refine_found(
-                                        engine,
-                                        fp,
-                                        scratch,
-                                        ci_path(prov, id).as_deref(),
-                                        only_doc_path(prov, id).as_deref(),
-                                        blob.data,
-                                        m,
-                                    );
-                                    if !n.is_empty() {
-                                        ci_messages
-                                            .lock()
-                                            .unwrap_or_else(|p| p.into_inner())
-                                            .extend(n);
-                                    }
-                                }
-                                Ok(found.filter(|m| !m.is_empty()))
-                            }
-                            Err(e) => Err(format!("blob {id}: {e}")),
-                        };
-                        (*id, res)
+                        let res = scan_blob(engine, fp, scratch, blob.data, opts.windowing);
+                        (
+                            *id,
+                            refined(detector, prov, scratch, id, blob.data, res, tally),
+                        )
                     },
                 )
             })
-            .collect();
-        BlobsRead {
-            results,
-            too_large: too_large.into_inner().unwrap_or_else(|p| p.into_inner()),
-            bytes: bytes.into_inner(),
-            binary: binary.into_inner(),
-            ci_messages: ci_messages.into_inner().unwrap_or_else(|p| p.into_inner()),
-        }
+            .collect()
     }
 
     /// Counts what was read, reports CI messages and read errors, and returns the matches by

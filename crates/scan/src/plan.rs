@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::git::GitMode;
+use crate::git::{GitMode, GitRead};
 use crate::image::ImageTarget;
 use sprawl_source::archive::Limits;
 use sprawl_source::image::registry::RegistryOptions;
@@ -118,6 +118,8 @@ pub struct ScanPlan {
     pub git_history: Option<GitHistory>,
     /// Which part of a repository's history to scan.
     pub git_mode: GitMode,
+    /// How history blobs are read (same findings either way).
+    pub git_read: GitRead,
     /// Skip git blobs and image layers listed in this file, and append the ones scanned.
     pub seen_file: Option<PathBuf>,
     /// Keep a remote repository's clone here instead of a temporary directory.
@@ -147,6 +149,7 @@ impl Default for ScanPlan {
             fingerprint_key: None,
             git_history: None,
             git_mode: GitMode::Full,
+            git_read: GitRead::Packs,
             seen_file: None,
             keep_clone: None,
             platform: None,

@@ -310,6 +310,7 @@ impl Scanner {
             known: known.clone(),
             // A repository's working tree is compared with its history's blobs.
             collect_blobs: work_trees,
+            read: plan.git_read,
         };
         let images: Vec<ImageTarget> = targets
             .iter()

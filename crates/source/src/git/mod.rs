@@ -4,6 +4,7 @@
 
 pub mod blobs;
 pub mod history;
+pub mod packwalk;
 pub mod staged;
 pub mod worktree;
 

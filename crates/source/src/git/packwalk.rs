@@ -1,0 +1,521 @@
+//! Reads the wanted blobs of a repository's packs by walking each pack's delta forest: a base
+//! is inflated once and each of its deltas is applied to it while it is in memory (as
+//! `git index-pack` resolves a pack), subtrees in parallel on the rayon pool. Random access
+//! instead inflates a base again whenever a worker's delta cache has lost it.
+//!
+//! The visitor sees every blob with, for a delta, what it returned for the base and the runs
+//! the delta copied from the base: what it learnt about the base holds for those bytes, so only
+//! what the delta inserted needs a fresh look.
+//!
+//! Whatever the walk cannot deliver (loose objects, alternates, a thin pack's external bases,
+//! an entry that does not decode, an object larger than the limit) comes back to the caller
+//! to read the ordinary way, which also reports any real damage with the object's id.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+use gix::odb::pack;
+use rayon::prelude::*;
+
+use super::PerThread;
+
+pub use sprawl_core::read::Copied;
+
+/// One blob handed to the visitor.
+pub struct Version<'a, S> {
+    /// The blob's id.
+    pub id: ObjectId,
+    /// Its content.
+    pub data: &'a [u8],
+    /// For a delta whose base the visitor returned state for: that state, and the runs copied
+    /// from the base in ascending `to` order (the bytes between them were inserted).
+    pub base: Option<(&'a S, &'a [Copied])>,
+    /// Whether the blob was asked for (otherwise it is only the base of one that was).
+    pub wanted: bool,
+}
+
+/// What the walk leaves to the caller.
+#[derive(Debug, Default)]
+pub struct Walked {
+    /// Wanted blobs the walk did not deliver: read them another way.
+    pub rest: Vec<ObjectId>,
+    /// Blobs delivered.
+    pub delivered: usize,
+}
+
+/// Hands every blob of `wanted` that the packs under `objects_dir` hold to `visit`, each once,
+/// bases before their deltas. Objects larger than `max_size` are not inflated here (they come
+/// back in [`Walked::rest`], as does everything else not delivered).
+pub fn walk_blobs<S, W>(
+    objects_dir: &Path,
+    hash: gix::hash::Kind,
+    wanted: &HashSet<ObjectId>,
+    max_size: u64,
+    init: impl Fn() -> W + Sync + Send,
+    visit: impl Fn(&mut W, Version<'_, S>) -> Option<S> + Sync + Send,
+) -> Walked
+where
+    S: Send + Sync,
+    W: Send,
+{
+    let mut claimed: HashSet<ObjectId> = HashSet::with_capacity(wanted.len());
+    let mut walked = Walked::default();
+    let workers: PerThread<(W, flate2::Decompress)> = PerThread::new();
+    let rest = std::sync::Mutex::new(Vec::new());
+    for idx in pack_indexes(objects_dir) {
+        let Some(forest) = Forest::open(&idx, hash, wanted, &mut claimed) else {
+            continue; // unreadable: its objects are read (and reported) the ordinary way
+        };
+        let walk = Walk {
+            forest: &forest,
+            max_size,
+            workers: &workers,
+            init: &init,
+            visit: &visit,
+            rest: &rest,
+            state: std::marker::PhantomData,
+        };
+        forest.roots.par_iter().for_each(|&k| walk.descend(k, None));
+        walked.delivered += forest.wanted_count;
+    }
+    let mut rest = rest.into_inner().unwrap_or_else(|p| p.into_inner());
+    walked.delivered -= rest.len();
+    rest.extend(wanted.iter().filter(|id| !claimed.contains(*id)).copied());
+    walked.rest = rest;
+    walked
+}
+
+/// The `.idx` files of the repository's own packs, in name order.
+fn pack_indexes(objects_dir: &Path) -> Vec<PathBuf> {
+    let Ok(dir) = std::fs::read_dir(objects_dir.join("pack")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = dir
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "idx") && p.with_extension("pack").is_file())
+        .collect();
+    out.sort();
+    out
+}
+
+const NONE: u32 = u32::MAX;
+const KIND_DELTA: u8 = 0;
+const KIND_BLOB: u8 = 1;
+/// Any other object, or an entry that cannot be resolved in this pack.
+const KIND_OTHER: u8 = 2;
+
+/// One pack's entries in offset order, with the part of the delta forest that leads to
+/// wanted blobs.
+struct Forest {
+    data: pack::data::File,
+    /// Entry offsets, ascending (an entry's packed bytes end where the next one starts).
+    offsets: Vec<u64>,
+    /// Object id of each entry.
+    ids: Vec<ObjectId>,
+    /// Whether each entry is a wanted blob.
+    wanted: Vec<bool>,
+    wanted_count: usize,
+    /// Children of each needed entry: `child_list[child_start[k]..child_start[k + 1]]`.
+    child_start: Vec<u32>,
+    child_list: Vec<u32>,
+    /// Needed entries without a base.
+    roots: Vec<u32>,
+}
+
+impl Forest {
+    /// Reads the pack's index and entry headers and keeps the subtrees that hold wanted blobs
+    /// not claimed by an earlier pack (claiming them). `None` when the pack cannot be read.
+    fn open(
+        idx_path: &Path,
+        hash: gix::hash::Kind,
+        wanted: &HashSet<ObjectId>,
+        claimed: &mut HashSet<ObjectId>,
+    ) -> Option<Forest> {
+        let index = pack::index::File::at(idx_path, hash).ok()?;
+        let data = pack::data::File::at(idx_path.with_extension("pack"), hash).ok()?;
+        let n = index.num_objects() as usize;
+        if n as u64 >= u64::from(NONE) || data.num_objects() as usize != n {
+            return None;
+        }
+        let mut by_offset: Vec<(u64, u32)> = (0..n as u32)
+            .map(|i| (index.pack_offset_at_index(i), i))
+            .collect();
+        by_offset.sort_unstable();
+        let offsets: Vec<u64> = by_offset.iter().map(|&(o, _)| o).collect();
+        let mut pos_of = vec![0u32; n];
+        for (k, &(_, i)) in by_offset.iter().enumerate() {
+            pos_of[i as usize] = k as u32;
+        }
+        // Each entry's base, and its kind when it is not a delta.
+        let mut parent = vec![NONE; n];
+        let mut kind = vec![KIND_OTHER; n];
+        for k in 0..n {
+            let Ok(entry) = data.entry(offsets[k]) else {
+                continue;
+            };
+            match entry.header {
+                pack::data::entry::Header::Blob => kind[k] = KIND_BLOB,
+                pack::data::entry::Header::OfsDelta { base_distance } => {
+                    if let Some(base) = offsets[k].checked_sub(base_distance)
+                        && let Ok(b) = offsets[..k].binary_search(&base)
+                    {
+                        parent[k] = b as u32;
+                        kind[k] = KIND_DELTA;
+                    }
+                }
+                pack::data::entry::Header::RefDelta { base_id } => {
+                    if let Some(i) = index.lookup(base_id) {
+                        parent[k] = pos_of[i as usize];
+                        kind[k] = KIND_DELTA;
+                    }
+                }
+                _ => {}
+            }
+        }
+        resolve_kinds(&parent, &mut kind);
+        let ids: Vec<ObjectId> = by_offset
+            .iter()
+            .map(|&(_, i)| index.oid_at_index(i).to_owned())
+            .collect();
+        let mut is_wanted = vec![false; n];
+        let mut needed = vec![false; n];
+        let mut wanted_count = 0;
+        for k in 0..n {
+            if kind[k] != KIND_BLOB || !wanted.contains(&ids[k]) || !claimed.insert(ids[k]) {
+                continue;
+            }
+            is_wanted[k] = true;
+            wanted_count += 1;
+            let mut at = k as u32;
+            while at != NONE && !needed[at as usize] {
+                needed[at as usize] = true;
+                at = parent[at as usize];
+            }
+        }
+        let mut child_start = vec![0u32; n + 1];
+        let mut roots = Vec::new();
+        for k in 0..n {
+            if !needed[k] {
+                continue;
+            }
+            match parent[k] {
+                NONE => roots.push(k as u32),
+                p => child_start[p as usize + 1] += 1,
+            }
+        }
+        for k in 0..n {
+            child_start[k + 1] += child_start[k];
+        }
+        let mut fill = child_start.clone();
+        let mut child_list = vec![0u32; child_start[n] as usize];
+        for k in 0..n {
+            if needed[k] && parent[k] != NONE {
+                let p = parent[k] as usize;
+                child_list[fill[p] as usize] = k as u32;
+                fill[p] += 1;
+            }
+        }
+        Some(Forest {
+            data,
+            offsets,
+            ids,
+            wanted: is_wanted,
+            wanted_count,
+            child_start,
+            child_list,
+            roots,
+        })
+    }
+
+    fn children(&self, k: u32) -> &[u32] {
+        let k = k as usize;
+        &self.child_list[self.child_start[k] as usize..self.child_start[k + 1] as usize]
+    }
+
+    /// The entry's packed (deflated) bytes and its inflated size.
+    fn packed(&self, k: u32) -> Option<(&[u8], u64)> {
+        let k = k as usize;
+        let entry = self.data.entry(self.offsets[k]).ok()?;
+        let end = self
+            .offsets
+            .get(k + 1)
+            .copied()
+            .unwrap_or(self.data.pack_end() as u64);
+        let bytes = self.data.entry_slice(entry.data_offset..end)?;
+        Some((bytes, entry.decompressed_size))
+    }
+
+    /// Every wanted blob in the subtree of `k` (`k` included).
+    fn wanted_under(&self, k: u32, out: &mut Vec<ObjectId>) {
+        let mut stack = vec![k];
+        while let Some(k) = stack.pop() {
+            if self.wanted[k as usize] {
+                out.push(self.ids[k as usize]);
+            }
+            stack.extend_from_slice(self.children(k));
+        }
+    }
+}
+
+/// Gives every delta the kind of the end of its chain (`KIND_OTHER` for chains that leave the
+/// pack or loop, which only a corrupt pack has).
+fn resolve_kinds(parent: &[u32], kind: &mut [u8]) {
+    let mut chain = Vec::new();
+    for k in 0..kind.len() {
+        if kind[k] != KIND_DELTA {
+            continue;
+        }
+        chain.clear();
+        let mut at = k;
+        let resolved = loop {
+            if kind[at] != KIND_DELTA {
+                break kind[at];
+            }
+            if chain.len() > kind.len() {
+                break KIND_OTHER; // a loop of deltas
+            }
+            chain.push(at);
+            match parent[at] {
+                NONE => break KIND_OTHER,
+                p => at = p as usize,
+            }
+        };
+        for &c in &chain {
+            kind[c] = resolved;
+        }
+    }
+}
+
+/// One pack's traversal: shared by the rayon tasks.
+struct Walk<'a, S, W, I, V> {
+    forest: &'a Forest,
+    max_size: u64,
+    workers: &'a PerThread<(W, flate2::Decompress)>,
+    init: &'a I,
+    visit: &'a V,
+    rest: &'a std::sync::Mutex<Vec<ObjectId>>,
+    state: std::marker::PhantomData<fn() -> S>,
+}
+
+impl<S, W, I, V> Walk<'_, S, W, I, V>
+where
+    S: Send + Sync,
+    W: Send,
+    I: Fn() -> W + Sync + Send,
+    V: Fn(&mut W, Version<'_, S>) -> Option<S> + Sync + Send,
+{
+    /// Decodes and visits `k` and everything built on it. A chain of single deltas is followed
+    /// in a loop; only where a base has several deltas do they fan out as parallel tasks.
+    fn descend(&self, k: u32, base: Option<(&[u8], Option<&S>)>) {
+        let mut at = k;
+        let mut held: Option<(Vec<u8>, Option<S>)> = None;
+        let mut first = base;
+        loop {
+            let base_now = match &held {
+                Some((data, state)) => Some((data.as_slice(), state.as_ref())),
+                None => first.take(),
+            };
+            let Some((data, state)) = self.decode_and_visit(at, base_now) else {
+                let mut lost = Vec::new();
+                self.forest.wanted_under(at, &mut lost);
+                self.rest
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend(lost);
+                return;
+            };
+            match self.forest.children(at) {
+                [] => return,
+                [only] => {
+                    at = *only;
+                    held = Some((data, state));
+                }
+                many => {
+                    many.par_iter()
+                        .for_each(|&c| self.descend(c, Some((&data, state.as_ref()))));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Inflates entry `k` (applying it to `base` when it is a delta) and hands it to the
+    /// visitor when it is a blob. `None` when it cannot be decoded here.
+    fn decode_and_visit(
+        &self,
+        k: u32,
+        base: Option<(&[u8], Option<&S>)>,
+    ) -> Option<(Vec<u8>, Option<S>)> {
+        let (packed, size) = self.forest.packed(k)?;
+        self.workers.with(
+            || ((self.init)(), flate2::Decompress::new(true)),
+            |(worker, inflater)| {
+                let limit = self.max_size;
+                if size > limit {
+                    return None;
+                }
+                let raw = inflate(inflater, packed, size as usize)?;
+                let (data, copies) = match base {
+                    None => (raw, Vec::new()),
+                    Some((base_data, _)) => apply_delta(base_data, &raw, limit)?,
+                };
+                let state = (self.visit)(
+                    worker,
+                    Version {
+                        id: self.forest.ids[k as usize],
+                        data: &data,
+                        base: match base {
+                            Some((_, Some(s))) => Some((s, &copies[..])),
+                            _ => None,
+                        },
+                        wanted: self.forest.wanted[k as usize],
+                    },
+                );
+                Some((data, state))
+            },
+        )
+    }
+}
+
+/// Inflates a zlib stream that must produce exactly `size` bytes.
+fn inflate(inflater: &mut flate2::Decompress, packed: &[u8], size: usize) -> Option<Vec<u8>> {
+    inflater.reset(true);
+    let mut out = Vec::with_capacity(size);
+    let status = inflater
+        .decompress_vec(packed, &mut out, flate2::FlushDecompress::Finish)
+        .ok()?;
+    (status == flate2::Status::StreamEnd && out.len() == size).then_some(out)
+}
+
+/// Reads a delta's size header (little-endian base-128).
+fn varint(delta: &[u8], at: &mut usize) -> Option<u64> {
+    let mut value = 0u64;
+    let mut shift = 0;
+    loop {
+        let b = *delta.get(*at)?;
+        *at += 1;
+        value |= u64::from(b & 0x7f).checked_shl(shift)?;
+        if b & 0x80 == 0 {
+            return Some(value);
+        }
+        shift += 7;
+        if shift > 63 {
+            return None;
+        }
+    }
+}
+
+/// Applies a git delta to `base`: the result and the runs it copied from the base. `None`
+/// when the delta is malformed or its result is larger than `limit`.
+pub fn apply_delta(base: &[u8], delta: &[u8], limit: u64) -> Option<(Vec<u8>, Vec<Copied>)> {
+    let mut at = 0;
+    let base_size = varint(delta, &mut at)?;
+    let result_size = varint(delta, &mut at)?;
+    if base_size != base.len() as u64 || result_size > limit {
+        return None;
+    }
+    let mut out = Vec::with_capacity(usize::try_from(result_size).ok()?);
+    let mut copies: Vec<Copied> = Vec::new();
+    while at < delta.len() {
+        let cmd = delta[at];
+        at += 1;
+        if cmd & 0x80 != 0 {
+            let mut offset = 0usize;
+            let mut len = 0usize;
+            for i in 0..4 {
+                if cmd & (1 << i) != 0 {
+                    offset |= usize::from(*delta.get(at)?) << (8 * i);
+                    at += 1;
+                }
+            }
+            for i in 0..3 {
+                if cmd & (0x10 << i) != 0 {
+                    len |= usize::from(*delta.get(at)?) << (8 * i);
+                    at += 1;
+                }
+            }
+            if len == 0 {
+                len = 0x10000;
+            }
+            let run = base.get(offset..offset.checked_add(len)?)?;
+            // Adjacent copies of adjacent base runs are one run.
+            match copies.last_mut() {
+                Some(last) if last.to + last.len == out.len() && last.from + last.len == offset => {
+                    last.len += len
+                }
+                _ => copies.push(Copied {
+                    to: out.len(),
+                    from: offset,
+                    len,
+                }),
+            }
+            out.extend_from_slice(run);
+        } else if cmd != 0 {
+            let n = usize::from(cmd);
+            out.extend_from_slice(delta.get(at..at + n)?);
+            at += n;
+        } else {
+            return None; // reserved instruction
+        }
+        if out.len() as u64 > result_size {
+            return None;
+        }
+    }
+    (out.len() as u64 == result_size).then_some((out, copies))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A delta with an insert, a copy, a copy continuing it (merged) and a 0x10000-byte copy.
+    #[test]
+    fn applies_a_delta_and_reports_its_copies() {
+        let base: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+        let mut delta = Vec::new();
+        // base size 70000, result size 3 + 10 + 5 + 65536
+        for mut v in [70_000u64, 3 + 10 + 5 + 65_536] {
+            loop {
+                let b = (v & 0x7f) as u8;
+                v >>= 7;
+                delta.push(if v > 0 { b | 0x80 } else { b });
+                if v == 0 {
+                    break;
+                }
+            }
+        }
+        delta.extend_from_slice(&[3, b'a', b'b', b'c']);
+        delta.extend_from_slice(&[0x80 | 0x01 | 0x10, 100, 10]); // copy 10 at 100
+        delta.extend_from_slice(&[0x80 | 0x01 | 0x10, 110, 5]); // copy 5 at 110: merged
+        delta.extend_from_slice(&[0x80]); // copy 0x10000 at 0
+        let (out, copies) = apply_delta(&base, &delta, u64::MAX).unwrap();
+        assert_eq!(&out[..3], b"abc");
+        assert_eq!(&out[3..18], &base[100..115]);
+        assert_eq!(&out[18..], &base[..65_536]);
+        assert_eq!(
+            copies,
+            vec![
+                Copied {
+                    to: 3,
+                    from: 100,
+                    len: 15
+                },
+                Copied {
+                    to: 18,
+                    from: 0,
+                    len: 65_536
+                }
+            ]
+        );
+        // Malformed: wrong base size, copy past the base, reserved opcode, too large.
+        assert!(apply_delta(&base[1..], &delta, u64::MAX).is_none());
+        let mut bad = delta.clone();
+        bad.extend_from_slice(&[0x80 | 0x04, 0xff]);
+        assert!(apply_delta(&base, &bad, u64::MAX).is_none());
+        let mut reserved = delta[..4].to_vec();
+        reserved.push(0);
+        assert!(apply_delta(&base, &reserved, u64::MAX).is_none());
+        assert!(apply_delta(&base, &delta, 1000).is_none());
+    }
+}
