@@ -106,6 +106,24 @@ const TRIGGERS: &[(&[u8], bool)] = &[
     (b"BASIC ", false),
 ];
 
+/// Every word without which [`encoded_values`] finds nothing: the triggers and the `Secret` of
+/// a Kubernetes Secret.
+pub const MARKERS: [&str; 13] = [
+    "LS0tLS1CRUdJT",
+    "eyJhdXRocyI6",
+    "ewogICJhdXRocyI6",
+    "ewogICAgImF1dGhzIjo",
+    "X2pzb25fa2V5",
+    "\"auth\"",
+    "'auth'",
+    "\\\"auth\\\"",
+    "dockerconfigjson",
+    "Basic ",
+    "basic ",
+    "BASIC ",
+    "Secret",
+];
+
 fn is_b64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
 }
@@ -233,6 +251,14 @@ mod tests {
         // Without a Secret, base64 values are left alone.
         let hay = format!("kind: ConfigMap\ndata:\n  DB_PASSWORD: {v}\n");
         assert!(encoded_values(hay.as_bytes()).is_empty());
+    }
+
+    #[test]
+    fn markers_are_the_triggers_and_secret() {
+        let mut from_triggers: Vec<&[u8]> = TRIGGERS.iter().map(|t| t.0).collect();
+        from_triggers.push(b"Secret");
+        let markers: Vec<&[u8]> = MARKERS.iter().map(|m| m.as_bytes()).collect();
+        assert_eq!(markers, from_triggers);
     }
 
     #[test]

@@ -13,10 +13,10 @@ use crate::{Engine, KeywordHit};
 /// overlapping). `None` when the engine's keyword search cannot be done in parts (then search
 /// `new` whole).
 ///
-/// Why it is exact: a keyword occurrence in `new` either lies wholly inside one copied run,
-/// where the base holds the same bytes (so it is one of the base's hits, moved), or it
-/// overlaps an inserted byte or spans the junction of two runs; then it lies within one
-/// keyword length of that byte or junction, in a window searched here.
+/// Why it is exact: a hit in `new` (at most `local_reach` bytes) either lies wholly inside one
+/// copied run, where the base holds the same bytes (so it is one of the base's hits, moved),
+/// or it overlaps an inserted byte or spans the junction of two runs; then it lies within
+/// `local_reach` bytes of that byte or junction, in a window searched here.
 pub fn hits_after_delta(
     engine: &Engine,
     base_hits: &[KeywordHit],
@@ -36,7 +36,7 @@ pub fn hits_after_delta(
             if h.start >= end {
                 break;
             }
-            if h.start + prefilter.keyword_len(h.pattern) <= end {
+            if h.start + prefilter.hit_len(h.pattern) <= end {
                 out.push(KeywordHit {
                     start: c.to + (h.start - c.from),
                     pattern: h.pattern,
@@ -70,7 +70,7 @@ pub fn hits_after_delta(
         let i = copies.partition_point(|c| c.to <= h.start);
         i > 0 && {
             let c = &copies[i - 1];
-            h.start + prefilter.keyword_len(h.pattern) <= c.to + c.len
+            h.start + prefilter.hit_len(h.pattern) <= c.to + c.len
         }
     };
     let mut found = Vec::new();
@@ -91,6 +91,39 @@ pub fn hits_after_delta(
         out.sort_unstable();
     }
     Some(out)
+}
+
+/// The keyword hits of `plain`, the copy of `hay` without the backslash of each `\\/`
+/// (`shifts[i]`: where the i-th removed backslash was, as an offset of `plain`), from the hits
+/// of `hay`: `plain` is `hay`'s runs between those backslashes, copied back to back.
+pub fn hits_after_unescape(
+    engine: &Engine,
+    hay_hits: &[KeywordHit],
+    shifts: &[usize],
+    plain: &[u8],
+) -> Option<Vec<KeywordHit>> {
+    let mut copies = Vec::with_capacity(shifts.len() + 1);
+    let mut from = 0;
+    for (i, &at) in shifts.iter().enumerate() {
+        let backslash = at + i; // its offset in `hay`
+        if backslash > from {
+            copies.push(Copied {
+                to: from - i,
+                from,
+                len: backslash - from,
+            });
+        }
+        from = backslash + 1;
+    }
+    let total = plain.len() + shifts.len();
+    if total > from {
+        copies.push(Copied {
+            to: from - shifts.len(),
+            from,
+            len: total - from,
+        });
+    }
+    hits_after_delta(engine, hay_hits, &copies, plain)
 }
 
 #[cfg(test)]
@@ -132,17 +165,21 @@ mod tests {
     #[test]
     fn hits_after_a_delta_equal_a_full_search() {
         let engine = Engine::new(sprawl_core::rules::load::builtin().rules);
-        let base = b"export AWS_SECRET_ACCESS_KEY=abc\npassword = \"hunter22hunter\"\nghp_ token xoxb-1 api_key: sk_live_ github_pat_ -----BEGIN RSA PRIVATE KEY-----\n".repeat(6);
-        let inserts: [&[u8]; 4] = [
+        let base = b"export AWS_SECRET_ACCESS_KEY=abc\npassword = \"hunter22hunter\"\nghp_ token xoxb-1 api_key: sk_live_ github_pat_ -----BEGIN RSA PRIVATE KEY-----\nurl: \"https:\\/\\/hooks.slack.com\\/services\\/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\"\nAuthorization: Basic dXNlcjpaOHEycjJMbU41dkJjN1hrUA==\n".repeat(6);
+        let inserts: [&[u8]; 6] = [
             b"password: \"Zq8r2LmN5vBc7XkP\"\n",
             b"AKIA ghp_ xoxp- SECRET_KEY",
             b"plain words and more plain words\n",
             b"secret",
+            b"https:\\/\\/hooks.slack.com\\/services\\/",
+            b"kind: Secret\ndata:\n  token: WnE4cjJMbU41dkJjN1hrUDFzRGY0\n",
         ];
         let mut base_hits = Vec::new();
         engine.keyword_hits(&base, &mut base_hits);
         assert!(base_hits.len() > 20);
         let mut scratch = crate::Scratch::default();
+        let fp = sprawl_core::fingerprint::Fingerprinter::new(b"");
+        let mut found_any = false;
         let mut x = 0x9e3779b97f4a7c15u64;
         for _ in 0..500 {
             let (new, copies) = edit(&base, &mut x, &inserts);
@@ -154,6 +191,18 @@ mod tests {
                 engine.find_with_hits(&new, &derived, &mut scratch),
                 engine.find(&new, &mut scratch)
             );
+            // Every pass of a window (the unescaped copy's hits derived too) as with a search.
+            let win = sprawl_core::read::single_window(&new, Default::default()).unwrap();
+            let with_hits =
+                crate::stream::detect_window_with_hits(&engine, &fp, &mut scratch, &win, &derived);
+            let searched = crate::stream::detect_stream(&engine, &fp, &mut scratch, |f| {
+                sprawl_core::read::read_stream(&new[..], Default::default(), f)
+            })
+            .unwrap()
+            .1;
+            assert_eq!(format!("{with_hits:?}"), format!("{searched:?}"));
+            found_any |= !searched.is_empty();
         }
+        assert!(found_any);
     }
 }

@@ -54,12 +54,20 @@ pub struct Engine {
     prefilter: Box<dyn Prefilter>,
     /// Normalized keyword names per rule, for the assignment matcher.
     names: Vec<Vec<String>>,
+    /// Keyword pattern ids of words that decide whether a pass runs at all, for texts whose
+    /// keyword hits are known: `\/` (the unescaped copy) and the base64 contexts
+    /// ([`decode::MARKERS`]).
+    escaped_slash: u32,
+    encoding: Vec<u32>,
 }
 
 impl Engine {
     /// Builds an engine over `rules`.
     pub fn new(rules: Vec<Rule>) -> Engine {
-        let prefilter = Box::new(KeywordPrefilter::new(&rules));
+        let mut extra = vec![stream::ESCAPED_SLASH];
+        extra.extend(decode::MARKERS);
+        let (prefilter, extra_ids) = KeywordPrefilter::new(&rules, &extra);
+        let prefilter = Box::new(prefilter);
         let names = rules
             .iter()
             .map(|r| {
@@ -74,7 +82,21 @@ impl Engine {
             rules: Arc::new(rules),
             prefilter,
             names,
+            escaped_slash: extra_ids[0],
+            encoding: extra_ids[1..].to_vec(),
         }
+    }
+
+    /// Whether a text with these keyword hits may hold `\/` (then the unescaped copy is
+    /// searched too).
+    fn may_escape_slashes(&self, hits: &[KeywordHit]) -> bool {
+        hits.iter().any(|h| h.pattern == self.escaped_slash)
+    }
+
+    /// Whether a text with these keyword hits may hold a base64 value in context
+    /// ([`decode::encoded_values`] finds none without one of its markers).
+    fn may_hold_encoded(&self, hits: &[KeywordHit]) -> bool {
+        hits.iter().any(|h| self.encoding.contains(&h.pattern))
     }
 
     /// The rules, indexed as in [`Match::rule`].
@@ -98,7 +120,7 @@ impl Engine {
         scratch: &mut Scratch,
     ) -> Vec<Match> {
         self.prefilter
-            .candidates_from_hits(hits, &mut scratch.candidates);
+            .candidates_from_hits(hay, hits, &mut scratch.candidates);
         self.find_candidates(hay, scratch)
     }
 

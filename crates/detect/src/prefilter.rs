@@ -8,8 +8,10 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use sprawl_core::rules::{Matcher, Rule};
 
 /// One keyword occurrence: where it starts and which keyword (pattern id of the prefilter).
-/// Hits are local facts about a few bytes: the hits of a new version of a content are its
-/// earlier version's hits inside the copied runs plus those found around what changed.
+/// A keyword longer than [`PREFIX`] bytes is a hit where its first [`PREFIX`] bytes occur, and
+/// is checked whole when the hits are turned into candidates: so every hit is a fact about at
+/// most [`PREFIX`] bytes, and the hits of a new version of a content are its earlier version's
+/// hits inside the copied runs plus those found within [`PREFIX`] bytes of what changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct KeywordHit {
     /// Offset of the keyword's first byte.
@@ -51,19 +53,19 @@ pub trait Prefilter: Send + Sync {
         let mut hits = std::mem::take(&mut out.keyword_hits);
         hits.clear();
         self.keyword_hits(hay, &mut hits);
-        self.candidates_from_hits(&hits, out);
+        self.candidates_from_hits(hay, &hits, out);
         out.keyword_hits = hits;
     }
-    /// Appends every keyword occurrence in `hay` (overlapping ones included) to `out`, sorted
-    /// by position.
+    /// Appends every keyword hit in `hay` (overlapping ones included) to `out`, sorted by
+    /// position.
     fn keyword_hits(&self, hay: &[u8], out: &mut Vec<KeywordHit>);
-    /// Fills `out` from the keyword hits of a text: the same as [`Self::candidates`] on it.
-    fn candidates_from_hits(&self, hits: &[KeywordHit], out: &mut Candidates);
-    /// Length in bytes of a keyword.
-    fn keyword_len(&self, pattern: u32) -> usize;
-    /// Length of the longest keyword, when a search of a part of a text finds exactly the hits
-    /// of a search of the whole that lie in that part (an automaton's overlapping search);
-    /// `None` otherwise.
+    /// Fills `out` from the keyword hits of `hay`: the same as [`Self::candidates`] on it.
+    fn candidates_from_hits(&self, hay: &[u8], hits: &[KeywordHit], out: &mut Candidates);
+    /// How many bytes a hit of this keyword covers.
+    fn hit_len(&self, pattern: u32) -> usize;
+    /// The longest [`Self::hit_len`], when a search of a part of a text finds exactly the
+    /// hits of a search of the whole that lie in that part (an automaton's overlapping
+    /// search); `None` otherwise.
     fn local_reach(&self) -> Option<usize>;
 }
 
@@ -78,25 +80,40 @@ pub struct KeywordPrefilter {
     wants_hits: Vec<bool>,
 }
 
+/// Bytes of a keyword the automaton searches for (see [`KeywordHit`]).
+pub const PREFIX: usize = 16;
+
 impl KeywordPrefilter {
-    /// Builds the automaton over every keyword of `rules`.
-    pub fn new(rules: &[Rule]) -> KeywordPrefilter {
+    /// Builds the automaton over every keyword of `rules` and the `extra` words (which wake no
+    /// rule: the engine asks whether a text holds them). Returns the extra words' pattern ids.
+    pub fn new(rules: &[Rule], extra: &[&str]) -> (KeywordPrefilter, Vec<u32>) {
         let mut keywords: Vec<String> = Vec::new();
         let mut ids: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         let mut pattern_rules: Vec<Vec<u32>> = Vec::new();
+        let mut id_of = |kw: &str| {
+            let kw = kw.to_ascii_lowercase();
+            *ids.entry(kw.clone()).or_insert_with(|| {
+                keywords.push(kw);
+                pattern_rules.push(Vec::new());
+                keywords.len() - 1
+            })
+        };
+        let mut wakes: Vec<(usize, u32)> = Vec::new();
         for (ri, rule) in rules.iter().enumerate() {
             for kw in &rule.spec.keywords {
-                let kw = kw.to_ascii_lowercase();
-                let pid = *ids.entry(kw.clone()).or_insert_with(|| {
-                    keywords.push(kw);
-                    pattern_rules.push(Vec::new());
-                    keywords.len() - 1
-                });
-                if !pattern_rules[pid].contains(&(ri as u32)) {
-                    pattern_rules[pid].push(ri as u32);
-                }
+                wakes.push((id_of(kw), ri as u32));
             }
         }
+        let extra_ids: Vec<u32> = extra.iter().map(|w| id_of(w) as u32).collect();
+        for (pid, ri) in wakes {
+            if !pattern_rules[pid].contains(&ri) {
+                pattern_rules[pid].push(ri);
+            }
+        }
+        let searched: Vec<&[u8]> = keywords
+            .iter()
+            .map(|k| &k.as_bytes()[..k.len().min(PREFIX)])
+            .collect();
         // A DFA is the fastest automaton here, but its size is bounded: user rule files can
         // bring enough keywords to exceed it, and then the automaton of aho-corasick's own
         // choice is built instead of failing.
@@ -105,7 +122,7 @@ impl KeywordPrefilter {
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
                 .kind(kind)
-                .build(&keywords)
+                .build(&searched)
         };
         // Should even that fail (more states than the automaton can number), each keyword is
         // searched on its own: slower, never blind.
@@ -116,12 +133,15 @@ impl KeywordPrefilter {
             .iter()
             .map(|r| r.spec.matcher == Matcher::Assignment || (r.window.is_some() && !r.user))
             .collect();
-        KeywordPrefilter {
-            ac,
-            keywords,
-            pattern_rules,
-            wants_hits,
-        }
+        (
+            KeywordPrefilter {
+                ac,
+                keywords,
+                pattern_rules,
+                wants_hits,
+            },
+            extra_ids,
+        )
     }
 }
 
@@ -164,11 +184,21 @@ impl Prefilter for KeywordPrefilter {
         out[first..].sort_unstable();
     }
 
-    fn candidates_from_hits(&self, hits: &[KeywordHit], out: &mut Candidates) {
+    fn candidates_from_hits(&self, hay: &[u8], hits: &[KeywordHit], out: &mut Candidates) {
         out.reset(self.wants_hits.len());
         for h in hits {
             let p = h.pattern as usize;
-            self.record(p, h.start, h.start + self.keywords[p].len(), out);
+            let kw = self.keywords[p].as_bytes();
+            let end = h.start + kw.len();
+            // A long keyword was found by its prefix: the rest must follow.
+            if kw.len() > PREFIX
+                && !hay
+                    .get(h.start..end)
+                    .is_some_and(|b| b.eq_ignore_ascii_case(kw))
+            {
+                continue;
+            }
+            self.record(p, h.start, end, out);
         }
         out.rules.sort_unstable();
         for h in &mut out.hits {
@@ -178,15 +208,21 @@ impl Prefilter for KeywordPrefilter {
         }
     }
 
-    fn keyword_len(&self, pattern: u32) -> usize {
-        self.keywords[pattern as usize].len()
+    fn hit_len(&self, pattern: u32) -> usize {
+        self.keywords[pattern as usize].len().min(PREFIX)
     }
 
     fn local_reach(&self) -> Option<usize> {
         // memmem finds a keyword's non-overlapping occurrences only, which a search of a part
         // can find differently: no reuse without an automaton.
         self.ac.as_ref()?;
-        Some(self.keywords.iter().map(String::len).max().unwrap_or(0))
+        Some(
+            self.keywords
+                .iter()
+                .map(|k| k.len().min(PREFIX))
+                .max()
+                .unwrap_or(0),
+        )
     }
 }
 
@@ -199,7 +235,7 @@ mod tests {
     #[test]
     fn the_search_without_an_automaton_finds_the_same_hits() {
         let rules = sprawl_core::rules::load::builtin().rules;
-        let with = KeywordPrefilter::new(&rules);
+        let (with, _) = KeywordPrefilter::new(&rules, &[]);
         let without = KeywordPrefilter {
             ac: None,
             keywords: with.keywords.clone(),
@@ -210,6 +246,7 @@ mod tests {
         let (mut a, mut b) = (Candidates::default(), Candidates::default());
         with.candidates(hay, &mut a);
         without.candidates(hay, &mut b);
+        // The automaton reports a long keyword's prefix; the other search whole keywords.
         assert!(!a.rules.is_empty());
         assert_eq!(a.rules, b.rules);
         assert_eq!(a.hits, b.hits);

@@ -58,6 +58,9 @@ pub fn detect_window_with_hits(
     found
 }
 
+/// The escape JSON writers put before slashes.
+pub const ESCAPED_SLASH: &str = "\\/";
+
 /// Every pass over one window; `hits` are the window's keyword hits when already known.
 fn detect_window(
     engine: &Engine,
@@ -72,8 +75,12 @@ fn detect_window(
     // JSON writers that escape slashes (`https:\/\/hooks.slack.com\/services\/...`) hide
     // URL-shaped secrets: scan a copy without the escapes too. Deleting bytes keeps every
     // line number; offsets are mapped back for the window boundary.
-    if memchr::memmem::find(win.bytes, b"\\/").is_some() {
+    if hits.is_none_or(|h| engine.may_escape_slashes(h))
+        && memchr::memmem::find(win.bytes, ESCAPED_SLASH.as_bytes()).is_some()
+    {
         let (plain, shifts) = unescape_slashes(win.bytes);
+        let plain_hits =
+            hits.and_then(|h| crate::incremental::hits_after_unescape(engine, h, &shifts, &plain));
         let mut extra = Vec::new();
         collect_matches(
             engine,
@@ -81,7 +88,7 @@ fn detect_window(
             scratch,
             win,
             &plain,
-            None,
+            plain_hits.as_deref(),
             |u| u + shifts.partition_point(|&x| x <= u),
             &mut extra,
         );
@@ -114,7 +121,11 @@ fn collect_matches(
         Some(hits) => engine.find_with_hits(hay, hits, scratch),
         None => engine.find(hay, scratch),
     };
-    let encoded = crate::decode::encoded_values(hay);
+    let encoded = if hits.is_none_or(|h| engine.may_hold_encoded(h)) {
+        crate::decode::encoded_values(hay)
+    } else {
+        Vec::new()
+    };
     let mut spans: Vec<(usize, usize)> = matches.iter().map(|m| (m.start, m.end)).collect();
     spans.extend(encoded.iter().map(|e| (e.start, e.end)));
     let first = out.len();

@@ -283,6 +283,19 @@ struct BlobsRead {
 /// One blob's outcome: its matches (`None`: binary) or why it could not be read.
 type BlobResult = Result<Option<Vec<BlobMatch>>, String>;
 
+/// CPU time (user and system) of this process so far, from `/proc/self/stat` (Linux), for
+/// `SPRAWL_TIMINGS`.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces, so split after its `)`).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ').skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    // Clock ticks: 100 per second on every Linux configuration in use.
+    Some((user + system) / 100.0)
+}
+
 /// Counters the blob readers share.
 #[derive(Default)]
 struct Tally {
@@ -371,7 +384,11 @@ impl HistoryScan<'_> {
     /// `SPRAWL_TIMINGS=1` prints how long each phase took (for benchmarking by hand).
     fn phase(&self, name: &str) {
         if std::env::var_os("SPRAWL_TIMINGS").is_some() {
-            eprintln!("timing: {name}: {:.2?}", self.started.elapsed())
+            eprintln!(
+                "timing: {name}: {:.2?} (CPU {})",
+                self.started.elapsed(),
+                cpu_seconds().map_or("?".into(), |s| format!("{s:.2}s"))
+            )
         }
     }
 
