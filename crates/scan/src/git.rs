@@ -296,6 +296,23 @@ fn cpu_seconds() -> Option<f64> {
     Some((user + system) / 100.0)
 }
 
+/// Resident memory now and at its peak (`VmRSS`, `VmHWM` of `/proc/self/status`), for
+/// `SPRAWL_TIMINGS`.
+fn memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+    };
+    Some(format!(
+        "RSS {}, peak {}",
+        field("VmRSS:")?,
+        field("VmHWM:")?
+    ))
+}
+
 /// Counters the blob readers share.
 #[derive(Default)]
 struct Tally {
@@ -385,9 +402,10 @@ impl HistoryScan<'_> {
     fn phase(&self, name: &str) {
         if std::env::var_os("SPRAWL_TIMINGS").is_some() {
             eprintln!(
-                "timing: {name}: {:.2?} (CPU {})",
+                "timing: {name}: {:.2?} (CPU {}, {})",
                 self.started.elapsed(),
-                cpu_seconds().map_or("?".into(), |s| format!("{s:.2}s"))
+                cpu_seconds().map_or("?".into(), |s| format!("{s:.2}s")),
+                memory().unwrap_or_default()
             )
         }
     }

@@ -76,7 +76,11 @@ where
             rest: &rest,
             state: std::marker::PhantomData,
         };
-        forest.roots.par_iter().for_each(|&k| walk.descend(k, None));
+        let queue = forest.roots_largest_first();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        (0..rayon::current_num_threads().max(1))
+            .into_par_iter()
+            .for_each(|_| walk.work(&queue, &next));
         walked.delivered += forest.wanted_count;
     }
     let mut rest = rest.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -150,27 +154,27 @@ impl Forest {
         // Each entry's base, and its kind when it is not a delta.
         let mut parent = vec![NONE; n];
         let mut kind = vec![KIND_OTHER; n];
-        for k in 0..n {
-            let Ok(entry) = data.entry(offsets[k]) else {
-                continue;
-            };
-            match entry.header {
-                pack::data::entry::Header::Blob => kind[k] = KIND_BLOB,
-                pack::data::entry::Header::OfsDelta { base_distance } => {
-                    if let Some(base) = offsets[k].checked_sub(base_distance)
-                        && let Ok(b) = offsets[..k].binary_search(&base)
-                    {
+        let heads = read_heads(
+            &idx_path.with_extension("pack"),
+            &offsets,
+            hash.len_in_bytes(),
+        );
+        for (k, head) in heads.into_iter().enumerate() {
+            match head {
+                Head::Blob => kind[k] = KIND_BLOB,
+                Head::Other => {}
+                Head::OfsDelta(base) => {
+                    if let Ok(b) = offsets[..k].binary_search(&base) {
                         parent[k] = b as u32;
                         kind[k] = KIND_DELTA;
                     }
                 }
-                pack::data::entry::Header::RefDelta { base_id } => {
+                Head::RefDelta(base_id) => {
                     if let Some(i) = index.lookup(base_id) {
                         parent[k] = pos_of[i as usize];
                         kind[k] = KIND_DELTA;
                     }
                 }
-                _ => {}
             }
         }
         resolve_kinds(&parent, &mut kind);
@@ -228,6 +232,23 @@ impl Forest {
         })
     }
 
+    /// The roots, those with the most entries under them first: each thread walks whole
+    /// subtrees, and starting the big ones early keeps the threads finishing together.
+    fn roots_largest_first(&self) -> Vec<u32> {
+        let size = |root: u32| {
+            let mut n = 0u32;
+            let mut stack = vec![root];
+            while let Some(k) = stack.pop() {
+                n += 1;
+                stack.extend_from_slice(self.children(k));
+            }
+            n
+        };
+        let mut sized: Vec<(u32, u32)> = self.roots.iter().map(|&r| (size(r), r)).collect();
+        sized.sort_unstable_by(|a, b| b.cmp(a));
+        sized.into_iter().map(|(_, r)| r).collect()
+    }
+
     fn children(&self, k: u32) -> &[u32] {
         let k = k as usize;
         &self.child_list[self.child_start[k] as usize..self.child_start[k + 1] as usize]
@@ -256,6 +277,79 @@ impl Forest {
             stack.extend_from_slice(self.children(k));
         }
     }
+}
+
+/// What the forest needs of an entry's header.
+enum Head {
+    Blob,
+    /// A commit, tree or tag, or a header that could not be read.
+    Other,
+    /// A delta against the entry at this pack offset.
+    OfsDelta(u64),
+    /// A delta against the object with this id.
+    RefDelta(ObjectId),
+}
+
+/// The headers of the entries at `offsets` (ascending), read front to back through a small
+/// buffer: mapping the pack for this would make every page of it resident, and only the
+/// blobs' pages are needed afterwards. Entries from a read error on are [`Head::Other`] (their
+/// blobs are then read the ordinary way, which reports the damage).
+fn read_heads(pack: &Path, offsets: &[u64], hash_len: usize) -> Vec<Head> {
+    use std::io::{BufReader, Read};
+    let mut heads = Vec::with_capacity(offsets.len());
+    let Ok(file) = std::fs::File::open(pack) else {
+        heads.resize_with(offsets.len(), || Head::Other);
+        return heads;
+    };
+    let mut r = BufReader::with_capacity(64 << 10, file);
+    let mut pos = 0u64;
+    for &offset in offsets {
+        let head = (|| -> Option<Head> {
+            let skip = i64::try_from(offset.checked_sub(pos)?).ok()?;
+            r.seek_relative(skip).ok()?;
+            pos = offset;
+            let mut byte = || -> Option<u8> {
+                let mut b = [0u8; 1];
+                r.read_exact(&mut b).ok()?;
+                pos += 1;
+                Some(b[0])
+            };
+            let first = byte()?;
+            let mut c = first;
+            for _ in 0..10 {
+                if c & 0x80 == 0 {
+                    break;
+                }
+                c = byte()?; // the size, not needed here
+            }
+            Some(match (first >> 4) & 7 {
+                3 => Head::Blob,
+                6 => {
+                    let mut c = byte()?;
+                    let mut distance = u64::from(c & 0x7f);
+                    while c & 0x80 != 0 {
+                        c = byte()?;
+                        distance = distance.checked_add(1)?.checked_mul(128)? | u64::from(c & 0x7f);
+                    }
+                    Head::OfsDelta(offset.checked_sub(distance)?)
+                }
+                7 => {
+                    let mut id = vec![0u8; hash_len];
+                    for b in &mut id {
+                        *b = byte()?;
+                    }
+                    Head::RefDelta(ObjectId::try_from(&id[..]).ok()?)
+                }
+                _ => Head::Other,
+            })
+        })();
+        match head {
+            Some(h) => heads.push(h),
+            None => break,
+        }
+    }
+    heads.resize_with(offsets.len(), || Head::Other);
+    heads
 }
 
 /// Gives every delta the kind of the end of its chain (`KIND_OTHER` for chains that leave the
@@ -305,39 +399,73 @@ where
     I: Fn() -> W + Sync + Send,
     V: Fn(&mut W, Version<'_, S>) -> Option<S> + Sync + Send,
 {
-    /// Decodes and visits `k` and everything built on it. A chain of single deltas is followed
-    /// in a loop; only where a base has several deltas do they fan out as parallel tasks.
-    fn descend(&self, k: u32, base: Option<(&[u8], Option<&S>)>) {
-        let mut at = k;
-        let mut held: Option<(Vec<u8>, Option<S>)> = None;
-        let mut first = base;
+    /// Runs this thread's share: subtrees taken from the shared queue, largest first.
+    fn work(&self, queue: &[u32], next: &std::sync::atomic::AtomicUsize) {
+        let mut bufs = Buffers::default();
         loop {
-            let base_now = match &held {
-                Some((data, state)) => Some((data.as_slice(), state.as_ref())),
-                None => first.take(),
-            };
-            let Some((data, state)) = self.decode_and_visit(at, base_now) else {
-                let mut lost = Vec::new();
-                self.forest.wanted_under(at, &mut lost);
-                self.rest
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .extend(lost);
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&root) = queue.get(i) else {
                 return;
             };
-            match self.forest.children(at) {
-                [] => return,
-                [only] => {
-                    at = *only;
-                    held = Some((data, state));
+            self.subtree(root, &mut bufs);
+        }
+    }
+
+    /// Decodes and visits `root` and everything built on it, depth first on this thread: the
+    /// memory held is the chain from the root to the entry being decoded (a base is dropped
+    /// as soon as its last delta is decoded), whatever the shape of the forest.
+    fn subtree(&self, root: u32, bufs: &mut Buffers) {
+        struct Frame<S> {
+            node: u32,
+            data: Vec<u8>,
+            state: Option<S>,
+            next: usize,
+        }
+        let mut stack: Vec<Frame<S>> = Vec::new();
+        match self.decode_and_visit(root, None, bufs) {
+            Some((data, state)) => stack.push(Frame {
+                node: root,
+                data,
+                state,
+                next: 0,
+            }),
+            None => return self.lose(root),
+        }
+        while let Some(top) = stack.last_mut() {
+            let kids = self.forest.children(top.node);
+            let Some(&child) = kids.get(top.next) else {
+                if let Some(done) = stack.pop() {
+                    bufs.give_back(done.data);
                 }
-                many => {
-                    many.par_iter()
-                        .for_each(|&c| self.descend(c, Some((&data, state.as_ref()))));
-                    return;
-                }
+                continue;
+            };
+            top.next += 1;
+            let last = top.next == kids.len();
+            let decoded = self.decode_and_visit(child, Some((&top.data, top.state.as_ref())), bufs);
+            if last && let Some(done) = stack.pop() {
+                bufs.give_back(done.data);
+            }
+            match decoded {
+                None => self.lose(child),
+                Some((data, _)) if self.forest.children(child).is_empty() => bufs.give_back(data),
+                Some((data, state)) => stack.push(Frame {
+                    node: child,
+                    data,
+                    state,
+                    next: 0,
+                }),
             }
         }
+    }
+
+    /// Hands the wanted blobs under `k` back to the caller (`k` could not be decoded).
+    fn lose(&self, k: u32) {
+        let mut lost = Vec::new();
+        self.forest.wanted_under(k, &mut lost);
+        self.rest
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(lost);
     }
 
     /// Inflates entry `k` (applying it to `base` when it is a delta) and hands it to the
@@ -346,19 +474,37 @@ where
         &self,
         k: u32,
         base: Option<(&[u8], Option<&S>)>,
+        bufs: &mut Buffers,
     ) -> Option<(Vec<u8>, Option<S>)> {
         let (packed, size) = self.forest.packed(k)?;
+        if size > self.max_size {
+            return None;
+        }
         self.workers.with(
             || ((self.init)(), flate2::Decompress::new(true)),
             |(worker, inflater)| {
-                let limit = self.max_size;
-                if size > limit {
-                    return None;
-                }
-                let raw = inflate(inflater, packed, size as usize)?;
                 let (data, copies) = match base {
-                    None => (raw, Vec::new()),
-                    Some((base_data, _)) => apply_delta(base_data, &raw, limit)?,
+                    None => {
+                        let mut data = bufs.take();
+                        inflate(inflater, packed, size as usize, &mut data)?;
+                        (data, Vec::new())
+                    }
+                    Some((base_data, _)) => {
+                        let mut delta = std::mem::take(&mut bufs.delta);
+                        let inflated = inflate(inflater, packed, size as usize, &mut delta);
+                        let mut data = bufs.take();
+                        let applied = inflated.and_then(|()| {
+                            apply_delta(base_data, &delta, self.max_size, &mut data)
+                        });
+                        bufs.delta = delta;
+                        match applied {
+                            Some(copies) => (data, copies),
+                            None => {
+                                bufs.give_back(data);
+                                return None;
+                            }
+                        }
+                    }
                 };
                 let state = (self.visit)(
                     worker,
@@ -378,14 +524,49 @@ where
     }
 }
 
-/// Inflates a zlib stream that must produce exactly `size` bytes.
-fn inflate(inflater: &mut flate2::Decompress, packed: &[u8], size: usize) -> Option<Vec<u8>> {
+/// A thread's reusable buffers: decoded objects go back here when their last delta is done,
+/// so the walk does not allocate (and fragment) a buffer per object.
+#[derive(Default)]
+struct Buffers {
+    spare: Vec<Vec<u8>>,
+    /// The current delta's instructions.
+    delta: Vec<u8>,
+}
+
+impl Buffers {
+    /// Buffers kept for reuse: as many as a chain is deep, in practice a handful.
+    const KEEP: usize = 8;
+    /// Capacity above which a buffer is freed instead of kept (one huge blob must not pin its
+    /// memory for the rest of the walk).
+    const LARGEST_KEPT: usize = 4 << 20;
+
+    fn take(&mut self) -> Vec<u8> {
+        let mut v = self.spare.pop().unwrap_or_default();
+        v.clear();
+        v
+    }
+
+    fn give_back(&mut self, v: Vec<u8>) {
+        if self.spare.len() < Self::KEEP && v.capacity() <= Self::LARGEST_KEPT {
+            self.spare.push(v);
+        }
+    }
+}
+
+/// Inflates a zlib stream that must produce exactly `size` bytes into `out` (cleared first).
+fn inflate(
+    inflater: &mut flate2::Decompress,
+    packed: &[u8],
+    size: usize,
+    out: &mut Vec<u8>,
+) -> Option<()> {
     inflater.reset(true);
-    let mut out = Vec::with_capacity(size);
+    out.clear();
+    out.reserve_exact(size);
     let status = inflater
-        .decompress_vec(packed, &mut out, flate2::FlushDecompress::Finish)
+        .decompress_vec(packed, out, flate2::FlushDecompress::Finish)
         .ok()?;
-    (status == flate2::Status::StreamEnd && out.len() == size).then_some(out)
+    (status == flate2::Status::StreamEnd && out.len() == size).then_some(())
 }
 
 /// Reads a delta's size header (little-endian base-128).
@@ -406,16 +587,23 @@ fn varint(delta: &[u8], at: &mut usize) -> Option<u64> {
     }
 }
 
-/// Applies a git delta to `base`: the result and the runs it copied from the base. `None`
-/// when the delta is malformed or its result is larger than `limit`.
-pub fn apply_delta(base: &[u8], delta: &[u8], limit: u64) -> Option<(Vec<u8>, Vec<Copied>)> {
+/// Applies a git delta to `base`, writing the result to `out` (cleared first): the runs it
+/// copied from the base. `None` when the delta is malformed or its result is larger than
+/// `limit`.
+pub fn apply_delta(
+    base: &[u8],
+    delta: &[u8],
+    limit: u64,
+    out: &mut Vec<u8>,
+) -> Option<Vec<Copied>> {
     let mut at = 0;
     let base_size = varint(delta, &mut at)?;
     let result_size = varint(delta, &mut at)?;
     if base_size != base.len() as u64 || result_size > limit {
         return None;
     }
-    let mut out = Vec::with_capacity(usize::try_from(result_size).ok()?);
+    out.clear();
+    out.reserve_exact(usize::try_from(result_size).ok()?);
     let mut copies: Vec<Copied> = Vec::new();
     while at < delta.len() {
         let cmd = delta[at];
@@ -462,7 +650,7 @@ pub fn apply_delta(base: &[u8], delta: &[u8], limit: u64) -> Option<(Vec<u8>, Ve
             return None;
         }
     }
-    (out.len() as u64 == result_size).then_some((out, copies))
+    (out.len() as u64 == result_size).then_some(copies)
 }
 
 #[cfg(test)]
@@ -489,7 +677,8 @@ mod tests {
         delta.extend_from_slice(&[0x80 | 0x01 | 0x10, 100, 10]); // copy 10 at 100
         delta.extend_from_slice(&[0x80 | 0x01 | 0x10, 110, 5]); // copy 5 at 110: merged
         delta.extend_from_slice(&[0x80]); // copy 0x10000 at 0
-        let (out, copies) = apply_delta(&base, &delta, u64::MAX).unwrap();
+        let mut out = Vec::new();
+        let copies = apply_delta(&base, &delta, u64::MAX, &mut out).unwrap();
         assert_eq!(&out[..3], b"abc");
         assert_eq!(&out[3..18], &base[100..115]);
         assert_eq!(&out[18..], &base[..65_536]);
@@ -509,13 +698,13 @@ mod tests {
             ]
         );
         // Malformed: wrong base size, copy past the base, reserved opcode, too large.
-        assert!(apply_delta(&base[1..], &delta, u64::MAX).is_none());
+        assert!(apply_delta(&base[1..], &delta, u64::MAX, &mut out).is_none());
         let mut bad = delta.clone();
         bad.extend_from_slice(&[0x80 | 0x04, 0xff]);
-        assert!(apply_delta(&base, &bad, u64::MAX).is_none());
+        assert!(apply_delta(&base, &bad, u64::MAX, &mut out).is_none());
         let mut reserved = delta[..4].to_vec();
         reserved.push(0);
-        assert!(apply_delta(&base, &reserved, u64::MAX).is_none());
-        assert!(apply_delta(&base, &delta, 1000).is_none());
+        assert!(apply_delta(&base, &reserved, u64::MAX, &mut out).is_none());
+        assert!(apply_delta(&base, &delta, 1000, &mut out).is_none());
     }
 }
