@@ -870,3 +870,110 @@ fn repository_target_covers_its_working_tree() {
             .ends_with("node_modules/pkg/index.js")
     }));
 }
+
+/// The pack walk (each object decoded once, a delta's keyword search limited to what it
+/// changed) finds exactly what reading and searching every blob whole finds: a history of
+/// many small edits around secrets — tokens added, cut in half, moved, duplicated, escaped
+/// JSON, Basic credentials in base64, a Kubernetes Secret, a CI workflow, documentation —
+/// repacked with deep delta chains, then more commits as loose objects and a second pack.
+#[test]
+fn the_pack_walk_finds_what_reading_blob_by_blob_finds() {
+    let mut r = Repo::new();
+    let mut x: u64 = 0x2545F4914F6CDD1D;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let filler =
+        |i: usize| format!("setting_{i} = \"value number {i} of the service configuration\"\n");
+    let mut lines: Vec<String> = (0..300).map(filler).collect();
+    let mut secrets = 0;
+    for round in 0..60u64 {
+        let at = (next() as usize) % lines.len();
+        let token = fake_github("ghp_", 5000 + round);
+        let edit = next() % 8;
+        match edit {
+            0 => lines.insert(at, format!("GITHUB_TOKEN={token}\n")),
+            1 => lines.insert(at, format!("    password = \"Zq8r{round}LmN5vBc7XkP1s\"\n")),
+            2 => lines.insert(
+                at,
+                format!(
+                    "{{\"webhook\":\"https:\\/\\/hooks.slack.com\\/services\\/T01AB{round:04}\\/B03FG{round:04}\\/Zq8vN2kLm4Pz7Rt1Xc5W{round:04}\"}}\n"
+                ),
+            ),
+            3 => {
+                use base64::Engine as _;
+                let basic = base64::engine::general_purpose::STANDARD
+                    .encode(format!("deploy:{token}"));
+                lines.insert(at, format!("Authorization: Basic {basic}\n"));
+            }
+            4 => {
+                // Cut a line in two: a token split across lines is no longer a token.
+                let line = lines[at].clone();
+                let mid = line.len() / 2;
+                lines[at] = format!("{}\n{}", &line[..mid], &line[mid..]);
+            }
+            5 => {
+                let line = lines.remove(at);
+                let to = (next() as usize) % lines.len();
+                lines.insert(to, line.clone());
+                lines.insert((to + 7) % lines.len(), line);
+            }
+            6 => {
+                lines.remove(at);
+            }
+            _ => lines[at] = filler(at + 1000),
+        }
+        secrets += usize::from(edit < 4);
+        r.write("config/app.conf", &lines.concat());
+        r.write(
+            "deploy/secret.yaml",
+            &format!(
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app{}\ndata:\n  token: {}\n",
+                round % 3,
+                {
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD
+                        .encode(fake_github("ghp_", 9000 + round / 10))
+                }
+            ),
+        );
+        r.write(
+            ".github/workflows/ci.yml",
+            &format!(
+                "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    env:\n      API_TOKEN: {}\n    steps:\n      - run: make test # round {round}\n",
+                fake_github("ghp_", 7000 + round / 20)
+            ),
+        );
+        r.write(
+            "README.md",
+            &format!("# app\n\nRound {round}.\n\n    db_password = \"summerpicnic{round}\"\n"),
+        );
+        r.commit(&format!("round {round}"));
+        if round == 40 {
+            r.git(&[
+                "repack",
+                "-a",
+                "-d",
+                "-f",
+                "--depth=50",
+                "--window=50",
+                "-q",
+            ]);
+        }
+        if round == 50 {
+            r.git(&["repack", "-d", "-q"]); // a second pack for rounds 41-50
+        }
+    }
+    assert!(secrets > 10);
+    let (_, walked, err) = scan(r.path(), &["--git-history", "full"]);
+    let (_, one_by_one, _) = scan(
+        r.path(),
+        &["--git-history", "full", "--git-read", "one-by-one"],
+    );
+    let found = findings(&walked);
+    assert!(found.len() > 30, "{err}\n{found:#?}");
+    assert_eq!(walked, one_by_one);
+}
