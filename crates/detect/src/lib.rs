@@ -14,6 +14,7 @@ pub mod incremental;
 pub mod nested;
 pub mod placeholder;
 pub mod prefilter;
+mod required;
 pub mod stream;
 
 use std::sync::Arc;
@@ -59,6 +60,8 @@ pub struct Engine {
     /// ([`decode::MARKERS`]).
     escaped_slash: u32,
     encoding: Vec<u32>,
+    /// Per rule: a literal every match holds, to skip windows without it.
+    required: Vec<Option<required::Required>>,
 }
 
 impl Engine {
@@ -68,6 +71,13 @@ impl Engine {
         extra.extend(decode::MARKERS);
         let (prefilter, extra_ids) = KeywordPrefilter::new(&rules, &extra);
         let prefilter = Box::new(prefilter);
+        let required = rules
+            .iter()
+            .map(|r| match r.spec.matcher {
+                Matcher::Regex => required::Required::of(&r.pattern, &r.spec.keywords),
+                Matcher::Assignment => None,
+            })
+            .collect();
         let names = rules
             .iter()
             .map(|r| {
@@ -84,6 +94,7 @@ impl Engine {
             names,
             escaped_slash: extra_ids[0],
             encoding: extra_ids[1..].to_vec(),
+            required,
         }
     }
 
@@ -160,6 +171,7 @@ impl Engine {
                     };
                     match rule.window {
                         Some(w) if !rule.user => search_around(
+                            self.required[ri].as_ref(),
                             re,
                             rule.secret_group,
                             &mut locs,
@@ -168,6 +180,7 @@ impl Engine {
                             w,
                             &mut found,
                         ),
+                        _ if self.required[ri].as_ref().is_some_and(|q| !q.is_in(hay)) => {}
                         _ => search(rule, re, &mut locs, hay, &mut found),
                     }
                 }
@@ -297,8 +310,11 @@ fn locate(hay: &[u8], kept: Vec<(usize, usize, usize)>) -> Vec<Match> {
 /// Runs a rule whose matches are at most `max_len` bytes long only where it can match: within
 /// `max_len` of one of its keyword `hits` (every match holds a keyword). Windows that touch are
 /// merged; each search sees the blob before its window, so `\b` and `^` behave as on the whole
-/// blob, and one byte after it for a trailing boundary.
+/// blob, and one byte after it for a trailing boundary. A window without the pattern's
+/// `required` literal is not searched.
+#[allow(clippy::too_many_arguments)]
 fn search_around(
+    required: Option<&required::Required>,
     re: &regex::bytes::Regex,
     secret_group: usize,
     locs: &mut regex::bytes::CaptureLocations,
@@ -319,6 +335,9 @@ fn search_around(
         }
         let end = (end + 1).min(hay.len());
         at = at.max(start);
+        if required.is_some_and(|q| !q.is_in(hay.get(at..end).unwrap_or_default())) {
+            continue;
+        }
         while at <= end {
             let Some(m) = re.captures_read_at(locs, &hay[..end], at) else {
                 break;
@@ -489,6 +508,7 @@ mod tests {
         let mut windowed = Vec::new();
         let mut locs = re.capture_locations();
         search_around(
+            None,
             re,
             rule.secret_group,
             &mut locs,
@@ -499,5 +519,20 @@ mod tests {
         );
         assert!(!whole.is_empty());
         assert_eq!(windowed, whole);
+        // Windows without the required literal (`kaa_` glued to a word still holds it; a
+        // window of dots does not) are skipped with the same result.
+        let required = required::Required::of(&rule.pattern, &[]).expect("kaa_ is required");
+        let mut skipping = Vec::new();
+        search_around(
+            Some(&required),
+            re,
+            rule.secret_group,
+            &mut locs,
+            &hay,
+            &hits,
+            max,
+            &mut |s, e, _| skipping.push((s, e)),
+        );
+        assert_eq!(skipping, whole);
     }
 }
