@@ -61,8 +61,8 @@ static DATA_ENTRY: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLoc
 /// Kubernetes Secret values in text the YAML outline does not decode (JSON manifests,
 /// `kubectl get -o json` lists, flow-style YAML, Helm templates): when the window declares a
 /// Secret, every `key: base64` entry that decodes to text.
-fn secret_data_values(hay: &[u8], out: &mut Vec<Encoded>) {
-    if memchr::memmem::find(hay, b"Secret").is_none() || !SECRET_KIND.is_match(hay) {
+fn secret_data_values(hay: &[u8], says_secret: bool, out: &mut Vec<Encoded>) {
+    if !says_secret || !SECRET_KIND.is_match(hay) {
         return;
     }
     for c in DATA_ENTRY.captures_iter(hay) {
@@ -130,9 +130,17 @@ fn is_b64(b: u8) -> bool {
 
 /// Every base64 value of `hay` found in one of the contexts above that decodes to text.
 pub fn encoded_values(hay: &[u8]) -> Vec<Encoded> {
+    encoded_values_at(hay, &|i| {
+        memchr::memmem::find_iter(hay, MARKERS[i].as_bytes()).collect()
+    })
+}
+
+/// [`encoded_values`] given where each of [`MARKERS`] occurs (`occurrences(i)`: the leftmost
+/// non-overlapping occurrences of `MARKERS[i]`, ascending, as `memmem` finds them).
+pub fn encoded_values_at(hay: &[u8], occurrences: &dyn Fn(usize) -> Vec<usize>) -> Vec<Encoded> {
     let mut out: Vec<Encoded> = Vec::new();
-    for &(marker, at_marker) in TRIGGERS {
-        for pos in memchr::memmem::find_iter(hay, marker) {
+    for (i, &(marker, at_marker)) in TRIGGERS.iter().enumerate() {
+        for pos in occurrences(i) {
             if out.len() >= MAX_VALUES {
                 return out;
             }
@@ -171,7 +179,7 @@ pub fn encoded_values(hay: &[u8]) -> Vec<Encoded> {
             }
         }
     }
-    secret_data_values(hay, &mut out);
+    secret_data_values(hay, !occurrences(MARKERS.len() - 1).is_empty(), &mut out);
     out.sort_by_key(|e| e.start);
     out
 }

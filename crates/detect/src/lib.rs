@@ -104,10 +104,25 @@ impl Engine {
         hits.iter().any(|h| h.pattern == self.escaped_slash)
     }
 
-    /// Whether a text with these keyword hits may hold a base64 value in context
-    /// ([`decode::encoded_values`] finds none without one of its markers).
-    fn may_hold_encoded(&self, hits: &[KeywordHit]) -> bool {
-        hits.iter().any(|h| self.encoding.contains(&h.pattern))
+    /// [`decode::encoded_values`] of `hay` from its keyword hits: each marker's occurrences
+    /// are the hits of its (lowercase) keyword where the exact marker is, taken leftmost
+    /// first without overlap as `memmem` finds them; no pass over `hay` per marker.
+    fn encoded_values_from_hits(&self, hay: &[u8], hits: &[KeywordHit]) -> Vec<decode::Encoded> {
+        if !hits.iter().any(|h| self.encoding.contains(&h.pattern)) {
+            return Vec::new();
+        }
+        decode::encoded_values_at(hay, &|i| {
+            let marker = decode::MARKERS[i].as_bytes();
+            let mut found = Vec::new();
+            let mut free_from = 0;
+            for h in hits.iter().filter(|h| h.pattern == self.encoding[i]) {
+                if h.start >= free_from && hay[h.start..].starts_with(marker) {
+                    found.push(h.start);
+                    free_from = h.start + marker.len();
+                }
+            }
+            found
+        })
     }
 
     /// The rules, indexed as in [`Match::rule`].

@@ -121,10 +121,9 @@ fn collect_matches(
         Some(hits) => engine.find_with_hits(hay, hits, scratch),
         None => engine.find(hay, scratch),
     };
-    let encoded = if hits.is_none_or(|h| engine.may_hold_encoded(h)) {
-        crate::decode::encoded_values(hay)
-    } else {
-        Vec::new()
+    let encoded = match hits {
+        Some(h) => engine.encoded_values_from_hits(hay, h),
+        None => crate::decode::encoded_values(hay),
     };
     let mut spans: Vec<(usize, usize)> = matches.iter().map(|m| (m.start, m.end)).collect();
     spans.extend(encoded.iter().map(|e| (e.start, e.end)));
