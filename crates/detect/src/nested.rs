@@ -28,13 +28,26 @@ const MAX_VALUE: usize = 512;
 /// Every leaf of `hay` whose name needs its parents: values under an indented block
 /// (YAML, pretty-printed JSON) or an INI/TOML section, and `<add key value>` pairs.
 pub fn nested_leaves(hay: &[u8]) -> Vec<Leaf> {
+    leaves_of(hay, true)
+}
+
+/// [`nested_leaves`]; with `skip`, stretches of lines that cannot change anything while no
+/// block is open are jumped over (see [`next_line_that_matters`]).
+fn leaves_of(hay: &[u8], skip: bool) -> Vec<Leaf> {
     let mut out = Vec::new();
+    let mut next_add: Option<Option<usize>> = None;
     // (indent, key) of the open blocks; a section header is indent -1 and stays until the next.
     let mut stack: Vec<(isize, String)> = Vec::new();
     // How many entries of `stack` have a name (the others only keep the nesting right).
     let mut named = 0usize;
     let mut pos = 0;
     while pos < hay.len() && out.len() < MAX_LEAVES {
+        if skip && stack.is_empty() {
+            match next_line_that_matters(hay, pos, &mut next_add) {
+                Some(start) => pos = start,
+                None => break,
+            }
+        }
         let end = memchr::memchr(b'\n', &hay[pos..]).map_or(hay.len(), |n| pos + n);
         let line = &hay[pos..end];
         let line_start = pos;
@@ -118,6 +131,53 @@ pub fn nested_leaves(hay: &[u8]) -> Vec<Leaf> {
         });
     }
     out
+}
+
+/// The start of the first line at or after `from` (a line start) that does something while no
+/// block is open: one that may open a block (its last non-blank byte is `:`, `{` or `[`), a
+/// section header (its first non-blank byte is `[`) or one holding `<add `. Every other line
+/// is skipped by [`leaves_of`] without effect when the stack is empty (it is blank, a comment,
+/// a closing bracket, or a top-level line that names no parent). `next_add` caches where the
+/// next `<add ` is.
+fn next_line_that_matters(
+    hay: &[u8],
+    from: usize,
+    next_add: &mut Option<Option<usize>>,
+) -> Option<usize> {
+    let add = match *next_add {
+        Some(Some(at)) if at >= from => Some(at),
+        Some(None) => None,
+        _ => {
+            let found = memchr::memmem::find(&hay[from..], b"<add ").map(|n| from + n);
+            *next_add = Some(found);
+            found
+        }
+    };
+    let line_start =
+        |at: usize| memchr::memrchr(b'\n', &hay[from..at]).map_or(from, |n| from + n + 1);
+    let mut i = from;
+    while let Some(n) = memchr::memchr3(b':', b'{', b'[', &hay[i..]) {
+        let c = i + n;
+        if add.is_some_and(|a| a < c) {
+            break;
+        }
+        let mut j = c + 1;
+        while j < hay.len() && hay[j] != b'\n' && hay[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        let opens = j == hay.len() || hay[j] == b'\n';
+        let starts = hay[c] == b'['
+            && hay[..c]
+                .iter()
+                .rev()
+                .take_while(|&&b| b != b'\n')
+                .all(|&b| b == b' ' || b == b'\t');
+        if opens || starts {
+            return Some(line_start(c));
+        }
+        i = c + 1;
+    }
+    add.map(line_start)
 }
 
 /// `key: rest` / `"key": rest` / `key = rest`: the key (a plain name) and what follows the
@@ -204,6 +264,51 @@ fn xml_add(body: &[u8], base: usize) -> Option<Leaf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Skipping lines while no block is open changes nothing, on random mixes of YAML, JSON,
+    /// INI, XML and code lines.
+    #[test]
+    fn skipping_finds_the_same_leaves() {
+        let pieces: [&str; 16] = [
+            "sendgrid:\n",
+            "  api_key: SG.abcdefgh12345678\n",
+            "    token: \"zzzzzzzzzzzz\"\n",
+            "[datadog]\n",
+            "api_key = 0123456789abcdef\n",
+            "<add key=\"SendGridApiKey\" value=\"SG.abcdefgh1234\"/>\n",
+            "def foo(x: 1)\n",
+            "  hash = {\n",
+            "    :a => 1, b: [1, 2]\n",
+            "  }\n",
+            "# comment:\n",
+            "\"Stripe\": {\n",
+            "  \"SecretKey\": \"sk_test_abcdefghijkl\"\n",
+            "  [\n",
+            "x = y\r\n",
+            "    deep: value_value_1\n",
+        ];
+        let mut x: u64 = 88172645463325252;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..(x % 30) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                text.push_str(pieces[(x % 16) as usize]);
+                if x % 7 == 0 {
+                    text.push_str(&" ".repeat((x % 5) as usize));
+                }
+            }
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            assert_eq!(
+                leaves_of(text.as_bytes(), true),
+                leaves_of(text.as_bytes(), false),
+                "{text:?}"
+            );
+        }
+    }
 
     fn leaves(text: &str) -> Vec<(String, String)> {
         nested_leaves(text.as_bytes())
