@@ -295,7 +295,7 @@ mod tests {
                 x ^= x >> 7;
                 x ^= x << 17;
                 text.push_str(pieces[(x % 16) as usize]);
-                if x % 7 == 0 {
+                if x.is_multiple_of(7) {
                     text.push_str(&" ".repeat((x % 5) as usize));
                 }
             }
