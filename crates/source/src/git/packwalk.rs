@@ -112,7 +112,12 @@ const KIND_OTHER: u8 = 2;
 /// One pack's entries in offset order, with the part of the delta forest that leads to
 /// wanted blobs.
 struct Forest {
-    data: pack::data::File,
+    /// The pack, read with `pread`: a mapping would keep every page read resident for the
+    /// whole walk (the blobs of a long history are hundreds of MB of pack).
+    file: std::fs::File,
+    /// Where the entries end (the trailing checksum follows).
+    pack_end: u64,
+    hash_len: usize,
     /// Entry offsets, ascending (an entry's packed bytes end where the next one starts).
     offsets: Vec<u64>,
     /// Object id of each entry.
@@ -220,8 +225,17 @@ impl Forest {
                 fill[p] += 1;
             }
         }
+        drop(data); // only checked the header
+        let file = std::fs::File::open(idx_path.with_extension("pack")).ok()?;
+        let pack_end = file
+            .metadata()
+            .ok()?
+            .len()
+            .checked_sub(hash.len_in_bytes() as u64)?;
         Some(Forest {
-            data,
+            file,
+            pack_end,
+            hash_len: hash.len_in_bytes(),
             offsets,
             ids,
             wanted: is_wanted,
@@ -254,17 +268,42 @@ impl Forest {
         &self.child_list[self.child_start[k] as usize..self.child_start[k + 1] as usize]
     }
 
-    /// The entry's packed (deflated) bytes and its inflated size.
-    fn packed(&self, k: u32) -> Option<(&[u8], u64)> {
+    /// Reads entry `k` into `buf`: its packed (deflated) bytes and its inflated size.
+    fn packed<'b>(&self, k: u32, buf: &'b mut Vec<u8>) -> Option<(&'b [u8], u64)> {
+        use std::os::unix::fs::FileExt;
         let k = k as usize;
-        let entry = self.data.entry(self.offsets[k]).ok()?;
-        let end = self
-            .offsets
-            .get(k + 1)
-            .copied()
-            .unwrap_or(self.data.pack_end() as u64);
-        let bytes = self.data.entry_slice(entry.data_offset..end)?;
-        Some((bytes, entry.decompressed_size))
+        let start = self.offsets[k];
+        let end = self.offsets.get(k + 1).copied().unwrap_or(self.pack_end);
+        let len = usize::try_from(end.checked_sub(start)?).ok()?;
+        buf.resize(len, 0);
+        self.file.read_exact_at(buf, start).ok()?;
+        // Type and size, then a delta's base (an offset, or an object id).
+        let mut at = 0;
+        let mut c = *buf.first()?;
+        let kind = (c >> 4) & 7;
+        let mut size = u64::from(c & 0x0f);
+        let mut shift = 4;
+        while c & 0x80 != 0 {
+            at += 1;
+            c = *buf.get(at)?;
+            size |= u64::from(c & 0x7f).checked_shl(shift)?;
+            shift += 7;
+            if shift > 63 {
+                return None;
+            }
+        }
+        at += 1;
+        match kind {
+            6 => {
+                while *buf.get(at)? & 0x80 != 0 {
+                    at += 1;
+                }
+                at += 1;
+            }
+            7 => at += self.hash_len,
+            _ => {}
+        }
+        Some((buf.get(at..)?, size))
     }
 
     /// Every wanted blob in the subtree of `k` (`k` included).
@@ -476,7 +515,20 @@ where
         base: Option<(&[u8], Option<&S>)>,
         bufs: &mut Buffers,
     ) -> Option<(Vec<u8>, Option<S>)> {
-        let (packed, size) = self.forest.packed(k)?;
+        let mut packed_buf = std::mem::take(&mut bufs.packed);
+        let decoded = self.decode_with(k, base, bufs, &mut packed_buf);
+        bufs.packed = packed_buf;
+        decoded
+    }
+
+    fn decode_with(
+        &self,
+        k: u32,
+        base: Option<(&[u8], Option<&S>)>,
+        bufs: &mut Buffers,
+        packed_buf: &mut Vec<u8>,
+    ) -> Option<(Vec<u8>, Option<S>)> {
+        let (packed, size) = self.forest.packed(k, packed_buf)?;
         if size > self.max_size {
             return None;
         }
@@ -531,6 +583,8 @@ struct Buffers {
     spare: Vec<Vec<u8>>,
     /// The current delta's instructions.
     delta: Vec<u8>,
+    /// The current entry as stored in the pack.
+    packed: Vec<u8>,
 }
 
 impl Buffers {
