@@ -307,8 +307,10 @@ fn memory() -> Option<String> {
             .map(|v| v.trim().to_string())
     };
     Some(format!(
-        "RSS {}, peak {}",
+        "RSS {} (anonymous {}, file {}), peak {}",
         field("VmRSS:")?,
+        field("RssAnon:")?,
+        field("RssFile:")?,
         field("VmHWM:")?
     ))
 }
