@@ -71,16 +71,25 @@ fn detect_window(
     found: &mut Vec<BlobMatch>,
 ) {
     let first = found.len();
+    // One keyword pass serves the rules, the base64 contexts and the `\/` test.
+    let searched;
+    let hits = match hits {
+        Some(h) => h,
+        None => {
+            searched = keyword_hits(engine, win.bytes);
+            &searched
+        }
+    };
     collect_matches(engine, fp, scratch, win, win.bytes, hits, |u| u, found);
     // JSON writers that escape slashes (`https:\/\/hooks.slack.com\/services\/...`) hide
     // URL-shaped secrets: scan a copy without the escapes too. Deleting bytes keeps every
     // line number; offsets are mapped back for the window boundary.
-    if hits.is_none_or(|h| engine.may_escape_slashes(h))
+    if engine.may_escape_slashes(hits)
         && memchr::memmem::find(win.bytes, ESCAPED_SLASH.as_bytes()).is_some()
     {
         let (plain, shifts) = unescape_slashes(win.bytes);
-        let plain_hits =
-            hits.and_then(|h| crate::incremental::hits_after_unescape(engine, h, &shifts, &plain));
+        let plain_hits = crate::incremental::hits_after_unescape(engine, hits, &shifts, &plain)
+            .unwrap_or_else(|| keyword_hits(engine, &plain));
         let mut extra = Vec::new();
         collect_matches(
             engine,
@@ -88,7 +97,7 @@ fn detect_window(
             scratch,
             win,
             &plain,
-            plain_hits.as_deref(),
+            &plain_hits,
             |u| u + shifts.partition_point(|&x| x <= u),
             &mut extra,
         );
@@ -103,9 +112,16 @@ fn detect_window(
     }
 }
 
-/// Runs the engine over `hay` (the window's bytes or a transformed copy with the same lines)
-/// and keeps the matches that start before the window's boundary (`to_window` maps an offset
-/// of `hay` back to the window). `hits`: the keyword hits of `hay`, when known.
+/// The keyword hits of `hay`.
+fn keyword_hits(engine: &Engine, hay: &[u8]) -> Vec<KeywordHit> {
+    let mut hits = Vec::new();
+    engine.keyword_hits(hay, &mut hits);
+    hits
+}
+
+/// Runs the engine over `hay` (the window's bytes or a transformed copy with the same lines),
+/// whose keyword hits are `hits`, and keeps the matches that start before the window's
+/// boundary (`to_window` maps an offset of `hay` back to the window).
 #[allow(clippy::too_many_arguments)]
 fn collect_matches(
     engine: &Engine,
@@ -113,18 +129,12 @@ fn collect_matches(
     scratch: &mut Scratch,
     win: &Window<'_>,
     hay: &[u8],
-    hits: Option<&[KeywordHit]>,
+    hits: &[KeywordHit],
     to_window: impl Fn(usize) -> usize,
     out: &mut Vec<BlobMatch>,
 ) {
-    let matches = match hits {
-        Some(hits) => engine.find_with_hits(hay, hits, scratch),
-        None => engine.find(hay, scratch),
-    };
-    let encoded = match hits {
-        Some(h) => engine.encoded_values_from_hits(hay, h),
-        None => crate::decode::encoded_values(hay),
-    };
+    let matches = engine.find_with_hits(hay, hits, scratch);
+    let encoded = engine.encoded_values_from_hits(hay, hits);
     let mut spans: Vec<(usize, usize)> = matches.iter().map(|m| (m.start, m.end)).collect();
     spans.extend(encoded.iter().map(|e| (e.start, e.end)));
     let first = out.len();
