@@ -218,20 +218,43 @@ pub fn read_commit(
         .objects
         .find_commit(id, buf)
         .map_err(|e| format!("commit {id}: {e}"))?;
+    Ok(commit_meta(*id, &c))
+}
+
+/// What the scan keeps of a parsed commit.
+fn commit_meta(id: ObjectId, c: &gix::objs::CommitRef<'_>) -> CommitMeta {
     // A malformed author line must not drop the commit (and with it all its ancestors).
     let (author, time) = match c.author() {
         Ok(a) => (format!("{} <{}>", a.name, a.email), a.seconds()),
         Err(_) => ("<unparseable author>".to_string(), 0),
     };
-    Ok(CommitMeta {
-        id: *id,
+    CommitMeta {
+        id,
         tree: c.tree(),
         parents: c.parents().collect(),
         author,
         time,
         summary: c.message().summary().to_string(),
         generation: 0,
-    })
+    }
+}
+
+/// Every commit the repository's packs hold, parsed, decoded in parallel by walking the packs
+/// (`packwalk::walk_commits`): reading them one by one is the one serial part of a history
+/// scan. Commits that do not parse are left out (the walk reads them itself and reports them).
+fn packed_commits(repo: &gix::Repository) -> std::collections::HashMap<ObjectId, CommitMeta> {
+    let found = std::sync::Mutex::new(std::collections::HashMap::new());
+    let hash = repo.object_hash();
+    packwalk::walk_commits(&repo.common_dir().join("objects"), hash, |id, data| {
+        if let Ok(c) = gix::objs::CommitRef::from_bytes(data, hash) {
+            let meta = commit_meta(id, &c);
+            found
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, meta);
+        }
+    });
+    found.into_inner().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Walks every commit reachable from `tips`, once each. Missing or corrupt commits are named in
@@ -252,11 +275,20 @@ pub fn walk_commits(
     let mut stack: Vec<ObjectId> = tips.to_vec();
     let mut out = Vec::new();
     let mut buf = Vec::new();
+    let mut packed = if tips.is_empty() {
+        Default::default()
+    } else {
+        packed_commits(repo)
+    };
     while let Some(id) = stack.pop() {
         if !seen.insert(id) {
             continue;
         }
-        match read_commit(repo, &id, &mut buf) {
+        let read = match packed.remove(&id) {
+            Some(meta) => Ok(meta),
+            None => read_commit(repo, &id, &mut buf),
+        };
+        match read {
             Ok(mut meta) => {
                 if shallow.contains(&id) {
                     meta.parents.clear();

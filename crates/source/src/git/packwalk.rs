@@ -59,12 +59,62 @@ where
     S: Send + Sync,
     W: Send,
 {
-    let mut claimed: HashSet<ObjectId> = HashSet::with_capacity(wanted.len());
+    walk(
+        objects_dir,
+        hash,
+        PACK_BLOB,
+        Some(wanted),
+        max_size,
+        init,
+        visit,
+    )
+}
+
+/// Hands every commit the packs under `objects_dir` hold to `visit` (on the rayon pool, in no
+/// particular order): the commit walk then reads its commits from memory instead of one by
+/// one.
+pub fn walk_commits(
+    objects_dir: &Path,
+    hash: gix::hash::Kind,
+    visit: impl Fn(ObjectId, &[u8]) + Sync + Send,
+) {
+    walk::<(), ()>(
+        objects_dir,
+        hash,
+        PACK_COMMIT,
+        None,
+        MAX_COMMIT,
+        || (),
+        |_, v| {
+            visit(v.id, v.data);
+            None
+        },
+    );
+}
+
+/// A commit larger than this is read the ordinary way.
+const MAX_COMMIT: u64 = 16 << 20;
+
+/// Hands the objects of pack type `kind` (all of them, or those in `wanted`) to `visit`.
+fn walk<S, W>(
+    objects_dir: &Path,
+    hash: gix::hash::Kind,
+    kind: u8,
+    wanted: Option<&HashSet<ObjectId>>,
+    max_size: u64,
+    init: impl Fn() -> W + Sync + Send,
+    visit: impl Fn(&mut W, Version<'_, S>) -> Option<S> + Sync + Send,
+) -> Walked
+where
+    S: Send + Sync,
+    W: Send,
+{
+    let mut claimed: HashSet<ObjectId> = HashSet::with_capacity(wanted.map_or(0, HashSet::len));
     let mut walked = Walked::default();
     let workers: PerThread<(W, flate2::Decompress)> = PerThread::new();
     let rest = std::sync::Mutex::new(Vec::new());
     for idx in pack_indexes(objects_dir) {
-        let Some(forest) = Forest::open(&idx, hash, wanted, &mut claimed) else {
+        let Some(forest) = Forest::open(&idx, hash, kind, wanted, &mut claimed) else {
             continue; // unreadable: its objects are read (and reported) the ordinary way
         };
         let walk = Walk {
@@ -85,7 +135,9 @@ where
     }
     let mut rest = rest.into_inner().unwrap_or_else(|p| p.into_inner());
     walked.delivered -= rest.len();
-    rest.extend(wanted.iter().filter(|id| !claimed.contains(*id)).copied());
+    if let Some(wanted) = wanted {
+        rest.extend(wanted.iter().filter(|id| !claimed.contains(*id)).copied());
+    }
     walked.rest = rest;
     walked
 }
@@ -104,10 +156,12 @@ fn pack_indexes(objects_dir: &Path) -> Vec<PathBuf> {
 }
 
 const NONE: u32 = u32::MAX;
+/// Kinds of entries: a delta not yet resolved, a pack object type (1 commit, 2 tree, 3 blob,
+/// 4 tag), or an entry that cannot be resolved in this pack.
 const KIND_DELTA: u8 = 0;
-const KIND_BLOB: u8 = 1;
-/// Any other object, or an entry that cannot be resolved in this pack.
-const KIND_OTHER: u8 = 2;
+const PACK_COMMIT: u8 = 1;
+const PACK_BLOB: u8 = 3;
+const KIND_OTHER: u8 = u8::MAX;
 
 /// One pack's entries in offset order, with the part of the delta forest that leads to
 /// wanted blobs.
@@ -133,12 +187,14 @@ struct Forest {
 }
 
 impl Forest {
-    /// Reads the pack's index and entry headers and keeps the subtrees that hold wanted blobs
-    /// not claimed by an earlier pack (claiming them). `None` when the pack cannot be read.
+    /// Reads the pack's index and entry headers and keeps the subtrees that hold wanted objects
+    /// of `kind` (all of that kind without `wanted`) not claimed by an earlier pack (claiming
+    /// them). `None` when the pack cannot be read.
     fn open(
         idx_path: &Path,
         hash: gix::hash::Kind,
-        wanted: &HashSet<ObjectId>,
+        want_kind: u8,
+        wanted: Option<&HashSet<ObjectId>>,
         claimed: &mut HashSet<ObjectId>,
     ) -> Option<Forest> {
         let index = pack::index::File::at(idx_path, hash).ok()?;
@@ -166,7 +222,7 @@ impl Forest {
         );
         for (k, head) in heads.into_iter().enumerate() {
             match head {
-                Head::Blob => kind[k] = KIND_BLOB,
+                Head::Base(t) => kind[k] = t,
                 Head::Other => {}
                 Head::OfsDelta(base) => {
                     if let Ok(b) = offsets[..k].binary_search(&base) {
@@ -191,7 +247,10 @@ impl Forest {
         let mut needed = vec![false; n];
         let mut wanted_count = 0;
         for k in 0..n {
-            if kind[k] != KIND_BLOB || !wanted.contains(&ids[k]) || !claimed.insert(ids[k]) {
+            if kind[k] != want_kind
+                || wanted.is_some_and(|w| !w.contains(&ids[k]))
+                || !claimed.insert(ids[k])
+            {
                 continue;
             }
             is_wanted[k] = true;
@@ -320,8 +379,9 @@ impl Forest {
 
 /// What the forest needs of an entry's header.
 enum Head {
-    Blob,
-    /// A commit, tree or tag, or a header that could not be read.
+    /// An object of this pack type (1 commit, 2 tree, 3 blob, 4 tag).
+    Base(u8),
+    /// A header that could not be read, or of an unknown type.
     Other,
     /// A delta against the entry at this pack offset.
     OfsDelta(u64),
@@ -362,7 +422,7 @@ fn read_heads(pack: &Path, offsets: &[u64], hash_len: usize) -> Vec<Head> {
                 c = byte()?; // the size, not needed here
             }
             Some(match (first >> 4) & 7 {
-                3 => Head::Blob,
+                t @ 1..=4 => Head::Base(t),
                 6 => {
                     let mut c = byte()?;
                     let mut distance = u64::from(c & 0x7f);
