@@ -61,7 +61,7 @@ pub struct Engine {
     escaped_slash: u32,
     encoding: Vec<u32>,
     /// Per rule: a literal every match holds, to skip windows without it.
-    required: Vec<Option<required::Required>>,
+    required: Vec<std::sync::OnceLock<Option<required::Required>>>,
 }
 
 impl Engine {
@@ -71,13 +71,9 @@ impl Engine {
         extra.extend(decode::MARKERS);
         let (prefilter, extra_ids) = KeywordPrefilter::new(&rules, &extra);
         let prefilter = Box::new(prefilter);
-        let required = rules
-            .iter()
-            .map(|r| match r.spec.matcher {
-                Matcher::Regex => required::Required::of(&r.pattern, &r.spec.keywords),
-                Matcher::Assignment => None,
-            })
-            .collect();
+        // Worked out when a rule is first searched: parsing every pattern again up front
+        // would cost each scan's start (a pre-commit hook's most of all).
+        let required = rules.iter().map(|_| std::sync::OnceLock::new()).collect();
         let names = rules
             .iter()
             .map(|r| {
@@ -96,6 +92,19 @@ impl Engine {
             encoding: extra_ids[1..].to_vec(),
             required,
         }
+    }
+
+    /// The literal every match of rule `ri` holds ([`required::Required`]), if any.
+    fn required(&self, ri: usize) -> Option<&required::Required> {
+        self.required[ri]
+            .get_or_init(|| {
+                let rule = &self.rules[ri];
+                match rule.spec.matcher {
+                    Matcher::Regex => required::Required::of(&rule.pattern, &rule.spec.keywords),
+                    Matcher::Assignment => None,
+                }
+            })
+            .as_ref()
     }
 
     /// Whether a text with these keyword hits may hold `\/` (then the unescaped copy is
@@ -186,7 +195,7 @@ impl Engine {
                     };
                     match rule.window {
                         Some(w) if !rule.user => search_around(
-                            self.required[ri].as_ref(),
+                            self.required(ri),
                             re,
                             rule.secret_group,
                             &mut locs,
@@ -195,7 +204,7 @@ impl Engine {
                             w,
                             &mut found,
                         ),
-                        _ if self.required[ri].as_ref().is_some_and(|q| !q.is_in(hay)) => {}
+                        _ if self.required(ri).is_some_and(|q| !q.is_in(hay)) => {}
                         _ => search(rule, re, &mut locs, hay, &mut found),
                     }
                 }
