@@ -12,7 +12,7 @@ use gix::bstr::{BString, ByteSlice};
 use gix::prelude::*;
 use rayon::prelude::*;
 
-use super::{CommitMeta, PerThread, thread_local};
+use super::{CommitMeta, PerThread, with_pack_cache};
 
 /// Index into [`Provenance::commits`].
 pub type CommitIdx = u32;
@@ -41,6 +41,12 @@ struct Seen {
     commit: CommitIdx,
     removal: bool,
 }
+
+/// Delta-base cache of each attribution worker. Tree reads gain nothing from a larger one: on
+/// rails (602k trees) 4, 8, 16, 32 and 64 MB all diff in 3.2-3.5 s, while each 64 MB cache
+/// stays in the process's memory for the rest of the scan (peak RSS 538 MB with 64 MB, 416 MB
+/// with 8 MB).
+const ATTRIBUTION_PACK_CACHE: usize = 8 << 20;
 
 /// Commits diffed per parallel batch: bounds the memory of pending changes.
 const BATCH: usize = 4096;
@@ -72,7 +78,7 @@ pub fn attribute(
             .flat_map_iter(|run| {
                 workers.with(
                     || DiffWorker {
-                        r: thread_local(repo),
+                        r: with_pack_cache(repo, ATTRIBUTION_PACK_CACHE),
                         state: gix::diff::tree::State::default(),
                         lbuf: Vec::new(),
                         rbuf: Vec::new(),

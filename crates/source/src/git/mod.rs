@@ -69,11 +69,14 @@ pub const PACK_CACHE: usize = 64 << 20;
 
 /// Gives a per-thread repository handle a pack cache big enough for delta-heavy history.
 pub fn thread_local(repo: &gix::ThreadSafeRepository) -> gix::Repository {
+    with_pack_cache(repo, PACK_CACHE)
+}
+
+/// A per-thread repository handle with a delta-base cache of `bytes`.
+pub fn with_pack_cache(repo: &gix::ThreadSafeRepository, bytes: usize) -> gix::Repository {
     let mut r = repo.to_thread_local();
-    r.objects.set_pack_cache(|| {
-        Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
-            PACK_CACHE,
-        ))
+    r.objects.set_pack_cache(move || {
+        Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(bytes))
     });
     r
 }
