@@ -88,41 +88,37 @@ fn secret_data_values(hay: &[u8], says_secret: bool, out: &mut Vec<Encoded>) {
 
 /// Contexts that announce a base64 value: the marker and whether the value starts at the
 /// marker itself (base64 of a known prefix) or after it (a key, then `:`/`=` and quotes).
-const TRIGGERS: &[(&[u8], bool)] = &[
+const TRIGGERS: &[(&str, bool)] = &[
     // base64("-----BEGI"): a PEM block (private key, certificate bundle) wrapped in base64.
-    (b"LS0tLS1CRUdJT", true),
+    ("LS0tLS1CRUdJT", true),
     // base64("{\"auths\":") and base64("{\n  \"auths\""): a Docker config.
-    (b"eyJhdXRocyI6", true),
-    (b"ewogICJhdXRocyI6", true),
-    (b"ewogICAgImF1dGhzIjo", true),
+    ("eyJhdXRocyI6", true),
+    ("ewogICJhdXRocyI6", true),
+    ("ewogICAgImF1dGhzIjo", true),
     // base64("_json_key:") and base64("_json_key_base64:"): GCR/Artifact Registry logins.
-    (b"X2pzb25fa2V5", true),
-    (b"\"auth\"", false),
-    (b"'auth'", false),
-    (b"\\\"auth\\\"", false),
-    (b"dockerconfigjson", false),
-    (b"Basic ", false),
-    (b"basic ", false),
-    (b"BASIC ", false),
+    ("X2pzb25fa2V5", true),
+    ("\"auth\"", false),
+    ("'auth'", false),
+    ("\\\"auth\\\"", false),
+    ("dockerconfigjson", false),
+    ("Basic ", false),
+    ("basic ", false),
+    ("BASIC ", false),
 ];
 
-/// Every word without which [`encoded_values`] finds nothing: the triggers and the `Secret` of
-/// a Kubernetes Secret.
-pub const MARKERS: [&str; 13] = [
-    "LS0tLS1CRUdJT",
-    "eyJhdXRocyI6",
-    "ewogICJhdXRocyI6",
-    "ewogICAgImF1dGhzIjo",
-    "X2pzb25fa2V5",
-    "\"auth\"",
-    "'auth'",
-    "\\\"auth\\\"",
-    "dockerconfigjson",
-    "Basic ",
-    "basic ",
-    "BASIC ",
-    "Secret",
-];
+/// The word a Kubernetes Secret's `data:` values need nearby ([`secret_data_values`]).
+const SECRET_WORD: &str = "Secret";
+
+/// Every word without which [`encoded_values`] finds nothing, by index: the triggers' markers
+/// in order, then the `Secret` of a Kubernetes Secret (index `TRIGGERS.len()`).
+pub fn markers() -> impl Iterator<Item = &'static str> {
+    TRIGGERS.iter().map(|t| t.0).chain([SECRET_WORD])
+}
+
+/// The marker at index `i` of [`markers`].
+pub fn marker(i: usize) -> &'static str {
+    TRIGGERS.get(i).map_or(SECRET_WORD, |t| t.0)
+}
 
 fn is_b64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
@@ -131,15 +127,16 @@ fn is_b64(b: u8) -> bool {
 /// Every base64 value of `hay` found in one of the contexts above that decodes to text.
 pub fn encoded_values(hay: &[u8]) -> Vec<Encoded> {
     encoded_values_at(hay, &|i| {
-        memchr::memmem::find_iter(hay, MARKERS[i].as_bytes()).collect()
+        memchr::memmem::find_iter(hay, marker(i).as_bytes()).collect()
     })
 }
 
-/// [`encoded_values`] given where each of [`MARKERS`] occurs (`occurrences(i)`: the leftmost
-/// non-overlapping occurrences of `MARKERS[i]`, ascending, as `memmem` finds them).
+/// [`encoded_values`] given where each of [`markers`] occurs (`occurrences(i)`: the leftmost
+/// non-overlapping occurrences of `marker(i)`, ascending, as `memmem` finds them).
 pub fn encoded_values_at(hay: &[u8], occurrences: &dyn Fn(usize) -> Vec<usize>) -> Vec<Encoded> {
     let mut out: Vec<Encoded> = Vec::new();
     for (i, &(marker, at_marker)) in TRIGGERS.iter().enumerate() {
+        let marker = marker.as_bytes();
         for pos in occurrences(i) {
             if out.len() >= MAX_VALUES {
                 return out;
@@ -179,7 +176,7 @@ pub fn encoded_values_at(hay: &[u8], occurrences: &dyn Fn(usize) -> Vec<usize>) 
             }
         }
     }
-    secret_data_values(hay, !occurrences(MARKERS.len() - 1).is_empty(), &mut out);
+    secret_data_values(hay, !occurrences(TRIGGERS.len()).is_empty(), &mut out);
     out.sort_by_key(|e| e.start);
     out
 }
@@ -263,10 +260,11 @@ mod tests {
 
     #[test]
     fn markers_are_the_triggers_and_secret() {
-        let mut from_triggers: Vec<&[u8]> = TRIGGERS.iter().map(|t| t.0).collect();
+        let mut from_triggers: Vec<&[u8]> = TRIGGERS.iter().map(|t| t.0.as_bytes()).collect();
         from_triggers.push(b"Secret");
-        let markers: Vec<&[u8]> = MARKERS.iter().map(|m| m.as_bytes()).collect();
+        let markers: Vec<&[u8]> = (0..13).map(|i| marker(i).as_bytes()).collect();
         assert_eq!(markers, from_triggers);
+        assert_eq!(super::markers().count(), 13);
     }
 
     #[test]
