@@ -60,6 +60,7 @@ pub fn plan(common: &CommonScanArgs, fingerprint_key: Option<String>) -> ScanPla
             max_layer_ratio: common.max_layer_ratio,
         },
         baseline: None,
+        consumers: common.store.is_some(),
     }
 }
 

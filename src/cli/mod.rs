@@ -171,6 +171,9 @@ pub struct ReportArgs {
     /// in Markdown, CSV or HTML).
     #[arg(long)]
     pub show_secrets: bool,
+    /// Extra rule directories or files (their rotation guidance is shown for their secrets).
+    #[arg(long, value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
 }
 
 /// `sprawl report` formats.

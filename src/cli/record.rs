@@ -75,6 +75,25 @@ pub fn record_in(
         errors: outcome.errors.clone(),
         ..Default::default()
     };
+    if common.store.is_some() {
+        // The directory targets' consumers belong to the target the inventory names them by.
+        let files_target = scan.targets.join(", ");
+        scan.consumers = Some(
+            std::mem::take(&mut outcome.consumers)
+                .into_iter()
+                .map(|(target, c)| crate::inventory::ConsumerRow {
+                    target: target.unwrap_or_else(|| files_target.clone()),
+                    name: c.secret,
+                    file: c.file,
+                    line: c.line as u64,
+                    kind: c.kind.name().to_string(),
+                    job: c.job.unwrap_or_default(),
+                    step: c.step.unwrap_or_default(),
+                    leaks_to_logs: c.leaks_to_logs,
+                })
+                .collect(),
+        );
+    }
     if let Some(inc) = &report.incremental {
         scan.target_key = Some(inc.target.clone());
         scan.rules_digest = Some(inc.rules_digest.clone());

@@ -19,6 +19,15 @@ pub fn run(args: ReportArgs) -> i32 {
         }
     };
     let mut ordered = crate::report::rotation::by_urgency(secrets);
+    let mut loaded = crate::rules::load::builtin();
+    loaded.set_trust(crate::rules::load::Trust::User);
+    for p in &args.rules {
+        loaded.add_path(p);
+    }
+    for e in &loaded.errors {
+        eprintln!("error: {e}");
+    }
+    crate::report::rotation::attach_next_steps(&mut ordered, &loaded.rules);
     if !args.show_secrets {
         // An inventory recorded with --store-secrets still prints them only on request.
         for s in &mut ordered {
@@ -130,6 +139,8 @@ pub fn verify(args: VerifyArgs) -> i32 {
                 preview: s.preview.clone(),
                 fingerprint: s.fingerprint.clone(),
                 secret: secret.clone().into(),
+                generic: rule.spec.generic,
+                owners: Vec::new(),
             });
         }
     }

@@ -27,18 +27,7 @@ fn scan_into(store: &Path, target: &Path, extra: &[&str]) -> (i32, String) {
 }
 
 fn report(store: &Path, format: &str) -> String {
-    let out = sprawl()
-        .args(["report", "--format", format, "--store"])
-        .arg(store)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    String::from_utf8(crate::common::report(store, format)).unwrap()
 }
 
 #[test]
@@ -280,15 +269,9 @@ fn sharded_audit_equals_one_worker_and_reruns_change_nothing() {
 /// with every secret's row, most urgent first; a screenshot is kept in target/test-artifacts.
 #[test]
 fn html_report_renders_in_headless_chromium() {
-    let chromium = Path::new("/usr/bin/chromium");
-    if !chromium.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromium must be installed (scripts/test.sh)"
-        );
-        eprintln!("skipped: chromium not installed");
+    let Some(chromium) = crate::common::chromium() else {
         return;
-    }
+    };
     let work = TempDir::new().unwrap();
     let tree = work.path().join("tree");
     std::fs::create_dir_all(tree.join("deploy/prod")).unwrap();
@@ -310,8 +293,9 @@ fn html_report_renders_in_headless_chromium() {
     scan_into(&store, &tree, &[]);
     let html = report(&store, "html");
     assert!(html.starts_with("<!DOCTYPE html>"));
+    // Links to the providers' consoles are anchors; nothing is fetched.
     assert!(
-        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        !html.contains("src=\"http") && !html.contains("url(http") && !html.contains("@import"),
         "no external fetch"
     );
     assert!(
@@ -320,27 +304,7 @@ fn html_report_renders_in_headless_chromium() {
     );
     let page = work.path().join("report.html");
     std::fs::write(&page, &html).unwrap();
-    let profile = work.path().join("chromium-profile");
-    let base = |extra: &[&str]| {
-        std::process::Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-            ])
-            .args([
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .args(extra)
-            .arg(format!("file://{}", page.display()))
-            .output()
-            .unwrap()
-    };
+    let base = |extra: &[&str]| crate::common::headless(chromium, &page, "", extra);
     let dom = base(&["--dump-dom"]);
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert_eq!(dom.matches("<tbody class=\"secret\">").count(), 3, "{dom}");
@@ -646,4 +610,64 @@ fn reaudit_of_an_unchanged_image_reads_nothing() {
         "a rebuilt image is read again: {err}"
     );
     assert_eq!(shape(&store).len(), 2, "the new token is recorded too");
+}
+
+/// The fixtures written by the previous version's binary (`sprawl scan --store` of a tree
+/// where `aws.secret-access-key` found a value in a script and `generic.secret` the same value
+/// in Terraform and Python): after migration one row per value, named by the provider rule,
+/// with every copy and the rule that found it, and the first sighting kept.
+pub(crate) fn assert_migrated_fixture(store: &str) {
+    let doc: Value = serde_json::from_slice(&crate::common::report(store, "json")).unwrap();
+    let secrets = doc["secrets"].as_array().unwrap();
+    assert_eq!(secrets.len(), 2, "{doc:#}");
+    let shared = secrets
+        .iter()
+        .find(|s| s["occurrences"].as_array().unwrap().len() == 3)
+        .expect("the value three rules found is one row");
+    assert_eq!(shared["rule_id"], "aws.secret-access-key");
+    assert_eq!(shared["provider"], "Amazon Web Services");
+    assert_eq!(
+        shared["rules"],
+        serde_json::json!(["aws.secret-access-key", "generic.secret"])
+    );
+    let rules: Vec<(&str, &str)> = shared["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["path"].as_str().unwrap(), o["rule_id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("deploy.sh", "aws.secret-access-key"),
+            ("main.tf", "generic.secret"),
+            ("settings.py", "generic.secret")
+        ]
+    );
+    assert_eq!(
+        shared["first_seen"], "2026-11-01T00:00:00Z",
+        "the earliest sighting"
+    );
+    assert_eq!(shared["verification"], "dead", "the latest verification");
+    assert!(
+        shared["next_step"]["console"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://"),
+        "guidance from the rule"
+    );
+}
+
+#[test]
+fn a_sqlite_store_of_the_previous_version_migrates_to_one_row_per_value() {
+    let work = TempDir::new().unwrap();
+    let store = work.path().join("v3.db");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inventory-v3.db"),
+        &store,
+    )
+    .unwrap();
+    assert_migrated_fixture(store.to_str().unwrap());
+    // Migrated once: opening it again changes nothing.
+    assert_migrated_fixture(store.to_str().unwrap());
 }

@@ -18,5 +18,6 @@ mod postgres;
 mod precommit;
 mod registry;
 mod reports;
+mod rotation;
 mod rules;
 mod verify;

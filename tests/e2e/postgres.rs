@@ -224,3 +224,16 @@ fn an_unreachable_database_is_an_error_naming_it_and_the_report_still_prints() {
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["findings"].as_array().unwrap().len(), 1);
 }
+
+/// A PostgreSQL store written by the previous version (schema v1: one row per secret and
+/// rule; `pg_dump` of an inventory where `aws.secret-access-key` and `generic.secret` found one
+/// value) migrates to one row per value, each copy keeping its rule.
+#[test]
+fn a_store_of_the_previous_version_migrates_to_one_row_per_value() {
+    let pg = Postgres::start();
+    let url = pg.database("old");
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inventory-pg-v1.sql");
+    pg.load("old", &fixture);
+    crate::inventory::assert_migrated_fixture(&url);
+}

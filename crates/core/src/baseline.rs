@@ -1,7 +1,9 @@
 //! Baselines: the secrets a team has already seen, so a scan reports only new ones.
 //!
 //! Entries are keyed on (rule id, secret fingerprint), never on paths or line numbers: moving a
-//! line does not churn the file, and a new secret on an old line is still reported.
+//! line does not churn the file, and a new secret on an old line is still reported. A secret
+//! is accepted by its fingerprint whichever rule finds it: a value accepted where a generic
+//! rule found it is the same secret where a provider's rule finds it.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -26,6 +28,9 @@ pub struct Baseline {
     pub version: u32,
     /// Sorted, unique entries.
     pub entries: BTreeSet<Entry>,
+    /// The entries' fingerprints, built on first lookup.
+    #[serde(skip)]
+    fingerprints: std::sync::OnceLock<std::collections::HashSet<String>>,
 }
 
 impl Baseline {
@@ -41,6 +46,7 @@ impl Baseline {
         Baseline {
             version: 1,
             entries,
+            fingerprints: Default::default(),
         }
     }
 
@@ -71,11 +77,10 @@ impl Baseline {
         s
     }
 
-    /// True when the finding is already in the baseline.
+    /// True when the finding's secret is already in the baseline (under any rule).
     pub fn contains(&self, f: &Finding) -> bool {
-        self.entries.contains(&Entry {
-            rule_id: f.rule_id.clone(),
-            fingerprint: f.fingerprint.clone(),
-        })
+        self.fingerprints
+            .get_or_init(|| self.entries.iter().map(|e| e.fingerprint.clone()).collect())
+            .contains(&f.fingerprint)
     }
 }

@@ -222,6 +222,31 @@ pub struct Finding {
     /// The secret; reports print it only with `--show-secrets`.
     #[serde(skip)]
     pub secret: Secret,
+    /// The rule is generic (an assignment shape, not a provider's format): where one secret is
+    /// found by several rules, the inventory names it by the most specific one.
+    #[serde(skip)]
+    pub generic: bool,
+    /// Who owns the file holding it: the matching CODEOWNERS entry's owners (last match wins),
+    /// when the scanned repository or directory has one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<String>,
+}
+
+impl Finding {
+    /// How specific the rule that found it is: provider rules above generic ones, then by
+    /// confidence. One secret found by several rules is named by the most specific.
+    pub fn specificity(&self) -> i64 {
+        let confidence = match self.confidence {
+            Confidence::Low => 0,
+            Confidence::Medium => 1,
+            Confidence::High => 2,
+        };
+        if self.generic {
+            confidence
+        } else {
+            3 + confidence
+        }
+    }
 }
 
 /// A secret's value, or what an inventory kept of it when it did not keep the value.

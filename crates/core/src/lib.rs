@@ -5,6 +5,7 @@
 
 pub mod baseline;
 pub mod bounded;
+pub mod codeowners;
 pub mod config;
 pub mod entropy;
 pub mod environment;

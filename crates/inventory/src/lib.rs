@@ -43,6 +43,48 @@ pub struct Occurrence {
     /// Still present where a user looks today: at a ref tip, in the final image filesystem,
     /// in the files on disk. False for history-only and hidden-layer copies.
     pub present: bool,
+    /// The rule that found this copy (the secret's row is named by the most specific one).
+    pub rule_id: String,
+    /// Owners of the path from the target's CODEOWNERS.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<String>,
+    /// The name the value is assigned to (`STRIPE_KEY` in `STRIPE_KEY=…`, a CI key's last
+    /// part), which joins it to the pipelines that consume a secret of that name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A pipeline or deployment that consumes a named secret: what breaks when it is rotated.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ConsumerRow {
+    /// The repository or directory holding the CI file.
+    pub target: String,
+    /// The secret's name as the platform knows it (`NPM_TOKEN`, `db-creds`).
+    pub name: String,
+    /// The CI or manifest file.
+    pub file: String,
+    /// 1-based line of the reference.
+    pub line: u64,
+    /// Platform or file kind (`github-actions`, `kubernetes`, …).
+    pub kind: String,
+    /// Job, when the platform has jobs.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub job: String,
+    /// Step, when known.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub step: String,
+    /// The step echoes it or writes it to the job's environment or outputs.
+    pub leaks_to_logs: bool,
+}
+
+/// The key on which an assigned name meets a consumer's name: the last part after `.` or
+/// `/` (`data.DB_PASSWORD`, `db-creds/password`), upper case, `-` as `_`.
+pub fn join_name(name: &str) -> String {
+    name.rsplit(['.', '/'])
+        .next()
+        .unwrap_or(name)
+        .to_ascii_uppercase()
+        .replace('-', "_")
 }
 
 /// One distinct secret with all its copies.
@@ -75,6 +117,36 @@ pub struct SecretRecord {
     pub secret: Option<String>,
     /// Every copy.
     pub occurrences: Vec<Occurrence>,
+    /// Every rule that found a copy, most specific (the row's own) first.
+    pub rules: Vec<String>,
+    /// Owners of the copies (CODEOWNERS), in order of first appearance.
+    pub owners: Vec<String>,
+    /// Authors of the commits that introduced its copies.
+    pub authors: Vec<String>,
+    /// Pipelines and deployments of the copies' targets that consume a secret of the name a
+    /// copy is assigned to.
+    pub consumers: Vec<ConsumerRow>,
+    /// What the holder does next, from the naming rule's data (filled by the caller, which
+    /// has the rules; the store keeps none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_step: Option<NextStep>,
+}
+
+/// Provider-specific rotation guidance for one secret, from its rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NextStep {
+    /// Where and how to revoke it.
+    pub revoke: String,
+    /// The console page or API endpoint to do it on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub console: Option<String>,
+    /// Old and new can be valid at once (rotate without downtime); `None` when the rule does
+    /// not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dual_window: Option<bool>,
+    /// Documentation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docs: Option<String>,
 }
 
 /// A rotation in progress or done.
@@ -117,6 +189,9 @@ pub struct ScanRecord {
     pub objects: Vec<(String, Option<String>)>,
     /// Nothing changed since this earlier scan of the target: its copies are all still there.
     pub unchanged_since: Option<i64>,
+    /// The consumers map of every target the scan read it for; each listed target's earlier
+    /// consumers are replaced. `None`: not read (an unchanged target keeps its map).
+    pub consumers: Option<Vec<ConsumerRow>>,
 }
 
 /// What an inventory remembers of one target for an incremental re-audit.
@@ -232,6 +307,9 @@ pub fn occurrence_of(f: &Finding, default_target: &str) -> Occurrence {
         image: None,
         ci,
         present: true,
+        rule_id: f.rule_id.clone(),
+        owners: f.owners.clone(),
+        name: assigned_name(f),
     };
     match &f.origin {
         Origin::File {
@@ -270,5 +348,42 @@ pub fn occurrence_of(f: &Finding, default_target: &str) -> Occurrence {
             present: !matches!(i.visibility, sprawl_core::origin::Visibility::Hidden { .. }),
             ..base
         },
+    }
+}
+
+/// The name a finding's value is assigned to: the last part of its CI key, else the
+/// identifier before the `=`/`:` that precedes the redacted value in its preview.
+pub fn assigned_name(f: &Finding) -> Option<String> {
+    if let Some(key) = f.context.as_ref().and_then(|c| c.key.as_deref()) {
+        let last = key.rsplit('.').next().unwrap_or(key);
+        let last = last.split('[').next().unwrap_or(last);
+        if !last.is_empty() {
+            return Some(last.to_string());
+        }
+    }
+    static ASSIGN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = ASSIGN.get_or_init(|| {
+        regex::Regex::new(
+            r#"([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*(?::=|=>|=|:)\s*["']?[^\s"']*\*\*\*\*"#,
+        )
+        .expect("static regex")
+    });
+    re.captures(&f.preview).and_then(|c| c.get(1)).map(|m| {
+        m.as_str()
+            .rsplit('.')
+            .next()
+            .unwrap_or(m.as_str())
+            .to_string()
+    })
+}
+
+#[cfg(test)]
+mod name_tests {
+    #[test]
+    fn join_names_meet_across_conventions() {
+        use super::join_name;
+        assert_eq!(join_name("data.DB_PASSWORD"), "DB_PASSWORD");
+        assert_eq!(join_name("stripe-key"), "STRIPE_KEY");
+        assert_eq!(join_name("db-creds/password"), "PASSWORD");
     }
 }

@@ -3,9 +3,61 @@
 //! with `?N` placeholders; a backend rewrites them for its driver. Every recorded scan is one
 //! transaction, so a killed scan leaves the store as it was before it.
 
-use super::{Occurrence, Rotation, ScanRecord, SecretRecord, Store, TargetMemory, occurrence_of};
+use super::{
+    ConsumerRow, Occurrence, Rotation, ScanRecord, SecretRecord, Store, TargetMemory, occurrence_of,
+};
 use crate::error::StoreError;
 use sprawl_core::finding::Finding;
+
+/// The shared part of schema v4 (one row per secret value): copies `secrets` into
+/// `secrets_new`, one row per fingerprint named by its most specific rule (a provider's rule
+/// before a generic one, as [`sprawl_core::finding::Finding::specificity`] ranks them; the
+/// generic rules of the version that wrote the rows are listed, a rule of a later version
+/// counts as a provider rule), with the earliest first and latest last sighting, the most
+/// sensitive environment, the latest verification and any kept value; copies `occurrences`
+/// into `occurrences_new`, each copy keeping the rule that found it; then swaps the tables.
+/// Each backend creates the `_new` tables first, with its own types.
+#[macro_export]
+macro_rules! v4_copy_and_swap {
+    () => {
+        r#"
+INSERT INTO secrets_new (fingerprint, rule_id, specificity, provider, environment, severity, preview, first_seen, last_seen, verification, verified_at, http_status, secret)
+SELECT w.fingerprint, w.rule_id, w.spec, w.provider,
+  (SELECT e.environment FROM secrets e WHERE e.fingerprint = w.fingerprint
+     ORDER BY CASE e.environment WHEN 'prod' THEN 0 WHEN 'staging' THEN 1 WHEN 'unknown' THEN 2 WHEN 'dev' THEN 3 ELSE 4 END LIMIT 1),
+  w.severity, w.preview,
+  (SELECT MIN(e.first_seen) FROM secrets e WHERE e.fingerprint = w.fingerprint),
+  (SELECT MAX(e.last_seen) FROM secrets e WHERE e.fingerprint = w.fingerprint),
+  v.verification, v.verified_at, v.http_status,
+  (SELECT MAX(e.secret) FROM secrets e WHERE e.fingerprint = w.fingerprint)
+FROM (
+  SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.fingerprint ORDER BY s.spec DESC, s.rule_id) AS rn
+  FROM (SELECT secrets.*, CASE WHEN rule_id IN ('code.credential-constructor', 'sql.password-in-statement',
+      'powershell.plaintext-securestring', 'generic.password', 'generic.secret', 'http.bearer-token',
+      'cli.registry-login-password', 'cli.sshpass-password', 'http.token-auth', 'weak.uri-password',
+      'weak.netrc-password', 'weak.config-password', 'cli.psexec-password', 'cli.net-use-password')
+      THEN 1 ELSE 4 END AS spec FROM secrets) s
+) w
+LEFT JOIN (
+  SELECT fingerprint, verification, verified_at, http_status,
+    ROW_NUMBER() OVER (PARTITION BY fingerprint ORDER BY verified_at DESC) AS rn
+  FROM secrets WHERE verified_at IS NOT NULL
+) v ON v.fingerprint = w.fingerprint AND v.rn = 1
+WHERE w.rn = 1;
+INSERT INTO occurrences_new (secret_id, rule_id, source, target, path, line, commit_id, author, image, ci, present, first_seen, last_seen, last_scan)
+SELECT n.id, old.rule_id, o.source, o.target, o.path, o.line, o.commit_id, o.author, o.image, o.ci, o.present, o.first_seen, o.last_seen, o.last_scan
+FROM occurrences o JOIN secrets old ON old.id = o.secret_id JOIN secrets_new n ON n.fingerprint = old.fingerprint;
+DROP INDEX occurrences_by_scan;
+DROP TABLE occurrences;
+DROP TABLE secrets;
+ALTER TABLE secrets_new RENAME TO secrets;
+ALTER TABLE occurrences_new RENAME TO occurrences;
+CREATE INDEX occurrences_by_scan ON occurrences (last_scan);
+CREATE INDEX occurrences_by_secret ON occurrences (secret_id);
+CREATE INDEX consumers_by_target ON consumers (target);
+"#
+    };
+}
 
 /// A value bound to or read from a statement: the inventory uses only integers and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,11 +190,18 @@ fn upsert_secret<C: Conn>(
 ) -> Result<i64, StoreError> {
     let (status, at, http) = verification_of(f);
     let keep = store_secrets && !f.secret.is_withheld();
+    // One row per value: a copy found by a more specific rule (a provider's over a generic
+    // one; equal ranks: the smaller rule id, so every worker order gives the same row) names it.
     let sql = format!(
-        "INSERT INTO secrets (fingerprint, rule_id, provider, environment, severity, preview, first_seen, last_seen, verification, verified_at, http_status, secret)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT (fingerprint, rule_id) DO UPDATE SET
+        "INSERT INTO secrets (fingerprint, rule_id, specificity, provider, environment, severity, preview, first_seen, last_seen, verification, verified_at, http_status, secret)
+         VALUES (?1, ?2, ?12, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (fingerprint) DO UPDATE SET
            last_seen = excluded.last_seen,
+           rule_id = CASE WHEN {wins} THEN excluded.rule_id ELSE secrets.rule_id END,
+           provider = CASE WHEN {wins} THEN excluded.provider ELSE secrets.provider END,
+           severity = CASE WHEN {wins} THEN excluded.severity ELSE secrets.severity END,
+           preview = CASE WHEN {wins} THEN excluded.preview ELSE secrets.preview END,
+           specificity = CASE WHEN {wins} THEN excluded.specificity ELSE secrets.specificity END,
            environment = CASE WHEN ({}) < ({}) THEN excluded.environment ELSE secrets.environment END,
            verification = COALESCE(excluded.verification, secrets.verification),
            verified_at = COALESCE(excluded.verified_at, secrets.verified_at),
@@ -151,6 +210,7 @@ fn upsert_secret<C: Conn>(
          RETURNING id",
         ENV_RANK.replace("{}", "excluded.environment"),
         ENV_RANK.replace("{}", "secrets.environment"),
+        wins = "(excluded.specificity > secrets.specificity OR (excluded.specificity = secrets.specificity AND excluded.rule_id < secrets.rule_id))",
     );
     let rows = c.query(
         &sql,
@@ -166,6 +226,7 @@ fn upsert_secret<C: Conn>(
             Val::Text(at),
             Val::Int(http),
             Val::opt_text(f.secret.plain().filter(|_| keep)),
+            Val::int(f.specificity()),
         ],
     )?;
     rows.first()
@@ -182,11 +243,11 @@ fn insert_occurrence<C: Conn>(
     scan_id: i64,
 ) -> Result<(), StoreError> {
     c.exec(
-        "INSERT INTO occurrences (secret_id, source, target, path, line, commit_id, author, image, ci, present, first_seen, last_seen, last_scan)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)
-         ON CONFLICT (secret_id, source, target, path, line, commit_id, image) DO UPDATE SET
+        "INSERT INTO occurrences (secret_id, source, target, path, line, commit_id, author, image, ci, present, first_seen, last_seen, last_scan, rule_id, owners, name)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15)
+         ON CONFLICT (secret_id, rule_id, source, target, path, line, commit_id, image) DO UPDATE SET
            last_seen = excluded.last_seen, present = excluded.present, ci = excluded.ci,
-           last_scan = excluded.last_scan",
+           last_scan = excluded.last_scan, owners = excluded.owners, name = excluded.name",
         &[
             Val::int(secret_id),
             Val::text(&o.source),
@@ -200,9 +261,46 @@ fn insert_occurrence<C: Conn>(
             Val::int(i64::from(o.present)),
             Val::text(seen),
             Val::int(scan_id),
+            Val::text(&o.rule_id),
+            Val::Text((!o.owners.is_empty()).then(|| o.owners.join("\n"))),
+            Val::opt_text(o.name.as_deref()),
         ],
     )
     .map(|_| ())
+}
+
+/// Replaces the consumers map of every target the scan read it for.
+fn record_consumers<C: Conn>(
+    c: &mut C,
+    consumers: &[ConsumerRow],
+    scanned_targets: &[String],
+    scan_id: i64,
+) -> Result<(), StoreError> {
+    let mut targets: Vec<&str> = scanned_targets.iter().map(String::as_str).collect();
+    targets.extend(consumers.iter().map(|r| r.target.as_str()));
+    targets.sort_unstable();
+    targets.dedup();
+    for t in targets {
+        c.exec("DELETE FROM consumers WHERE target = ?1", &[Val::text(t)])?;
+    }
+    for r in consumers {
+        c.exec(
+            "INSERT INTO consumers (target, name, file, line, kind, job, step, leaks, last_scan)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (target, name, file, line) DO NOTHING",
+            &[
+                Val::text(&r.target),
+                Val::text(&r.name),
+                Val::text(&r.file),
+                Val::int(r.line as i64),
+                Val::text(&r.kind),
+                Val::text(&r.job),
+                Val::text(&r.step),
+                Val::int(i64::from(r.leaks_to_logs)),
+                Val::int(scan_id),
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 /// Remembers the objects a scan read, for the next incremental re-audit of its target;
@@ -295,13 +393,15 @@ fn record<C: Conn>(
     order.sort_by(|a, b| (&a.fingerprint, &a.rule_id).cmp(&(&b.fingerprint, &b.rule_id)));
     let mut ids = std::collections::HashMap::new();
     for f in order {
-        let key = (f.fingerprint.as_str(), f.rule_id.as_str());
         let id = upsert_secret(c, f, &seen, store_secrets)?;
-        ids.entry(key).or_insert(id);
+        ids.insert(f.fingerprint.as_str(), id);
     }
     for f in findings {
-        let id = ids[&(f.fingerprint.as_str(), f.rule_id.as_str())];
+        let id = ids[f.fingerprint.as_str()];
         insert_occurrence(c, id, &occurrence_of(f, &default_target), &seen, scan_id)?;
+    }
+    if let Some(consumers) = &scan.consumers {
+        record_consumers(c, consumers, &scan.targets, scan_id)?;
     }
     remember_objects(c, scan)?;
     Ok(findings.len() as u64 + carried)
@@ -369,7 +469,7 @@ impl<C: Conn> Store for SqlStore<C> {
 
     fn record_verification(
         &mut self,
-        rule_id: &str,
+        _rule_id: &str,
         fingerprint: &str,
         v: &sprawl_core::finding::Verification,
     ) -> Result<(), StoreError> {
@@ -379,12 +479,11 @@ impl<C: Conn> Store for SqlStore<C> {
         self.conn
             .exec(
                 "UPDATE secrets SET verification = ?1, verified_at = ?2, http_status = ?3
-                 WHERE rule_id = ?4 AND fingerprint = ?5",
+                 WHERE fingerprint = ?4",
                 &[
                     Val::text(format!("{:?}", v.status).to_lowercase()),
                     Val::text(&v.checked_at),
                     Val::Int(v.http_status.map(i64::from)),
-                    Val::text(rule_id),
                     Val::text(fingerprint),
                 ],
             )
@@ -507,14 +606,37 @@ impl<C: Conn> Store for SqlStore<C> {
     fn secrets(&mut self) -> Result<Vec<SecretRecord>, StoreError> {
         let rows = self.conn.query(
             "SELECT id, fingerprint, rule_id, provider, environment, severity, preview, first_seen, last_seen, verification, verified_at, secret
-             FROM secrets ORDER BY fingerprint, rule_id",
+             FROM secrets ORDER BY fingerprint",
             &[],
         )?;
         let occ = self.conn.query(
-            "SELECT secret_id, source, target, path, line, commit_id, author, image, ci, present
-             FROM occurrences ORDER BY secret_id, target, path, line, commit_id, image, source",
+            "SELECT secret_id, source, target, path, line, commit_id, author, image, ci, present, rule_id, owners, name
+             FROM occurrences ORDER BY secret_id, target, path, line, commit_id, image, source, rule_id",
             &[],
         )?;
+        let consumers = self.conn.query(
+            "SELECT target, name, file, line, kind, job, step, leaks FROM consumers ORDER BY target, file, line, name",
+            &[],
+        )?;
+        // Consumers by (target, join name).
+        let mut by_name: std::collections::HashMap<(String, String), Vec<ConsumerRow>> =
+            std::collections::HashMap::new();
+        for r in consumers {
+            let row = ConsumerRow {
+                target: r[0].as_text(),
+                name: r[1].as_text(),
+                file: r[2].as_text(),
+                line: r[3].as_int() as u64,
+                kind: r[4].as_text(),
+                job: r[5].as_text(),
+                step: r[6].as_text(),
+                leaks_to_logs: r[7].as_int() != 0,
+            };
+            by_name
+                .entry((row.target.clone(), crate::join_name(&row.name)))
+                .or_default()
+                .push(row);
+        }
         let mut by_secret: std::collections::HashMap<i64, Vec<Occurrence>> =
             std::collections::HashMap::new();
         for r in occ {
@@ -533,23 +655,68 @@ impl<C: Conn> Store for SqlStore<C> {
                     image: (!image.is_empty()).then_some(image),
                     ci: r[8].as_opt_text(),
                     present: r[9].as_int() != 0,
+                    rule_id: r[10].as_text(),
+                    owners: r[11]
+                        .as_opt_text()
+                        .map(|o| o.lines().map(str::to_string).collect())
+                        .unwrap_or_default(),
+                    name: r[12].as_opt_text(),
                 });
         }
         Ok(rows
             .into_iter()
-            .map(|r| SecretRecord {
-                fingerprint: r[1].as_text(),
-                rule_id: r[2].as_text(),
-                provider: r[3].as_text(),
-                environment: r[4].as_text(),
-                severity: r[5].as_text(),
-                preview: r[6].as_text(),
-                first_seen: r[7].as_text(),
-                last_seen: r[8].as_text(),
-                verification: r[9].as_opt_text(),
-                verified_at: r[10].as_opt_text(),
-                secret: r[11].as_opt_text(),
-                occurrences: by_secret.remove(&r[0].as_int()).unwrap_or_default(),
+            .map(|r| {
+                let rule_id = r[2].as_text();
+                let occurrences = by_secret.remove(&r[0].as_int()).unwrap_or_default();
+                let mut rules = vec![rule_id.clone()];
+                let mut owners: Vec<String> = Vec::new();
+                let mut authors: Vec<String> = Vec::new();
+                let mut consumers: Vec<ConsumerRow> = Vec::new();
+                for o in &occurrences {
+                    if !rules.contains(&o.rule_id) {
+                        rules.push(o.rule_id.clone());
+                    }
+                    for owner in &o.owners {
+                        if !owners.contains(owner) {
+                            owners.push(owner.clone());
+                        }
+                    }
+                    if let Some(a) = &o.author
+                        && !authors.contains(a)
+                    {
+                        authors.push(a.clone());
+                    }
+                    if let Some(name) = &o.name
+                        && let Some(found) =
+                            by_name.get(&(o.target.clone(), crate::join_name(name)))
+                    {
+                        for c in found {
+                            if !consumers.contains(c) {
+                                consumers.push(c.clone());
+                            }
+                        }
+                    }
+                }
+                consumers.sort();
+                SecretRecord {
+                    fingerprint: r[1].as_text(),
+                    rule_id,
+                    provider: r[3].as_text(),
+                    environment: r[4].as_text(),
+                    severity: r[5].as_text(),
+                    preview: r[6].as_text(),
+                    first_seen: r[7].as_text(),
+                    last_seen: r[8].as_text(),
+                    verification: r[9].as_opt_text(),
+                    verified_at: r[10].as_opt_text(),
+                    secret: r[11].as_opt_text(),
+                    occurrences,
+                    rules,
+                    owners,
+                    authors,
+                    consumers,
+                    next_step: None,
+                }
             })
             .collect())
     }

@@ -83,6 +83,61 @@ CREATE TABLE seen_objects (
     PRIMARY KEY (target, object)
 );
 "#,
+    // v4: one row per secret value across rules (each copy keeps its rule), owners and the
+    // assigned name of each copy, and the consumers map of each target.
+    concat!(
+        r#"
+CREATE TABLE secrets_new (
+    id INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL UNIQUE,
+    rule_id TEXT NOT NULL,
+    specificity INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    preview TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    verification TEXT,
+    verified_at TEXT,
+    http_status INTEGER,
+    secret TEXT
+);
+CREATE TABLE occurrences_new (
+    id INTEGER PRIMARY KEY,
+    secret_id INTEGER NOT NULL REFERENCES secrets_new(id),
+    rule_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    path TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    commit_id TEXT NOT NULL DEFAULT '',
+    author TEXT,
+    image TEXT NOT NULL DEFAULT '',
+    ci TEXT,
+    present INTEGER NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    last_scan INTEGER,
+    owners TEXT,
+    name TEXT,
+    UNIQUE (secret_id, rule_id, source, target, path, line, commit_id, image)
+);
+CREATE TABLE consumers (
+    target TEXT NOT NULL,
+    name TEXT NOT NULL,
+    file TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    job TEXT NOT NULL DEFAULT '',
+    step TEXT NOT NULL DEFAULT '',
+    leaks INTEGER NOT NULL DEFAULT 0,
+    last_scan INTEGER,
+    PRIMARY KEY (target, name, file, line)
+);
+"#,
+        crate::v4_copy_and_swap!()
+    ),
 ];
 
 /// One SQLite file.
@@ -253,6 +308,8 @@ mod tests {
             preview: "TOKEN=test****".into(),
             fingerprint: fingerprint.into(),
             secret,
+            generic: false,
+            owners: Vec::new(),
         }
     }
 

@@ -44,6 +44,9 @@ pub struct JsonFinding<'a> {
     /// Outcome of `--verify`.
     #[serde(skip_serializing_if = "Option::is_none")]
     verification: Option<&'a sprawl_core::finding::Verification>,
+    /// Owners of the path from the target's CODEOWNERS.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    owners: &'a [String],
 }
 
 impl<'a> JsonFinding<'a> {
@@ -77,6 +80,7 @@ impl<'a> JsonFinding<'a> {
             },
             ci: f.context.as_deref(),
             verification: f.verification.as_ref(),
+            owners: &f.owners,
         }
     }
 }

@@ -408,6 +408,8 @@ mod tests {
             preview: "password = ****".into(),
             fingerprint: format!("{i:032x}"),
             secret: format!("s3cret-{i}").into(),
+            generic: true,
+            owners: Vec::new(),
         }
     }
 

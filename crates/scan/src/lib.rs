@@ -1,6 +1,7 @@
 //! Scan pipelines: they wire sources to the detector and collect findings. `files` serves
 //! directories, files and stdin.
 
+pub mod facts;
 pub mod files;
 pub mod git;
 pub mod image;
@@ -62,6 +63,10 @@ pub struct ScanOutcome {
     /// follows ([`git::GitOptions::collect_blobs`]): a file on disk with one of these ids was
     /// scanned with history.
     pub history_blobs: Vec<(String, std::collections::HashSet<gix::ObjectId>)>,
+    /// Named secrets the targets' pipelines and manifests consume (only with
+    /// [`plan::ScanPlan::consumers`]), each with its repository (`None`: the directory
+    /// targets, which the inventory names together).
+    pub consumers: Vec<(Option<String>, sprawl_ci::consumers::Consumer)>,
 }
 
 pub use sprawl_detect::stream::{BlobMatch, detect_stream};
@@ -143,6 +148,8 @@ pub fn to_finding(engine: &Engine, m: BlobMatch, origin: Origin) -> Finding {
         preview: m.preview,
         fingerprint: m.fingerprint,
         secret: m.secret,
+        generic: rule.generic,
+        owners: Vec::new(),
     }
 }
 

@@ -132,6 +132,8 @@ pub struct ScanPlan {
     pub detect: DetectSettings,
     /// Accepted secrets: only findings not in this baseline are reported.
     pub baseline: Option<PathBuf>,
+    /// Read each repository's and directory's CI consumers map (for an inventory).
+    pub consumers: bool,
 }
 
 impl Default for ScanPlan {
@@ -156,6 +158,7 @@ impl Default for ScanPlan {
             registry: RegistryOptions::default(),
             detect: DetectSettings::default(),
             baseline: None,
+            consumers: false,
         }
     }
 }

@@ -111,6 +111,8 @@ mod tests {
             preview: String::new(),
             fingerprint: fingerprint.into(),
             secret: secret.into(),
+            generic: false,
+            owners: Vec::new(),
         }
     }
 

@@ -271,7 +271,7 @@ impl Scanner {
         let mut outcome = if files.is_empty() {
             ScanOutcome::default()
         } else {
-            opts.targets = files;
+            opts.targets = files.clone();
             if !plan.respect_gitignore && !plan.no_ignore {
                 // Which scanned files a gitignore-respecting walk would have skipped
                 // (counted in the summary line).
@@ -298,6 +298,15 @@ impl Scanner {
             o
         };
         outcome.notes.splice(0..0, notes);
+        for dir in files.iter().filter(|p| p.is_dir()) {
+            let facts = crate::facts::of_dir(
+                dir,
+                &dir.display().to_string(),
+                plan.consumers,
+                &mut outcome.errors,
+            );
+            self.take_facts(facts, None, Some(dir), true, &mut outcome);
+        }
         let git_opts = GitOptions {
             mode: plan.git_mode.clone(),
             all_objects: plan.detect.all_objects,
@@ -336,45 +345,43 @@ impl Scanner {
             match t {
                 Target::Files(_) | Target::Image(_) => {}
                 Target::Repo(p) => {
-                    scan_repo(
-                        engine,
-                        fp,
-                        &p,
-                        &p.display().to_string(),
-                        &git_opts,
-                        &mut outcome,
-                    );
-                    if work_trees
+                    let label = p.display().to_string();
+                    scan_repo(engine, fp, &p, &label, &git_opts, &mut outcome);
+                    let work_tree = work_trees
                         && matches!(git_opts.mode, GitMode::Full)
-                        && p.join(".git").exists()
-                    {
+                        && p.join(".git").exists();
+                    if work_tree {
                         self.scan_work_tree(engine, fp, &base_opts, &p, &mut outcome);
                     }
+                    let facts =
+                        crate::facts::of_repo(&p, &label, plan.consumers, &mut outcome.errors);
+                    let dir = work_tree.then_some(p.as_path());
+                    self.take_facts(facts, Some(&label), dir, false, &mut outcome);
                 }
                 Target::RepoPath(root, prefix) => {
                     let opts = GitOptions {
                         path_prefix: Some(prefix.clone()),
                         ..git_opts.clone()
                     };
-                    scan_repo(
-                        engine,
-                        fp,
-                        &root,
-                        &format!("{}:{prefix}", root.display()),
-                        &opts,
-                        &mut outcome,
-                    )
+                    let label = format!("{}:{prefix}", root.display());
+                    scan_repo(engine, fp, &root, &label, &opts, &mut outcome);
+                    let facts =
+                        crate::facts::of_repo(&root, &label, plan.consumers, &mut outcome.errors);
+                    self.take_facts(facts, Some(&label), None, false, &mut outcome);
                 }
                 Target::Remote(url) => match clone(&url, plan.keep_clone.as_deref()) {
                     // Everything downstream (reports, inventory, errors) sees the masked URL.
-                    Ok((dir, _guard)) => scan_repo(
-                        engine,
-                        fp,
-                        &dir,
-                        &sprawl_core::redact::url(&url),
-                        &git_opts,
-                        &mut outcome,
-                    ),
+                    Ok((dir, _guard)) => {
+                        let label = sprawl_core::redact::url(&url);
+                        scan_repo(engine, fp, &dir, &label, &git_opts, &mut outcome);
+                        let facts = crate::facts::of_repo(
+                            &dir,
+                            &label,
+                            plan.consumers,
+                            &mut outcome.errors,
+                        );
+                        self.take_facts(facts, Some(&label), None, false, &mut outcome);
+                    }
                     Err(e) => outcome.errors.push(e),
                 },
             }
@@ -382,6 +389,25 @@ impl Scanner {
         sort_findings(&mut outcome.findings);
         outcome.elapsed = started.elapsed();
         outcome
+    }
+
+    /// Gives the findings of one target their owners and keeps its consumers for the
+    /// inventory (`files`: the directory targets, which the inventory names together).
+    fn take_facts(
+        &self,
+        facts: crate::facts::TargetFacts,
+        repo: Option<&str>,
+        dir: Option<&Path>,
+        files: bool,
+        outcome: &mut ScanOutcome,
+    ) {
+        if let Some(owners) = &facts.owners {
+            crate::facts::attach_owners(&mut outcome.findings, owners, repo, dir);
+        }
+        let target = (!files).then(|| facts.target.clone());
+        outcome
+            .consumers
+            .extend(facts.consumers.into_iter().map(|c| (target.clone(), c)));
     }
 
     /// Scans the files of a repository's working tree that its history does not hold byte for

@@ -165,3 +165,63 @@ pub(crate) fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// `sprawl report --format FORMAT --store STORE`, which must succeed; its output.
+pub(crate) fn report(store: impl AsRef<std::ffi::OsStr>, format: &str) -> Vec<u8> {
+    let out = sprawl()
+        .args(["report", "--format", format, "--store"])
+        .arg(store)
+        .output()
+        .expect("sprawl runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Headless Chromium (`/usr/bin/chromium`, installed by scripts/test.sh), or `None` with a
+/// note when it is missing outside CI (in CI a missing browser fails the test).
+pub(crate) fn chromium() -> Option<&'static std::path::Path> {
+    let path = std::path::Path::new("/usr/bin/chromium");
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "chromium must be installed (scripts/test.sh)"
+    );
+    eprintln!("skipped: chromium not installed");
+    None
+}
+
+/// Opens `page` (with `fragment`, e.g. `#s-1`) in headless Chromium with a private profile
+/// beside it and no network services; `extra` says what to do (`--dump-dom`, `--screenshot=`).
+pub(crate) fn headless(
+    chromium: &std::path::Path,
+    page: &std::path::Path,
+    fragment: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let profile = page.with_file_name("chromium-profile");
+    std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+        ])
+        .args([
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(format!("file://{}{fragment}", page.display()))
+        .output()
+        .expect("chromium runs")
+}

@@ -126,6 +126,24 @@ impl Postgres {
         format!("postgres://sprawl@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// Runs the SQL of `file` (a `pg_dump`) in database `name` with psql, fed on stdin.
+    pub(crate) fn load(&self, name: &str, file: &std::path::Path) {
+        let sql = std::fs::File::open(file).unwrap();
+        let st = self
+            .run("psql")
+            .args(["-v", "ON_ERROR_STOP=1", "-q", "-h", "127.0.0.1", "-p"])
+            .arg(self.port.to_string())
+            .args(["-U", "sprawl", "-d", name])
+            .stdin(sql)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "psql: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+    }
+
     /// The port it listens on.
     pub(crate) fn port(&self) -> u16 {
         self.port

@@ -107,6 +107,27 @@ pub struct RuleSpec {
     /// How to ask the provider whether a secret is live (`--verify`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifySpec>,
+    /// How the holder rotates and revokes the credential, shown in every rotation report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<RotationSpec>,
+}
+
+/// Provider-specific rotation guidance: where to revoke, whether old and new can be valid at
+/// once, and the page to do it on.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RotationSpec {
+    /// Where and how the holder revokes it (console path, API or CLI call), in a sentence or two.
+    pub revoke: String,
+    /// The console page or API endpoint where it is rotated or revoked (https).
+    pub console: String,
+    /// The provider lets an old and a new credential be valid at the same time, so consumers
+    /// move to the new one before the old is revoked (no downtime); false when issuing a new
+    /// one invalidates the old or only one can exist.
+    pub dual_window: bool,
+    /// The provider's documentation of rotating or revoking it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docs: Option<String>,
 }
 
 /// A rule's verification: an HTTP request built from templates and the answers that mean live
@@ -178,6 +199,28 @@ impl Builtin {
             Builtin::GcpServiceAccount => "gcp-service-account",
             Builtin::PrivateKey => "private-key",
         }
+    }
+}
+
+impl RotationSpec {
+    /// Checks the guidance: something to do, and https links (reports make them clickable).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.revoke.trim().is_empty() {
+            return Err("revoke must say where and how to revoke".into());
+        }
+        for (name, url) in [
+            ("console", Some(&self.console)),
+            ("docs", self.docs.as_ref()),
+        ] {
+            if let Some(u) = url
+                && (!u.starts_with("https://")
+                    || u.len() <= "https://".len()
+                    || u.contains(char::is_whitespace))
+            {
+                return Err(format!("{name} {u:?} must be an https:// URL"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -387,6 +430,10 @@ impl Rule {
         }
         if let Some(v) = &spec.verify {
             v.validate().map_err(|m| invalid(format!("verify: {m}")))?;
+        }
+        if let Some(r) = &spec.rotation {
+            r.validate()
+                .map_err(|m| invalid(format!("rotation: {m}")))?;
         }
         let checksum = match &spec.checksum {
             None => None,

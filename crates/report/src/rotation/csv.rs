@@ -16,7 +16,7 @@ fn csv_field(s: &str) -> String {
 pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
-        "rank,fingerprint,rule_id,provider,environment,verification,first_seen,source,target,path,line,commit,image,ci,present"
+        "rank,fingerprint,rule_id,provider,environment,verification,first_seen,source,target,path,line,commit,image,ci,present,found_by,owners,consumers,dual_window"
     )?;
     for (i, s) in secrets.iter().enumerate() {
         for o in &s.occurrences {
@@ -36,6 +36,18 @@ pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<(
                 o.image.clone().unwrap_or_default(),
                 o.ci.clone().unwrap_or_default(),
                 o.present.to_string(),
+                o.rule_id.clone(),
+                o.owners.join(" "),
+                s.consumers
+                    .iter()
+                    .map(|c| format!("{}:{} {}", c.file, c.line, c.job))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                s.next_step
+                    .as_ref()
+                    .and_then(|n| n.dual_window)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
             ];
             let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
             writeln!(out, "{}", fields.join(","))?;

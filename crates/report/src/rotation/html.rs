@@ -1,11 +1,15 @@
 //! The HTML rotation report: one self-contained file (inline CSS, inline script, inline SVG
-//! charts; no network fetch), a sortable table of secrets most urgent first with every copy
-//! under each, and two charts: secrets by provider and by age.
+//! charts; no network fetch). The first view lists every secret most urgent first with
+//! filters (provider, environment, owner, status, present or history-only, text) and sortable
+//! columns, the owners' share of the work and two charts; each secret has its own page
+//! (`#s-N`, shown with CSS `:target`, so the back button works and a link can be shared) with
+//! its copies grouped by target, a timeline, owners, consumers, live status and next step.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Write;
 
-use sprawl_inventory::SecretRecord;
+use sprawl_inventory::{Occurrence, SecretRecord};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -13,6 +17,19 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
+}
+
+/// A link, only for https URLs (rule data), else the text.
+fn link(url: &str) -> String {
+    if url.starts_with("https://") {
+        format!(
+            r#"<a href="{}" rel="noopener noreferrer">{}</a>"#,
+            esc(url),
+            esc(url)
+        )
+    } else {
+        esc(url)
+    }
 }
 
 /// Horizontal bar chart as inline SVG.
@@ -27,14 +44,15 @@ fn bars(title: &str, rows: &[(String, usize)]) -> String {
     for (i, (label, n)) in rows.iter().enumerate() {
         let y = 10 + i * 22;
         let w = 300 * n / max;
-        svg.push_str(&format!(
+        let _ = write!(
+            svg,
             r##"<text x="0" y="{}" font-size="12">{}</text><rect x="170" y="{}" width="{w}" height="16" fill="#c0392b"/><text x="{}" y="{}" font-size="12">{n}</text>"##,
             y + 12,
             esc(label),
             y,
             175 + w,
             y + 12
-        ));
+        );
     }
     svg.push_str("</svg></figure>");
     svg
@@ -53,6 +71,284 @@ fn age_bucket(first_seen: &str, now: i64) -> &'static str {
     }
 }
 
+const STYLE: &str = r#"
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em 2em; color: #222; }
+h1 { font-size: 1.5em; margin: 0 0 .3em; } h2 { font-size: 1.15em; margin: 1.2em 0 .4em; }
+.charts { display: flex; gap: 3em; flex-wrap: wrap; } figure { margin: 0; } figcaption { font-weight: bold; }
+table { border-collapse: collapse; width: 100%; margin-top: .5em; }
+th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+#secrets th[data-k] { cursor: pointer; background: #f4f4f4; user-select: none; position: sticky; top: 0; }
+#secrets th[data-k]:after { content: " ⇅"; color: #999; }
+.live { color: #c0392b; font-weight: bold; } .dead { color: #27ae60; }
+code { font-size: 12px; } .muted { color: #777; }
+.filters { display: flex; gap: .8em; flex-wrap: wrap; align-items: center; background: #f7f7f7; padding: .5em .8em; border-radius: 6px; position: sticky; top: 0; z-index: 1; }
+.filters label { font-size: 12px; color: #555; } .filters select, .filters input { font: inherit; font-size: 13px; }
+.owners td:nth-child(n+2) { text-align: right; }
+section.page { display: none; } section.page:target { display: block; }
+body:has(section.page:target) #list { display: none; }
+.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 1.2em; }
+.facts dt { color: #555; } .facts dd { margin: 0; }
+.next { background: #fff6e5; border-left: 4px solid #e67e22; padding: .5em 1em; }
+.timeline { list-style: none; padding-left: 0; border-left: 2px solid #ccc; margin-left: .4em; }
+.timeline li { padding-left: .8em; margin: .2em 0; }
+details.target { margin: .4em 0; } details.target summary { cursor: pointer; font-weight: 600; }
+"#;
+
+const SCRIPT: &str = r#"
+(function () {
+  var table = document.getElementById("secrets");
+  var dir = {};
+  table.querySelectorAll("th[data-k]").forEach(function (th) {
+    th.addEventListener("click", function () {
+      var k = th.getAttribute("data-k");
+      dir[k] = -(dir[k] || -1);
+      var bodies = Array.prototype.slice.call(table.querySelectorAll("tbody.secret"));
+      bodies.sort(function (a, b) {
+        var x = a.rows[0].getAttribute("data-" + k), y = b.rows[0].getAttribute("data-" + k);
+        var nx = parseFloat(x), ny = parseFloat(y);
+        var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+        return c * dir[k];
+      });
+      bodies.forEach(function (b) { table.appendChild(b); });
+    });
+  });
+  var filters = document.querySelectorAll("[data-filter]");
+  var shown = document.getElementById("shown");
+  function apply() {
+    var want = {};
+    filters.forEach(function (f) { want[f.getAttribute("data-filter")] = f.value.toLowerCase(); });
+    var n = 0;
+    table.querySelectorAll("tbody.secret").forEach(function (b) {
+      var r = b.rows[0], ok = true;
+      for (var k in want) {
+        var v = want[k];
+        if (!v) continue;
+        if (k === "text") { ok = b.textContent.toLowerCase().indexOf(v) >= 0; }
+        else if (k === "owner") { ok = (" " + r.getAttribute("data-owners").toLowerCase() + " ").indexOf(" " + v + " ") >= 0; }
+        else { ok = r.getAttribute("data-" + k).toLowerCase() === v; }
+        if (!ok) break;
+      }
+      b.style.display = ok ? "" : "none";
+      if (ok) n++;
+    });
+    shown.textContent = n;
+  }
+  filters.forEach(function (f) { f.addEventListener("input", apply); f.addEventListener("change", apply); });
+})();
+"#;
+
+/// `<select>` of the distinct values, "all" first.
+fn select(key: &str, label: &str, values: &[String]) -> String {
+    let mut s = format!(
+        r#"<label>{} <select data-filter="{key}"><option value="">all</option>"#,
+        esc(label)
+    );
+    for v in values {
+        let _ = write!(s, r#"<option value="{}">{}</option>"#, esc(v), esc(v));
+    }
+    s.push_str("</select></label>");
+    s
+}
+
+fn status_of(s: &SecretRecord) -> &str {
+    s.verification.as_deref().unwrap_or("not verified")
+}
+
+/// One copy as a list item.
+fn copy_item(o: &Occurrence) -> String {
+    let mut li = format!(
+        "<li>{} <code>{}:{}</code>",
+        esc(&o.source),
+        esc(&o.path),
+        o.line
+    );
+    if let Some(c) = &o.commit {
+        let _ = write!(li, " — commit <code>{}</code>", esc(&c[..c.len().min(12)]));
+    }
+    if let Some(a) = &o.author {
+        let _ = write!(li, " by {}", esc(a));
+    }
+    if let Some(i) = &o.image {
+        let _ = write!(li, " — <code>{}</code>", esc(i));
+    }
+    if let Some(c) = &o.ci {
+        let _ = write!(li, " — CI: {}", esc(c));
+    }
+    let _ = write!(li, " — rule <code>{}</code>", esc(&o.rule_id));
+    if !o.owners.is_empty() {
+        let _ = write!(li, " — owners {}", esc(&o.owners.join(" ")));
+    }
+    li.push_str(if o.present {
+        " — <strong>present</strong>"
+    } else {
+        " — <em>history/hidden</em>"
+    });
+    li.push_str("</li>");
+    li
+}
+
+/// The page of one secret.
+fn page(i: usize, s: &SecretRecord) -> String {
+    let status = status_of(s);
+    let present = s.occurrences.iter().filter(|o| o.present).count();
+    let mut p = format!(
+        r##"<section class="page" id="s-{n}"><p><a href="#list">← all secrets</a></p><h2>{n}. {} — <code>{}</code></h2><dl class="facts"><dt>Fingerprint</dt><dd><code>{}</code></dd><dt>Status</dt><dd class="{}">{}{}</dd><dt>Environment</dt><dd>{}</dd><dt>Severity</dt><dd>{}</dd><dt>Preview</dt><dd><code>{}</code></dd><dt>Copies</dt><dd>{} ({present} present) in {} target(s)</dd>"##,
+        esc(&s.provider),
+        esc(&s.rule_id),
+        esc(&s.fingerprint),
+        esc(status),
+        esc(status),
+        s.verified_at
+            .as_ref()
+            .map(|t| format!(" (checked {})", esc(t)))
+            .unwrap_or_default(),
+        esc(&s.environment),
+        esc(&s.severity),
+        esc(&s.preview),
+        s.occurrences.len(),
+        targets_of(s).len(),
+        n = i + 1,
+    );
+    if s.rules.len() > 1 {
+        let _ = write!(p, "<dt>Found by</dt><dd>{}</dd>", esc(&s.rules.join(", ")));
+    }
+    let owners = if s.owners.is_empty() {
+        "<span class=\"muted\">no CODEOWNERS entry</span>".to_string()
+    } else {
+        esc(&s.owners.join(", "))
+    };
+    let _ = write!(p, "<dt>Owners</dt><dd>{owners}</dd>");
+    if !s.authors.is_empty() {
+        let _ = write!(
+            p,
+            "<dt>Introduced by</dt><dd>{}</dd>",
+            esc(&s.authors.join("; "))
+        );
+    }
+    p.push_str("</dl>");
+    // Next step.
+    p.push_str(r#"<h3>Next step</h3><div class="next">"#);
+    if status == "dead" {
+        p.push_str("<p>The provider says this credential no longer works: remove the copies still present.</p>");
+    }
+    if let Some(n) = &s.next_step {
+        let _ = write!(p, "<p>{}</p>", esc(n.revoke.trim()));
+        if let Some(c) = &n.console {
+            let _ = write!(p, "<p>Where: {}</p>", link(c));
+        }
+        match n.dual_window {
+            Some(true) => p.push_str("<p>Old and new can be valid at once: issue the new credential, move every consumer to it, then revoke the old one.</p>"),
+            Some(false) => p.push_str("<p>Issuing a new credential invalidates the old one: update every consumer in the same change window.</p>"),
+            None => {}
+        }
+        if let Some(d) = &n.docs {
+            let _ = write!(p, "<p>Documentation: {}</p>", link(d));
+        }
+    } else {
+        let _ = write!(
+            p,
+            "<p>Rotate it at {}: issue a new credential, then revoke this one.</p>",
+            esc(&s.provider)
+        );
+    }
+    let _ = write!(
+        p,
+        "<p>Then <code>sprawl rotation start {}</code>; after the next audit <code>sprawl rotation status</code> says which copies remain and whether the old value still works.</p></div>",
+        esc(&s.fingerprint)
+    );
+    // Timeline.
+    p.push_str("<h3>Timeline</h3><ul class=\"timeline\">");
+    let mut dates: Vec<(String, String)> = s
+        .occurrences
+        .iter()
+        .filter_map(|o| {
+            let a = o.author.as_ref()?;
+            let (who, when) = a.rsplit_once(' ')?;
+            Some((
+                when.to_string(),
+                format!(
+                    "committed to {} at <code>{}</code> by {}",
+                    esc(&o.target),
+                    esc(&o.path),
+                    esc(who)
+                ),
+            ))
+        })
+        .collect();
+    dates.sort();
+    dates.dedup_by(|a, b| a.1 == b.1);
+    if let Some(first) = dates.first() {
+        let _ = write!(p, "<li>{} — first {}</li>", esc(&first.0), first.1);
+    }
+    if dates.len() > 1
+        && let Some(last) = dates.last()
+    {
+        let _ = write!(p, "<li>{} — latest {}</li>", esc(&last.0), last.1);
+    }
+    let _ = write!(
+        p,
+        "<li>{} — first seen by an audit</li><li>{} — last seen by an audit</li>",
+        esc(&s.first_seen),
+        esc(&s.last_seen)
+    );
+    if let Some(t) = &s.verified_at {
+        let _ = write!(p, "<li>{} — verified: {}</li>", esc(t), esc(status));
+    }
+    p.push_str("</ul>");
+    // Consumers.
+    if !s.consumers.is_empty() {
+        p.push_str("<h3>What breaks when it is rotated</h3><p class=\"muted\">Pipelines and deployments of the same target that read a secret of the name a copy is assigned to.</p><table><tr><th>Target</th><th>File</th><th>Kind</th><th>Job</th><th>Step</th><th>Name</th></tr>");
+        for c in &s.consumers {
+            let _ = write!(
+                p,
+                "<tr><td>{}</td><td><code>{}:{}</code></td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code>{}</td></tr>",
+                esc(&c.target),
+                esc(&c.file),
+                c.line,
+                esc(&c.kind),
+                esc(&c.job),
+                esc(&c.step),
+                esc(&c.name),
+                if c.leaks_to_logs {
+                    " <span class=\"live\">printed to logs</span>"
+                } else {
+                    ""
+                }
+            );
+        }
+        p.push_str("</table>");
+    }
+    // Copies by target.
+    p.push_str("<h3>Copies by target</h3>");
+    for (target, copies) in targets_of(s) {
+        let here = copies.iter().filter(|o| o.present).count();
+        let _ = write!(
+            p,
+            "<details class=\"target\" open><summary>{} — {} cop(ies), {here} present</summary><ul>",
+            esc(target),
+            copies.len()
+        );
+        for o in copies {
+            p.push_str(&copy_item(o));
+        }
+        p.push_str("</ul></details>");
+    }
+    p.push_str("</section>\n");
+    p
+}
+
+/// Copies grouped by target, targets in order of first appearance.
+fn targets_of(s: &SecretRecord) -> Vec<(&str, Vec<&Occurrence>)> {
+    let mut out: Vec<(&str, Vec<&Occurrence>)> = Vec::new();
+    for o in &s.occurrences {
+        match out.iter_mut().find(|(t, _)| *t == o.target) {
+            Some((_, v)) => v.push(o),
+            None => out.push((o.target.as_str(), vec![o])),
+        }
+    }
+    out
+}
+
 /// Writes the report for `secrets` (already sorted most urgent first).
 pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<()> {
     let now = std::time::SystemTime::now()
@@ -60,10 +356,23 @@ pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<(
         .map_or(0, |d| d.as_secs() as i64);
     let mut by_provider: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_age: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut envs: Vec<String> = Vec::new();
+    let mut owners: Vec<String> = Vec::new();
     for s in secrets {
         *by_provider.entry(s.provider.clone()).or_default() += 1;
         *by_age.entry(age_bucket(&s.first_seen, now)).or_default() += 1;
+        if !envs.contains(&s.environment) {
+            envs.push(s.environment.clone());
+        }
+        for o in &s.owners {
+            if !owners.contains(o) {
+                owners.push(o.clone());
+            }
+        }
     }
+    envs.sort();
+    owners.sort();
+    let provider_names: Vec<String> = by_provider.keys().cloned().collect();
     let mut providers: Vec<(String, usize)> = by_provider.into_iter().collect();
     providers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     if providers.len() > 12 {
@@ -83,102 +392,105 @@ pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<(
     .filter_map(|k| by_age.get(k).map(|n| (k.to_string(), *n)))
     .collect();
     let copies: usize = secrets.iter().map(|s| s.occurrences.len()).sum();
+    let live = secrets
+        .iter()
+        .filter(|s| s.verification.as_deref() == Some("live"))
+        .count();
     write!(
         out,
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>sprawl rotation report</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }}
-h1 {{ font-size: 1.6em; }} .charts {{ display: flex; gap: 3em; flex-wrap: wrap; }}
-table {{ border-collapse: collapse; width: 100%; margin-top: 1em; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; }}
-th {{ cursor: pointer; background: #f4f4f4; user-select: none; }} th:after {{ content: " ⇅"; color: #999; }}
-tr.copies td {{ background: #fafafa; font-size: 12px; }} .live {{ color: #c0392b; font-weight: bold; }}
-.dead {{ color: #27ae60; }} code {{ font-size: 12px; }} figcaption {{ font-weight: bold; }}
-</style></head><body>
+<style>{STYLE}</style></head><body>
+<div id="list">
 <h1>Rotation report</h1>
-<p id="summary">{} distinct secret(s), {copies} cop(ies). Most urgent first: live before unknown before dead, production first, still present before history-only, more copies first. Click a column to sort.</p>
-<div class="charts">{}{}</div>
-<table id="secrets"><thead><tr><th data-k="rank">#</th><th data-k="provider">Provider</th><th data-k="rule">Rule</th><th data-k="env">Environment</th><th data-k="status">Status</th><th data-k="first">First seen</th><th data-k="copies">Copies</th><th data-k="present">Present</th><th>Preview</th></tr></thead>
+<p id="summary">{} distinct secret(s), {copies} cop(ies), {live} verified live. Most urgent first: live before unknown before dead, production first, still present before history-only, more copies first. Click a secret for its page; click a column to sort.</p>
 "#,
         secrets.len(),
-        bars("Secrets by provider", &providers),
-        bars("Secrets by age (first seen)", &ages),
     )?;
-    for (i, s) in secrets.iter().enumerate() {
-        let status = s.verification.as_deref().unwrap_or("not verified");
-        let present = s.occurrences.iter().filter(|o| o.present).count();
+    let work = super::by_owner(secrets);
+    if !work.is_empty() {
         write!(
             out,
-            r#"<tbody class="secret"><tr data-rank="{}" data-provider="{}" data-rule="{}" data-env="{}" data-status="{}" data-first="{}" data-copies="{}" data-present="{present}"><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class="{}">{}</td><td>{}</td><td>{}</td><td>{present}</td><td><code>{}</code></td></tr>"#,
-            i + 1,
-            esc(&s.provider),
-            esc(&s.rule_id),
-            esc(&s.environment),
-            esc(status),
-            esc(&s.first_seen),
-            s.occurrences.len(),
-            i + 1,
-            esc(&s.provider),
-            esc(&s.rule_id),
-            esc(&s.environment),
-            esc(status),
-            esc(status),
-            esc(&s.first_seen),
-            s.occurrences.len(),
-            esc(&s.preview),
+            r#"<h2>Who rotates what</h2><table class="owners" style="width:auto"><tr><th>Owner</th><th>To rotate</th><th>Live</th></tr>"#
         )?;
-        write!(out, r#"<tr class="copies"><td></td><td colspan="8"><ul>"#)?;
-        for o in &s.occurrences {
+        for (owner, n, l) in work.iter().take(25) {
             write!(
                 out,
-                "<li>{} <code>{}</code> — <code>{}:{}</code>{}{}{}</li>",
-                esc(&o.source),
-                esc(&o.target),
-                esc(&o.path),
-                o.line,
-                o.commit
-                    .as_ref()
-                    .or(o.image.as_ref())
-                    .map(|c| format!(" — <code>{}</code>", esc(c)))
-                    .unwrap_or_default(),
-                o.ci.as_ref()
-                    .map(|c| format!(" — CI: {}", esc(c)))
-                    .unwrap_or_default(),
-                if o.present {
-                    ""
-                } else {
-                    " — <em>history/hidden</em>"
-                },
+                "<tr><td>{}</td><td>{n}</td><td>{l}</td></tr>",
+                esc(owner)
             )?;
         }
-        writeln!(out, "</ul></td></tr></tbody>")?;
+        if work.len() > 25 {
+            write!(
+                out,
+                "<tr><td colspan=\"3\" class=\"muted\">{} more owners: use the owner filter</td></tr>",
+                work.len() - 25
+            )?;
+        }
+        write!(out, "</table>")?;
     }
     write!(
         out,
-        r#"</table>
-<script>
-(function () {{
-  var table = document.getElementById("secrets");
-  var dir = {{}};
-  table.querySelectorAll("th[data-k]").forEach(function (th) {{
-    th.addEventListener("click", function () {{
-      var k = th.getAttribute("data-k");
-      dir[k] = -(dir[k] || -1);
-      var bodies = Array.prototype.slice.call(table.querySelectorAll("tbody.secret"));
-      bodies.sort(function (a, b) {{
-        var x = a.rows[0].getAttribute("data-" + k), y = b.rows[0].getAttribute("data-" + k);
-        var nx = parseFloat(x), ny = parseFloat(y);
-        var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
-        return c * dir[k];
-      }});
-      bodies.forEach(function (b) {{ table.appendChild(b); }});
-    }});
-  }});
-}})();
-</script>
-</body></html>
-"#
-    )
+        r#"<div class="charts">{}{}</div>
+<h2>Secrets</h2>
+<div class="filters">{}{}{}{}{}<label>text <input data-filter="text" type="search" placeholder="path, rule, target…"></label><span><span id="shown">{}</span> shown</span></div>
+<table id="secrets"><thead><tr><th data-k="rank">#</th><th data-k="provider">Provider</th><th data-k="rule">Rule</th><th data-k="env">Environment</th><th data-k="status">Status</th><th data-k="first">First seen</th><th data-k="copies">Copies</th><th data-k="present">Present</th><th data-k="owners">Owners</th><th>Next step</th></tr></thead>
+"#,
+        bars("Secrets by provider", &providers),
+        bars("Secrets by age (first seen)", &ages),
+        select("provider", "provider", &provider_names),
+        select("env", "environment", &envs),
+        select("owner", "owner", &owners),
+        select(
+            "status",
+            "status",
+            &["live", "unknown", "dead", "not verified"].map(String::from)
+        ),
+        select(
+            "where",
+            "where",
+            &["present", "history-only"].map(String::from)
+        ),
+        secrets.len(),
+    )?;
+    for (i, s) in secrets.iter().enumerate() {
+        let status = status_of(s);
+        let present = s.occurrences.iter().filter(|o| o.present).count();
+        let next = match s.next_step.as_ref().and_then(|n| n.dual_window) {
+            Some(true) => "rotate with overlap",
+            Some(false) => "rotate in one window",
+            None => "rotate",
+        };
+        writeln!(
+            out,
+            r##"<tbody class="secret"><tr data-rank="{n}" data-provider="{}" data-rule="{}" data-env="{}" data-status="{}" data-first="{}" data-copies="{}" data-present="{present}" data-where="{}" data-owners="{}"><td>{n}</td><td>{}</td><td><a href="#s-{n}"><code>{}</code></a></td><td>{}</td><td class="{}">{}</td><td>{}</td><td>{}</td><td>{present}</td><td>{}</td><td>{next}</td></tr></tbody>"##,
+            esc(&s.provider),
+            esc(&s.rule_id),
+            esc(&s.environment),
+            esc(status),
+            esc(&s.first_seen),
+            s.occurrences.len(),
+            if present > 0 {
+                "present"
+            } else {
+                "history-only"
+            },
+            esc(&s.owners.join(" ")),
+            esc(&s.provider),
+            esc(&s.rule_id),
+            esc(&s.environment),
+            esc(status),
+            esc(status),
+            esc(&s.first_seen),
+            s.occurrences.len(),
+            esc(&s.owners.join(", ")),
+            n = i + 1,
+        )?;
+    }
+    writeln!(out, "</table></div>")?;
+    for (i, s) in secrets.iter().enumerate() {
+        out.write_all(page(i, s).as_bytes())?;
+    }
+    write!(out, "<script>{SCRIPT}</script>\n</body></html>\n")
 }

@@ -13,6 +13,14 @@ pub fn markdown(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Resul
         secrets.len(),
         secrets.iter().map(|s| s.occurrences.len()).sum::<usize>()
     )?;
+    let owners = super::by_owner(secrets);
+    if !owners.is_empty() {
+        writeln!(out, "## Who rotates what\n")?;
+        for (owner, n, live) in &owners {
+            writeln!(out, "- {owner}: {n} secret(s) to rotate, {live} live")?;
+        }
+        writeln!(out)?;
+    }
     for (i, s) in secrets.iter().enumerate() {
         let status = s.verification.as_deref().unwrap_or("not verified");
         let present = s.occurrences.iter().filter(|o| o.present).count();
@@ -37,6 +45,15 @@ pub fn markdown(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Resul
                 .unwrap_or_default()
         )?;
         writeln!(out, "- preview: `{}`", s.preview.replace('`', "'"))?;
+        if s.rules.len() > 1 {
+            writeln!(out, "- found by: {}", s.rules.join(", "))?;
+        }
+        if !s.owners.is_empty() {
+            writeln!(out, "- owners: {}", s.owners.join(", "))?;
+        }
+        if !s.authors.is_empty() {
+            writeln!(out, "- introduced by: {}", s.authors.join("; "))?;
+        }
         writeln!(
             out,
             "- {} cop(ies), {present} still present\n",
@@ -58,6 +75,32 @@ pub fn markdown(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Resul
                 if o.present { "yes" } else { "history/hidden" }
             )?;
         }
+        if !s.consumers.is_empty() {
+            writeln!(
+                out,
+                "\n**What breaks when it is rotated** (pipelines and deployments that read a secret of the same name)\n"
+            )?;
+            writeln!(out, "| target | file | job | step | name |")?;
+            writeln!(out, "|---|---|---|---|---|")?;
+            for c in &s.consumers {
+                let cell = |x: &str| x.replace('|', "\\|");
+                writeln!(
+                    out,
+                    "| {} | {}:{} | {} | {} | {}{} |",
+                    cell(&c.target),
+                    cell(&c.file),
+                    c.line,
+                    cell(&c.job),
+                    cell(&c.step),
+                    cell(&c.name),
+                    if c.leaks_to_logs {
+                        " (printed to logs)"
+                    } else {
+                        ""
+                    }
+                )?;
+            }
+        }
         writeln!(out, "\n**What to do**\n")?;
         let mut step = 1;
         let mut say = |out: &mut dyn Write, text: String| {
@@ -66,13 +109,24 @@ pub fn markdown(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Resul
             r
         };
         if status != "dead" {
-            say(
-                out,
-                format!(
-                    "Rotate it at {}: issue a new credential, then revoke this one.",
-                    s.provider
-                ),
-            )?;
+            let order = match s.next_step.as_ref().and_then(|n| n.dual_window) {
+                Some(true) => {
+                    "issue a new credential while this one still works, move every consumer to it, then revoke this one"
+                }
+                Some(false) => {
+                    "issuing a new credential invalidates this one: update every consumer in the same change window"
+                }
+                None => "issue a new credential, then revoke this one",
+            };
+            say(out, format!("Rotate it at {}: {order}.", s.provider))?;
+            if let Some(n) = &s.next_step {
+                let link = n
+                    .console
+                    .as_ref()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default();
+                say(out, format!("{}{link}", n.revoke.trim()))?;
+            }
         }
         if present > 0 {
             say(
@@ -85,12 +139,30 @@ pub fn markdown(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Resul
         if s.occurrences.iter().any(|o| !o.present) {
             say(out, "History-only and hidden-layer copies stay in every clone and pulled image: treat the secret as exposed; purge history or rebuild the images if the repository or image is shared.".to_string())?;
         }
-        if s.occurrences.iter().any(|o| o.ci.is_some()) {
+        if !s.consumers.is_empty() {
+            say(
+                out,
+                format!(
+                    "Put the new value in the CI/cluster secret store for the {} consumer(s) above.",
+                    s.consumers.len()
+                ),
+            )?;
+        } else if s.occurrences.iter().any(|o| o.ci.is_some()) {
             say(
                 out,
                 "Update the pipelines that use it to read the new value from the CI secret store."
                     .to_string(),
             )?;
+        }
+        say(
+            out,
+            format!(
+                "Mark it with `sprawl rotation start {}`; after the next audit, `sprawl rotation status` says which copies remain and whether the old value still works.",
+                s.fingerprint
+            ),
+        )?;
+        if let Some(docs) = s.next_step.as_ref().and_then(|n| n.docs.as_ref()) {
+            writeln!(out, "\nProvider documentation: {docs}")?;
         }
         writeln!(out)?;
     }

@@ -5,7 +5,66 @@ pub mod csv;
 pub mod html;
 pub mod markdown;
 
-use sprawl_inventory::SecretRecord;
+use sprawl_core::rules::Rule;
+use sprawl_inventory::{NextStep, SecretRecord};
+
+/// The next step for a secret named by `rule`: its rotation guidance, else its description
+/// (which says how to rotate) and first reference.
+pub fn next_step(rule: &Rule) -> NextStep {
+    match &rule.spec.rotation {
+        Some(r) => NextStep {
+            revoke: r.revoke.clone(),
+            console: Some(r.console.clone()),
+            dual_window: Some(r.dual_window),
+            docs: r.docs.clone(),
+        },
+        None => NextStep {
+            revoke: if rule.spec.description.is_empty() {
+                format!("Revoke it at {} and issue a new one.", rule.spec.provider)
+            } else {
+                rule.spec.description.clone()
+            },
+            console: None,
+            dual_window: None,
+            docs: rule.spec.references.first().cloned(),
+        },
+    }
+}
+
+/// Fills each secret's next step from the rule that names it (rules not loaded: none).
+pub fn attach_next_steps(secrets: &mut [SecretRecord], rules: &[Rule]) {
+    let by_id: std::collections::HashMap<&str, &Rule> =
+        rules.iter().map(|r| (r.spec.id.as_str(), r)).collect();
+    for s in secrets {
+        s.next_step = by_id.get(s.rule_id.as_str()).map(|r| next_step(r));
+    }
+}
+
+/// Owners' share of the work: per owner (CODEOWNERS owner, else "no owner"), the secrets to
+/// rotate and how many of them are live, most secrets first.
+pub fn by_owner(secrets: &[SecretRecord]) -> Vec<(String, usize, usize)> {
+    let mut counts: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for s in secrets
+        .iter()
+        .filter(|s| s.verification.as_deref() != Some("dead"))
+    {
+        let live = usize::from(s.verification.as_deref() == Some("live"));
+        let owners: Vec<&str> = if s.owners.is_empty() {
+            vec!["no owner (no CODEOWNERS entry)"]
+        } else {
+            s.owners.iter().map(String::as_str).collect()
+        };
+        for o in owners {
+            let e = counts.entry(o.to_string()).or_default();
+            e.0 += 1;
+            e.1 += live;
+        }
+    }
+    let mut out: Vec<(String, usize, usize)> =
+        counts.into_iter().map(|(o, (n, l))| (o, n, l)).collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
+    out
+}
 
 fn status_rank(s: &SecretRecord) -> u8 {
     match s.verification.as_deref() {

@@ -3,6 +3,7 @@
 //! introduced it (`history`), and reads blobs in pack order (`blobs`). It never detects.
 
 pub mod blobs;
+pub mod head;
 pub mod history;
 pub mod packwalk;
 pub mod staged;
