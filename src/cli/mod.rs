@@ -456,6 +456,10 @@ pub struct ScanArgs {
     /// Print secrets in clear (text, JSON; never SARIF).
     #[arg(long)]
     pub show_secrets: bool,
+    /// Text report: list every later commit that touched a secret's file and every image
+    /// holding the same layer copy, instead of a count (JSON always has them all).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// Exit code to use when there are findings.
     #[arg(long, default_value_t = EXIT_FINDINGS, value_name = "CODE",
           value_parser = clap::value_parser!(i32).range(0..=255))]

@@ -83,6 +83,7 @@ pub fn run(args: ScanArgs) -> i32 {
         show_secrets: args.show_secrets && format != Format::Sarif,
         color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
         srcroot: srcroot.as_deref(),
+        verbose: args.verbose,
     };
     let written = match &args.output {
         Some(path) => std::fs::File::create(path)

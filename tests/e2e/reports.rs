@@ -221,3 +221,109 @@ fn image_sarif_report_is_valid() {
     assert!(errors.is_empty(), "schema errors: {errors:#?}");
     insta::assert_snapshot!(String::from_utf8(out).expect("utf-8"));
 }
+
+/// The text report of a history condenses a secret's later versions: the introducing commit,
+/// then a count and the latest (`-v` lists every commit); JSON keeps them all.
+#[test]
+fn text_report_condenses_later_versions_of_a_file() {
+    let dir = TempDir::new().unwrap();
+    let repo = dir.path();
+    crate::common::git(repo, &["init", "-q", "-b", "main"]);
+    let token = crate::common::fake_github("ghp_", 4401);
+    for i in 0..6 {
+        std::fs::write(
+            repo.join("settings.env"),
+            format!("# revision {i}\nGITHUB_TOKEN={token}\n"),
+        )
+        .unwrap();
+        crate::common::git(repo, &["add", "-A"]);
+        crate::common::git(repo, &["commit", "-qm", &format!("revision {i}")]);
+    }
+    let run = |extra: &[&str]| {
+        let out = sprawl()
+            .arg("scan")
+            .arg(repo)
+            .arg("--no-progress")
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let short = run(&[]);
+    assert_eq!(short.matches("introduced in ").count(), 1, "{short}");
+    assert_eq!(short.matches("  again in ").count(), 1, "{short}");
+    assert!(
+        short.contains("again in 5 later version(s) of the file, latest "),
+        "{short}"
+    );
+    let long = run(&["-v"]);
+    assert_eq!(long.matches("  again in ").count(), 5, "{long}");
+    let json: serde_json::Value = serde_json::from_str(&run(&["--format", "json"])).unwrap();
+    assert_eq!(
+        json["findings"][0]["git"]["commits"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+}
+
+/// One layer copy seen through three images is printed once in the text report, with the other
+/// images named; `-v` prints each.
+#[test]
+fn text_report_prints_a_shared_layer_copy_once() {
+    use crate::common::oci::{self, Comp, E, Img};
+    let dir = TempDir::new().unwrap();
+    let token = fake_github("ghp_", 4402);
+    let base = oci::layer_tar(&[E::File(
+        "etc/app.env",
+        format!("GITHUB_TOKEN={token}\n").into_bytes(),
+    )]);
+    let images: Vec<oci::Built> = (0..3)
+        .map(|i| {
+            oci::build(&Img {
+                layers: vec![
+                    (base.clone(), Comp::Gzip, "COPY app.env /etc/".into()),
+                    (
+                        oci::layer_tar(&[E::File("srv/version", format!("{i}\n").into_bytes())]),
+                        Comp::Gzip,
+                        format!("RUN echo {i}"),
+                    ),
+                ],
+                ..Img::default()
+            })
+        })
+        .collect();
+    let archive = dir.path().join("three.tar");
+    oci::docker_save(
+        &archive,
+        &[
+            ("svc-a:1", &images[0]),
+            ("svc-b:1", &images[1]),
+            ("svc-c:1", &images[2]),
+        ],
+    );
+    let run = |extra: &[&str]| {
+        let out = sprawl()
+            .arg("scan")
+            .arg(&archive)
+            .arg("--no-progress")
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let short = run(&[]);
+    assert_eq!(short.matches("  image: ").count(), 1, "{short}");
+    assert!(
+        short.contains("same layer copy in 2 more image(s): svc-b:1, svc-c:1"),
+        "{short}"
+    );
+    assert!(
+        short.contains("3 finding(s), 1 distinct secret(s)"),
+        "{short}"
+    );
+    assert_eq!(run(&["-v"]).matches("  image: ").count(), 3);
+}

@@ -48,6 +48,8 @@ pub struct ReportInput<'a> {
     pub color: bool,
     /// The directory SARIF artifact URIs are relative to (`%SRCROOT%`), absolute.
     pub srcroot: Option<&'a std::path::Path>,
+    /// Text: every later commit and every image of a shared layer copy, not a count.
+    pub verbose: bool,
 }
 
 /// Writes the report in `format` to `out`.

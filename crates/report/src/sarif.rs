@@ -424,6 +424,7 @@ mod tests {
             show_secrets: false,
             color: false,
             srcroot: root,
+            verbose: false,
         };
         let mut out = Vec::new();
         write(&input, &mut out).unwrap();

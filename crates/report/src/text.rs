@@ -7,8 +7,9 @@ use super::ReportInput;
 use sprawl_core::origin::{GitOrigin, ImageOrigin, Origin};
 use sprawl_core::rules::Severity;
 
-/// Provenance lines for a finding in a git repository.
-fn write_git(out: &mut dyn Write, c: bool, g: &GitOrigin) -> io::Result<()> {
+/// Provenance lines for a finding in a git repository: the introducing commit, then every
+/// later commit that brought the secret back (`verbose`) or how many there were and the latest.
+fn write_git(out: &mut dyn Write, c: bool, g: &GitOrigin, verbose: bool) -> io::Result<()> {
     if g.staged {
         return writeln!(
             out,
@@ -16,7 +17,8 @@ fn write_git(out: &mut dyn Write, c: bool, g: &GitOrigin) -> io::Result<()> {
             sprawl_core::origin::short_id(&g.blob, 12)
         );
     }
-    for (i, commit) in g.commits.iter().enumerate() {
+    let shown = if verbose { g.commits.len() } else { 1 };
+    for (i, commit) in g.commits.iter().take(shown).enumerate() {
         let what = if i == 0 { "introduced" } else { "again" };
         writeln!(
             out,
@@ -25,6 +27,15 @@ fn write_git(out: &mut dyn Write, c: bool, g: &GitOrigin) -> io::Result<()> {
             commit.author,
             commit.date,
             commit.summary
+        )?;
+    }
+    if let Some(latest) = g.commits.last().filter(|_| g.commits.len() > shown) {
+        let more = g.commits.len() - shown;
+        writeln!(
+            out,
+            "  again in {more} later version(s) of the file, latest {} on {} (-v lists them)",
+            sprawl_core::origin::short_id(&latest.commit, 12),
+            latest.date
         )?;
     }
     if g.history_only {
@@ -121,10 +132,54 @@ fn severity_code(s: Severity) -> &'static str {
     }
 }
 
-/// Writes the findings, then a one-line summary.
+/// Image findings that are one copy seen through several images (the same rule, secret, path,
+/// layer and visibility): the index of the finding printed for the group, and the other images, by the
+/// index of each finding in the group.
+fn image_groups(findings: &[sprawl_core::finding::Finding]) -> Vec<Option<Vec<usize>>> {
+    let mut first: std::collections::HashMap<(&str, &str, &str, Option<&str>, String), usize> =
+        std::collections::HashMap::new();
+    // For each finding: `Some(others)` when printed (others: the grouped findings), `None`
+    // when folded into an earlier one.
+    let mut out: Vec<Option<Vec<usize>>> = vec![Some(Vec::new()); findings.len()];
+    for (i, f) in findings.iter().enumerate() {
+        let Origin::Image(img) = &f.origin else {
+            continue;
+        };
+        let key = (
+            f.rule_id.as_str(),
+            f.fingerprint.as_str(),
+            f.origin.display_path(),
+            img.layer_digest.as_deref(),
+            img.visibility.describe(),
+        );
+        match first.get(&key) {
+            Some(&head) if img.layer_digest.is_some() => {
+                out[i] = None;
+                if let Some(others) = out[head].as_mut() {
+                    others.push(i);
+                }
+            }
+            _ => {
+                first.insert(key, i);
+            }
+        }
+    }
+    out
+}
+
+/// Writes the findings, then a one-line summary. Without `verbose`, a layer copy that several
+/// images share is printed once with the other images counted.
 pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
     let c = input.color;
-    for f in input.findings {
+    let groups = if input.verbose {
+        vec![Some(Vec::new()); input.findings.len()]
+    } else {
+        image_groups(input.findings)
+    };
+    for (index, f) in input.findings.iter().enumerate() {
+        let Some(others) = &groups[index] else {
+            continue;
+        };
         let sev = format!("{:?}", f.severity).to_lowercase();
         writeln!(
             out,
@@ -166,8 +221,31 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "  verified: {}{http}{why}", paint(c, code, &status))?;
         }
         match &f.origin {
-            Origin::Git(g) => write_git(out, c, g)?,
-            Origin::Image(i) => write_image(out, c, i)?,
+            Origin::Git(g) => write_git(out, c, g, input.verbose)?,
+            Origin::Image(i) => {
+                write_image(out, c, i)?;
+                if !others.is_empty() {
+                    let names: Vec<&str> = others
+                        .iter()
+                        .filter_map(|&k| match &input.findings[k].origin {
+                            Origin::Image(o) => Some(o.image.as_str()),
+                            _ => None,
+                        })
+                        .collect();
+                    let listed: Vec<&str> = names.iter().take(3).copied().collect();
+                    let rest = if names.len() > 3 {
+                        format!(" and {} more", names.len() - 3)
+                    } else {
+                        String::new()
+                    };
+                    writeln!(
+                        out,
+                        "  same layer copy in {} more image(s): {}{rest} (-v lists each)",
+                        names.len(),
+                        listed.join(", ")
+                    )?;
+                }
+            }
             Origin::File {
                 work_tree: Some(state),
                 ..
