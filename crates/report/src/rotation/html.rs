@@ -37,20 +37,20 @@ fn bars(title: &str, rows: &[(String, usize)]) -> String {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(1).max(1);
     let h = 22 * rows.len() + 30;
     let mut svg = format!(
-        r#"<figure><figcaption>{}</figcaption><svg role="img" aria-label="{}" width="520" height="{h}" xmlns="http://www.w3.org/2000/svg">"#,
+        r#"<figure><figcaption>{}</figcaption><svg role="img" aria-label="{}" width="420" height="{h}" xmlns="http://www.w3.org/2000/svg">"#,
         esc(title),
         esc(title)
     );
     for (i, (label, n)) in rows.iter().enumerate() {
         let y = 10 + i * 22;
-        let w = 300 * n / max;
+        let w = 220 * n / max;
         let _ = write!(
             svg,
-            r##"<text x="0" y="{}" font-size="12">{}</text><rect x="170" y="{}" width="{w}" height="16" fill="#c0392b"/><text x="{}" y="{}" font-size="12">{n}</text>"##,
+            r##"<text x="0" y="{}" font-size="12">{}</text><rect x="140" y="{}" width="{w}" height="16" fill="#c0392b"/><text x="{}" y="{}" font-size="12">{n}</text>"##,
             y + 12,
             esc(label),
             y,
-            175 + w,
+            145 + w,
             y + 12
         );
     }
@@ -71,10 +71,13 @@ fn age_bucket(first_seen: &str, now: i64) -> &'static str {
     }
 }
 
+/// Owners listed in the summary; the owner filter reaches the rest.
+const OWNERS_SHOWN: usize = 8;
+
 const STYLE: &str = r#"
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em 2em; color: #222; }
 h1 { font-size: 1.5em; margin: 0 0 .3em; } h2 { font-size: 1.15em; margin: 1.2em 0 .4em; }
-.charts { display: flex; gap: 3em; flex-wrap: wrap; } figure { margin: 0; } figcaption { font-weight: bold; }
+.charts { display: flex; gap: 2.5em; flex-wrap: wrap; align-items: flex-start; } figure { margin: 0; } figcaption { font-weight: bold; }
 table { border-collapse: collapse; width: 100%; margin-top: .5em; }
 th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
 #secrets th[data-k] { cursor: pointer; background: #f4f4f4; user-select: none; position: sticky; top: 0; }
@@ -408,31 +411,34 @@ pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<(
 "#,
         secrets.len(),
     )?;
+    // The owners' share of the work and the two charts side by side, so the list starts
+    // within a laptop screen.
+    write!(out, r#"<div class="charts">"#)?;
     let work = super::by_owner(secrets);
     if !work.is_empty() {
         write!(
             out,
-            r#"<h2>Who rotates what</h2><table class="owners" style="width:auto"><tr><th>Owner</th><th>To rotate</th><th>Live</th></tr>"#
+            r#"<figure><figcaption>Who rotates what</figcaption><table class="owners" style="width:auto"><tr><th>Owner</th><th>To rotate</th><th>Live</th></tr>"#
         )?;
-        for (owner, n, l) in work.iter().take(25) {
+        for (owner, n, l) in work.iter().take(OWNERS_SHOWN) {
             write!(
                 out,
                 "<tr><td>{}</td><td>{n}</td><td>{l}</td></tr>",
                 esc(owner)
             )?;
         }
-        if work.len() > 25 {
+        if work.len() > OWNERS_SHOWN {
             write!(
                 out,
                 "<tr><td colspan=\"3\" class=\"muted\">{} more owners: use the owner filter</td></tr>",
-                work.len() - 25
+                work.len() - OWNERS_SHOWN
             )?;
         }
-        write!(out, "</table>")?;
+        write!(out, "</table></figure>")?;
     }
     write!(
         out,
-        r#"<div class="charts">{}{}</div>
+        r#"{}{}</div>
 <h2>Secrets</h2>
 <div class="filters">{}{}{}{}{}<label>text <input data-filter="text" type="search" placeholder="path, rule, target…"></label><span><span id="shown">{}</span> shown</span></div>
 <table id="secrets"><thead><tr><th data-k="rank">#</th><th data-k="provider">Provider</th><th data-k="rule">Rule</th><th data-k="env">Environment</th><th data-k="status">Status</th><th data-k="first">First seen</th><th data-k="copies">Copies</th><th data-k="present">Present</th><th data-k="owners">Owners</th><th>Next step</th></tr></thead>
