@@ -205,11 +205,12 @@ pub fn rotation(cmd: RotationCommand) -> i32 {
                 for r in &rotations {
                     match &r.completed_at {
                         Some(at) => println!(
-                            "{}: complete ({at}; started {})",
-                            r.fingerprint, r.started_at
+                            "{}: complete ({at}; started {}); old value: {}",
+                            r.fingerprint, r.started_at, r.old_value
                         ),
                         None => {
                             println!("{}: in progress (started {})", r.fingerprint, r.started_at);
+                            println!("  old value: {}", r.old_value);
                             if !r.audited_since {
                                 println!("  no audit since it started: scan the targets again");
                             }

@@ -362,6 +362,11 @@ fn rotation_completes_only_when_no_copy_remains() {
     let s = rot(&["status"]);
     assert_eq!(s.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&s.stdout).contains("no audit since it started"));
+    assert!(
+        String::from_utf8_lossy(&s.stdout)
+            .contains("old value: not checked since the rotation started"),
+        "status says what is known of the old value"
+    );
 
     // One copy removed, one left: still in progress, naming the copy.
     std::thread::sleep(std::time::Duration::from_millis(1100));

@@ -84,3 +84,36 @@ impl Baseline {
             .contains(&f.fingerprint)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_accepted_whichever_rule_finds_it() {
+        let text =
+            r#"{"version": 1, "entries": [{"rule_id": "generic.secret", "fingerprint": "f1"}]}"#;
+        let b = Baseline::parse(text).unwrap();
+        let finding = |rule: &str, fingerprint: &str| Finding {
+            rule_id: rule.into(),
+            rule_name: rule.into(),
+            provider: "p".into(),
+            severity: crate::rules::Severity::High,
+            environment: Default::default(),
+            context: None,
+            verification: None,
+            confidence: crate::rules::Confidence::High,
+            origin: crate::origin::Origin::Stdin,
+            line: 1,
+            column: 1,
+            end_line: 1,
+            preview: String::new(),
+            fingerprint: fingerprint.into(),
+            secret: "s".into(),
+            generic: false,
+            owners: Vec::new(),
+        };
+        assert!(b.contains(&finding("aws.secret-access-key", "f1")));
+        assert!(!b.contains(&finding("generic.secret", "f2")));
+    }
+}

@@ -160,15 +160,32 @@ pub fn is_template_password(secret: &[u8]) -> bool {
 /// Hand-typed sample keys such as `AIzaSyDOCAbC123dEf456GhI789jKl012-MnO`: three or more
 /// runs of three consecutive characters (`123`, `abc`, `AbC`, `789`). In a random value a run
 /// appears at a given place with a chance of about 1 in 4,000 (base62) or 300 (hex), so three of
-/// them in one secret shorter than 64 characters are a person typing, not a generator.
+/// them in one secret shorter than 64 characters are a person typing, not a generator. Runs
+/// inside a long all-digit segment do not count: decimal identifiers (the team and user ids
+/// of a Slack token, `xoxb-012569234789-…`) have one at a given place about once in 125.
 fn is_keyboard_sequence_sample(s: &[u8]) -> bool {
     let step = |a: u8, b: u8| {
         let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
         a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric() && b == a + 1
     };
+    // Positions inside a run of at least six digits.
+    let mut in_number = vec![false; s.len()];
+    let mut start = 0;
+    for end in 0..=s.len() {
+        if end == s.len() || !s[end].is_ascii_digit() {
+            if end - start >= 6 {
+                in_number[start..end].fill(true);
+            }
+            start = end + 1;
+        }
+    }
     let mut runs = 0;
     let mut i = 0;
     while i + 2 < s.len() {
+        if in_number[i] {
+            i += 1;
+            continue;
+        }
         if step(s[i], s[i + 1]) && step(s[i + 1], s[i + 2]) {
             runs += 1;
             i += 3;
@@ -307,6 +324,8 @@ mod tests {
             "ghp_q8Zr2LmN5vBc7XkP1sDf4GhJ6tYw9E0Wm2aB",
             "S9v!kq2Lr7#pXw",
             "sk_test_51Hq8ZrLmN5vBc7XkP1sDf4G",
+            // Ascending triples in the numeric ids of a (generated) Slack bot token.
+            "xoxb-012569234789-8601482313175-24p3sL0ZCRo8Os6rgzwzdkbq",
         ] {
             assert!(!is_placeholder(s.as_bytes()), "{s}");
         }

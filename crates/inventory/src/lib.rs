@@ -160,6 +160,9 @@ pub struct Rotation {
     pub completed_at: Option<String>,
     /// Verified live after the rotation started: the old credential was not revoked.
     pub still_live: bool,
+    /// What the provider last said about the old value since the rotation started (`dead
+    /// (checked …)`, `live (checked …)`), or that it was not checked.
+    pub old_value: String,
     /// An audit ran after the rotation started (completion needs one).
     pub audited_since: bool,
     /// Copies seen since the rotation started at a tip, in files or in an image.

@@ -557,12 +557,15 @@ impl<C: Conn> Store for SqlStore<C> {
                     )
                 })
                 .collect();
-            let live = !c
+            // What the provider said about the old value since the rotation started.
+            let old_value = c
                 .query(
-                    "SELECT 1 FROM secrets WHERE fingerprint = ?1 AND verified_at >= ?2 AND verification = 'live'",
+                    "SELECT verification, verified_at FROM secrets WHERE fingerprint = ?1 AND verified_at >= ?2",
                     &fp_at,
                 )?
-                .is_empty();
+                .first()
+                .and_then(|r| Some((r[0].as_opt_text()?, r[1].as_text())));
+            let live = old_value.as_ref().is_some_and(|(v, _)| v == "live");
             // Only an audit after the start can prove the copies gone.
             let audited = c
                 .query(
@@ -596,6 +599,10 @@ impl<C: Conn> Store for SqlStore<C> {
                 started_at,
                 completed_at,
                 still_live: live,
+                old_value: match old_value {
+                    Some((v, at)) => format!("{v} (checked {at})"),
+                    None => "not checked since the rotation started".to_string(),
+                },
                 audited_since: audited,
                 remaining,
             });
