@@ -78,21 +78,24 @@ pub fn record_in(
     if common.store.is_some() {
         // The directory targets' consumers belong to the target the inventory names them by.
         let files_target = scan.targets.join(", ");
-        scan.consumers = Some(
-            std::mem::take(&mut outcome.consumers)
-                .into_iter()
-                .map(|(target, c)| crate::inventory::ConsumerRow {
-                    target: target.unwrap_or_else(|| files_target.clone()),
-                    name: c.secret,
-                    file: c.file,
-                    line: c.line as u64,
-                    kind: c.kind.name().to_string(),
-                    job: c.job.unwrap_or_default(),
-                    step: c.step.unwrap_or_default(),
-                    leaks_to_logs: c.leaks_to_logs,
-                })
-                .collect(),
-        );
+        let name = |t: Option<String>| t.unwrap_or_else(|| files_target.clone());
+        scan.consumers = std::mem::take(&mut outcome.consumers)
+            .into_iter()
+            .map(|(target, c)| crate::inventory::ConsumerRow {
+                target: name(target),
+                name: c.secret,
+                file: c.file,
+                line: c.line as u64,
+                kind: c.kind.name().to_string(),
+                job: c.job.unwrap_or_default(),
+                step: c.step.unwrap_or_default(),
+                leaks_to_logs: c.leaks_to_logs,
+            })
+            .collect();
+        scan.consumers_read = std::mem::take(&mut outcome.consumers_read)
+            .into_iter()
+            .map(name)
+            .collect();
     }
     if let Some(inc) = &report.incremental {
         scan.target_key = Some(inc.target.clone());

@@ -259,7 +259,7 @@ fn each_planted_value_is_one_row_with_every_copy_owner_and_consumer() {
     let md = String::from_utf8(report(&org.store, "md")).unwrap();
     assert!(md.contains("## Who rotates what"), "{md}");
     assert!(
-        md.contains("- @acme/platform: 1 secret(s) to rotate, 0 live"),
+        md.contains("- `@acme/platform`: 1 secret(s) to rotate, 0 live"),
         "{md}"
     );
     assert!(md.contains("What breaks when it is rotated"), "{md}");

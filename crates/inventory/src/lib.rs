@@ -121,7 +121,7 @@ pub struct SecretRecord {
     pub rules: Vec<String>,
     /// Owners of the copies (CODEOWNERS), in order of first appearance.
     pub owners: Vec<String>,
-    /// Authors of the commits that introduced its copies.
+    /// Authors (`Name <email>`) of the commits that introduced its copies, each once.
     pub authors: Vec<String>,
     /// Pipelines and deployments of the copies' targets that consume a secret of the name a
     /// copy is assigned to.
@@ -192,9 +192,11 @@ pub struct ScanRecord {
     pub objects: Vec<(String, Option<String>)>,
     /// Nothing changed since this earlier scan of the target: its copies are all still there.
     pub unchanged_since: Option<i64>,
-    /// The consumers map of every target the scan read it for; each listed target's earlier
-    /// consumers are replaced. `None`: not read (an unchanged target keeps its map).
-    pub consumers: Option<Vec<ConsumerRow>>,
+    /// The consumers found in the targets of [`ScanRecord::consumers_read`].
+    pub consumers: Vec<ConsumerRow>,
+    /// The targets whose consumers map the scan read: their earlier maps are replaced by
+    /// `consumers`; every other target keeps its map (unchanged, or its HEAD unreadable).
+    pub consumers_read: Vec<String>,
 }
 
 /// What an inventory remembers of one target for an incremental re-audit.
@@ -371,7 +373,25 @@ pub fn assigned_name(f: &Finding) -> Option<String> {
         )
         .expect("static regex")
     });
-    re.captures(&f.preview).and_then(|c| c.get(1)).map(|m| {
+    // Every secret on the line is masked: take the assignment whose value holds this
+    // finding's mask (its first four characters, then the mask), else the first one.
+    let head: String = f.secret.chars().take(4).collect();
+    let masked = format!("{head}{}", sprawl_core::redact::MASK);
+    let at = f.preview.find(&masked);
+    let mut chosen = None;
+    for c in re.captures_iter(&f.preview) {
+        let (Some(whole), Some(name)) = (c.get(0), c.get(1)) else {
+            continue;
+        };
+        if chosen.is_none() {
+            chosen = Some(name);
+        }
+        if at.is_some_and(|p| whole.start() <= p && p < whole.end()) {
+            chosen = Some(name);
+            break;
+        }
+    }
+    chosen.map(|m| {
         m.as_str()
             .rsplit('.')
             .next()
@@ -388,5 +408,42 @@ mod name_tests {
         assert_eq!(join_name("data.DB_PASSWORD"), "DB_PASSWORD");
         assert_eq!(join_name("stripe-key"), "STRIPE_KEY");
         assert_eq!(join_name("db-creds/password"), "PASSWORD");
+    }
+
+    #[test]
+    fn the_name_is_that_of_the_finding_s_own_value() {
+        let finding = |preview: &str, secret: &str| sprawl_core::finding::Finding {
+            rule_id: "r".into(),
+            rule_name: "r".into(),
+            provider: "p".into(),
+            severity: sprawl_core::rules::Severity::High,
+            environment: Default::default(),
+            context: None,
+            verification: None,
+            confidence: sprawl_core::rules::Confidence::High,
+            origin: sprawl_core::origin::Origin::Stdin,
+            line: 1,
+            column: 1,
+            end_line: 1,
+            preview: preview.into(),
+            fingerprint: "f".into(),
+            secret: secret.into(),
+            generic: false,
+            owners: Vec::new(),
+        };
+        let line = "docker run -e DB_PASSWORD=hunt**** -e STRIPE_KEY=sk_l****";
+        assert_eq!(
+            super::assigned_name(&finding(line, "sk_live_generated")).as_deref(),
+            Some("STRIPE_KEY")
+        );
+        assert_eq!(
+            super::assigned_name(&finding(line, "hunter-generated")).as_deref(),
+            Some("DB_PASSWORD")
+        );
+        let url = "DATABASE_URL=postgres://svc:pa5s****@db/x";
+        assert_eq!(
+            super::assigned_name(&finding(url, "pa5sgen")).as_deref(),
+            Some("DATABASE_URL")
+        );
     }
 }

@@ -11,9 +11,10 @@ use sprawl_core::finding::Finding;
 
 /// The shared part of schema v4 (one row per secret value): copies `secrets` into
 /// `secrets_new`, one row per fingerprint named by its most specific rule (a provider's rule
-/// before a generic one, as [`sprawl_core::finding::Finding::specificity`] ranks them; the
-/// generic rules of the version that wrote the rows are listed, a rule of a later version
-/// counts as a provider rule), with the earliest first and latest last sighting, the most
+/// before a generic one, as [`sprawl_core::finding::Finding::specificity`] ranks them; the old
+/// rows do not say the confidence, so each class gets its top rank, 2 or 5; the generic rules
+/// of the version that wrote the rows are listed, a rule of a later version counts as a
+/// provider rule), with the earliest first and latest last sighting, the most
 /// sensitive environment, the latest verification and any kept value; copies `occurrences`
 /// into `occurrences_new`, each copy keeping the rule that found it; then swaps the tables.
 /// Each backend creates the `_new` tables first, with its own types.
@@ -36,7 +37,7 @@ FROM (
       'powershell.plaintext-securestring', 'generic.password', 'generic.secret', 'http.bearer-token',
       'cli.registry-login-password', 'cli.sshpass-password', 'http.token-auth', 'weak.uri-password',
       'weak.netrc-password', 'weak.config-password', 'cli.psexec-password', 'cli.net-use-password')
-      THEN 1 ELSE 4 END AS spec FROM secrets) s
+      THEN 2 ELSE 5 END AS spec FROM secrets) s
 ) w
 LEFT JOIN (
   SELECT fingerprint, verification, verified_at, http_status,
@@ -53,8 +54,6 @@ DROP TABLE secrets;
 ALTER TABLE secrets_new RENAME TO secrets;
 ALTER TABLE occurrences_new RENAME TO occurrences;
 CREATE INDEX occurrences_by_scan ON occurrences (last_scan);
-CREATE INDEX occurrences_by_secret ON occurrences (secret_id);
-CREATE INDEX consumers_by_target ON consumers (target);
 "#
     };
 }
@@ -269,21 +268,20 @@ fn insert_occurrence<C: Conn>(
     .map(|_| ())
 }
 
-/// Replaces the consumers map of every target the scan read it for.
+/// Replaces the consumers map of every target the scan read it for (`read`).
 fn record_consumers<C: Conn>(
     c: &mut C,
     consumers: &[ConsumerRow],
-    scanned_targets: &[String],
+    read: &[String],
     scan_id: i64,
 ) -> Result<(), StoreError> {
-    let mut targets: Vec<&str> = scanned_targets.iter().map(String::as_str).collect();
-    targets.extend(consumers.iter().map(|r| r.target.as_str()));
+    let mut targets: Vec<&str> = read.iter().map(String::as_str).collect();
     targets.sort_unstable();
     targets.dedup();
     for t in targets {
         c.exec("DELETE FROM consumers WHERE target = ?1", &[Val::text(t)])?;
     }
-    for r in consumers {
+    for r in consumers.iter().filter(|r| read.contains(&r.target)) {
         c.exec(
             "INSERT INTO consumers (target, name, file, line, kind, job, step, leaks, last_scan)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (target, name, file, line) DO NOTHING",
@@ -400,9 +398,7 @@ fn record<C: Conn>(
         let id = ids[f.fingerprint.as_str()];
         insert_occurrence(c, id, &occurrence_of(f, &default_target), &seen, scan_id)?;
     }
-    if let Some(consumers) = &scan.consumers {
-        record_consumers(c, consumers, &scan.targets, scan_id)?;
-    }
+    record_consumers(c, &scan.consumers, &scan.consumers_read, scan_id)?;
     remember_objects(c, scan)?;
     Ok(findings.len() as u64 + carried)
 }
@@ -678,6 +674,7 @@ impl<C: Conn> Store for SqlStore<C> {
                 let mut rules = vec![rule_id.clone()];
                 let mut owners: Vec<String> = Vec::new();
                 let mut authors: Vec<String> = Vec::new();
+                let mut seen_authors: std::collections::HashSet<String> = Default::default();
                 let mut consumers: Vec<ConsumerRow> = Vec::new();
                 for o in &occurrences {
                     if !rules.contains(&o.rule_id) {
@@ -688,10 +685,12 @@ impl<C: Conn> Store for SqlStore<C> {
                             owners.push(owner.clone());
                         }
                     }
-                    if let Some(a) = &o.author
-                        && !authors.contains(a)
-                    {
-                        authors.push(a.clone());
+                    // `Name <email> date`: each person once.
+                    if let Some(a) = &o.author {
+                        let who = a.rsplit_once(' ').map_or(a.as_str(), |(w, _)| w);
+                        if seen_authors.insert(who.to_string()) {
+                            authors.push(who.to_string());
+                        }
                     }
                     if let Some(name) = &o.name
                         && let Some(found) =

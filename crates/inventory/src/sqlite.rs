@@ -356,4 +356,53 @@ mod tests {
         assert!(store.memory("repo", "digest-2").unwrap().tips.is_none());
         assert!(store.start_rotation("no-such").is_err());
     }
+
+    /// A target's consumers map is replaced only when the scan read it: a later scan that could
+    /// not read it (HEAD unreadable) or did not need to (unchanged) keeps it; a copy assigned
+    /// to a consumed name is joined to its consumers in the same target.
+    #[test]
+    fn consumers_are_replaced_only_where_read_and_joined_by_name() {
+        let mut store = open(":memory:").unwrap();
+        let consumer = crate::ConsumerRow {
+            target: "repo".into(),
+            name: "TOKEN".into(),
+            file: ".github/workflows/ci.yml".into(),
+            line: 9,
+            kind: "github-actions".into(),
+            job: "deploy".into(),
+            step: String::new(),
+            leaks_to_logs: false,
+        };
+        let scan = |read: &[&str], consumers: Vec<crate::ConsumerRow>| ScanRecord {
+            targets: vec!["repo".into()],
+            started: "2026-12-06T10:00:00Z".into(),
+            finished: "2026-12-06T10:00:01Z".into(),
+            consumers,
+            consumers_read: read.iter().map(|t| t.to_string()).collect(),
+            ..Default::default()
+        };
+        let copy = finding("a.env", "fp-1", Secret::Plain("test-value-1".into()));
+        store
+            .record_scan(
+                &scan(&["repo"], vec![consumer.clone()]),
+                std::slice::from_ref(&copy),
+                false,
+            )
+            .unwrap();
+        let consumers =
+            |store: &mut SqlStore<SqliteConn>| store.secrets().unwrap()[0].consumers.clone();
+        assert_eq!(consumers(&mut store), vec![consumer.clone()]);
+        store
+            .record_scan(&scan(&[], Vec::new()), std::slice::from_ref(&copy), false)
+            .unwrap();
+        assert_eq!(consumers(&mut store), vec![consumer], "not read: kept");
+        store
+            .record_scan(
+                &scan(&["repo"], Vec::new()),
+                std::slice::from_ref(&copy),
+                false,
+            )
+            .unwrap();
+        assert!(consumers(&mut store).is_empty(), "read and gone: removed");
+    }
 }

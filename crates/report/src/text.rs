@@ -132,14 +132,21 @@ fn severity_code(s: Severity) -> &'static str {
     }
 }
 
-/// Image findings that are one copy seen through several images (the same rule, secret, path,
-/// layer and visibility): the index of the finding printed for the group, and the other images, by the
-/// index of each finding in the group.
+/// Folds image findings that are one copy seen through several images (the same rule,
+/// secret, path, line, column, layer and visibility) into the first of them: for each finding,
+/// `Some(others)` when it is printed (with the indexes of the findings folded into it), `None`
+/// when it is folded.
 fn image_groups(findings: &[sprawl_core::finding::Finding]) -> Vec<Option<Vec<usize>>> {
-    let mut first: std::collections::HashMap<(&str, &str, &str, Option<&str>, String), usize> =
-        std::collections::HashMap::new();
-    // For each finding: `Some(others)` when printed (others: the grouped findings), `None`
-    // when folded into an earlier one.
+    type Key<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        usize,
+        usize,
+        Option<&'a str>,
+        String,
+    );
+    let mut first: std::collections::HashMap<Key<'_>, usize> = std::collections::HashMap::new();
     let mut out: Vec<Option<Vec<usize>>> = vec![Some(Vec::new()); findings.len()];
     for (i, f) in findings.iter().enumerate() {
         let Origin::Image(img) = &f.origin else {
@@ -149,6 +156,8 @@ fn image_groups(findings: &[sprawl_core::finding::Finding]) -> Vec<Option<Vec<us
             f.rule_id.as_str(),
             f.fingerprint.as_str(),
             f.origin.display_path(),
+            f.line,
+            f.column,
             img.layer_digest.as_deref(),
             img.visibility.describe(),
         );

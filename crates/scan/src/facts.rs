@@ -22,6 +22,9 @@ pub struct TargetFacts {
     pub owners: Option<CodeOwners>,
     /// Every named secret the target's pipelines and manifests consume.
     pub consumers: Vec<Consumer>,
+    /// The consumers map was read (a target whose HEAD could not be read keeps the map an
+    /// inventory has of it).
+    pub consumers_read: bool,
 }
 
 /// The first CODEOWNERS of `files` in the order the forges look for it.
@@ -62,7 +65,10 @@ pub fn of_repo(dir: &Path, label: &str, consumers: bool, errors: &mut Vec<String
         Ok(f) => f,
         Err(e) => {
             errors.push(format!("{label}: owners and consumers not read: {e}"));
-            Vec::new()
+            return TargetFacts {
+                target: label.to_string(),
+                ..TargetFacts::default()
+            };
         }
     };
     TargetFacts {
@@ -73,6 +79,7 @@ pub fn of_repo(dir: &Path, label: &str, consumers: bool, errors: &mut Vec<String
         } else {
             Vec::new()
         },
+        consumers_read: consumers,
     }
 }
 
@@ -96,6 +103,7 @@ pub fn of_dir(root: &Path, label: &str, consumers: bool, errors: &mut Vec<String
         target: label.to_string(),
         owners: first_codeowners(&files),
         consumers: found,
+        consumers_read: consumers,
     }
 }
 

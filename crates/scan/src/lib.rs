@@ -67,6 +67,9 @@ pub struct ScanOutcome {
     /// [`plan::ScanPlan::consumers`]), each with its repository (`None`: the directory
     /// targets, which the inventory names together).
     pub consumers: Vec<(Option<String>, sprawl_ci::consumers::Consumer)>,
+    /// The targets whose consumers map was read (`None`: the directory targets); the others
+    /// keep the map an inventory has of them.
+    pub consumers_read: Vec<Option<String>>,
 }
 
 pub use sprawl_detect::stream::{BlobMatch, detect_stream};

@@ -353,10 +353,14 @@ impl Scanner {
                     if work_tree {
                         self.scan_work_tree(engine, fp, &base_opts, &p, &mut outcome);
                     }
-                    let facts =
-                        crate::facts::of_repo(&p, &label, plan.consumers, &mut outcome.errors);
-                    let dir = work_tree.then_some(p.as_path());
-                    self.take_facts(facts, Some(&label), dir, false, &mut outcome);
+                    // An unchanged repository yields no findings and keeps the inventory's
+                    // consumers map: nothing to read.
+                    if !outcome.unchanged.contains(&label) {
+                        let facts =
+                            crate::facts::of_repo(&p, &label, plan.consumers, &mut outcome.errors);
+                        let dir = work_tree.then_some(p.as_path());
+                        self.take_facts(facts, Some(&label), dir, false, &mut outcome);
+                    }
                 }
                 Target::RepoPath(root, prefix) => {
                     let opts = GitOptions {
@@ -374,13 +378,15 @@ impl Scanner {
                     Ok((dir, _guard)) => {
                         let label = sprawl_core::redact::url(&url);
                         scan_repo(engine, fp, &dir, &label, &git_opts, &mut outcome);
-                        let facts = crate::facts::of_repo(
-                            &dir,
-                            &label,
-                            plan.consumers,
-                            &mut outcome.errors,
-                        );
-                        self.take_facts(facts, Some(&label), None, false, &mut outcome);
+                        if !outcome.unchanged.contains(&label) {
+                            let facts = crate::facts::of_repo(
+                                &dir,
+                                &label,
+                                plan.consumers,
+                                &mut outcome.errors,
+                            );
+                            self.take_facts(facts, Some(&label), None, false, &mut outcome);
+                        }
                     }
                     Err(e) => outcome.errors.push(e),
                 },
@@ -405,6 +411,9 @@ impl Scanner {
             crate::facts::attach_owners(&mut outcome.findings, owners, repo, dir);
         }
         let target = (!files).then(|| facts.target.clone());
+        if facts.consumers_read && !outcome.consumers_read.contains(&target) {
+            outcome.consumers_read.push(target.clone());
+        }
         outcome
             .consumers
             .extend(facts.consumers.into_iter().map(|c| (target.clone(), c)));

@@ -4,11 +4,18 @@ use std::io::Write;
 
 use sprawl_inventory::SecretRecord;
 
+/// A CSV cell. Text a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or CR
+/// first: CODEOWNERS owners and paths come from scanned repositories) is prefixed with `'`.
 fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s
     }
 }
 

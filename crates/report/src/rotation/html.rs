@@ -166,7 +166,8 @@ fn copy_item(o: &Occurrence) -> String {
         o.line
     );
     if let Some(c) = &o.commit {
-        let _ = write!(li, " — commit <code>{}</code>", esc(&c[..c.len().min(12)]));
+        let short: String = c.chars().take(12).collect();
+        let _ = write!(li, " — commit <code>{}</code>", esc(&short));
     }
     if let Some(a) = &o.author {
         let _ = write!(li, " by {}", esc(a));

@@ -4,6 +4,15 @@ use std::io::Write;
 
 use sprawl_inventory::SecretRecord;
 
+/// Text from scanned repositories (owners, authors, names) as a code span: no Markdown or
+/// HTML in it is interpreted.
+fn code(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    format!("`{}`", text.replace('`', "'"))
+}
+
 /// Writes the Markdown rotation report of `secrets` (already in urgency order).
 pub fn markdown(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "# Rotation report\n")?;
@@ -17,7 +26,11 @@ pub fn markdown(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Resul
     if !owners.is_empty() {
         writeln!(out, "## Who rotates what\n")?;
         for (owner, n, live) in &owners {
-            writeln!(out, "- {owner}: {n} secret(s) to rotate, {live} live")?;
+            writeln!(
+                out,
+                "- {}: {n} secret(s) to rotate, {live} live",
+                code(owner)
+            )?;
         }
         writeln!(out)?;
     }
@@ -49,10 +62,12 @@ pub fn markdown(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Resul
             writeln!(out, "- found by: {}", s.rules.join(", "))?;
         }
         if !s.owners.is_empty() {
-            writeln!(out, "- owners: {}", s.owners.join(", "))?;
+            let owners: Vec<String> = s.owners.iter().map(|o| code(o)).collect();
+            writeln!(out, "- owners: {}", owners.join(", "))?;
         }
         if !s.authors.is_empty() {
-            writeln!(out, "- introduced by: {}", s.authors.join("; "))?;
+            let authors: Vec<String> = s.authors.iter().map(|a| code(a)).collect();
+            writeln!(out, "- introduced by: {}", authors.join("; "))?;
         }
         writeln!(
             out,
@@ -83,7 +98,7 @@ pub fn markdown(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Resul
             writeln!(out, "| target | file | job | step | name |")?;
             writeln!(out, "|---|---|---|---|---|")?;
             for c in &s.consumers {
-                let cell = |x: &str| x.replace('|', "\\|");
+                let cell = |x: &str| code(x).replace('|', "\\|");
                 writeln!(
                     out,
                     "| {} | {}:{} | {} | {} | {}{} |",
