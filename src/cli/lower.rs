@@ -117,6 +117,7 @@ pub fn verify_options(args: &VerifyFlags) -> Result<crate::verify::VerifyOptions
         skip_aws_accounts: args.skip_aws_account.clone(),
         cache: args.verify_cache.clone(),
         max_age: std::time::Duration::from_secs(args.verify_max_age),
+        blast_radius: args.blast_radius,
         ..crate::verify::VerifyOptions::default()
     })
 }

@@ -460,6 +460,10 @@ pub struct ScanArgs {
     /// holding the same layer copy, instead of a count (JSON always has them all).
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// With --verify --blast-radius: findings count for the exit code only when a secret is
+    /// live with at least this access (admin, can-write, read-only, identity-only).
+    #[arg(long, value_name = "LEVEL", value_parser = parse_access_level)]
+    pub fail_on_access: Option<crate::finding::AccessLevel>,
     /// Exit code to use when there are findings.
     #[arg(long, default_value_t = EXIT_FINDINGS, value_name = "CODE",
           value_parser = clap::value_parser!(i32).range(0..=255))]
@@ -506,6 +510,17 @@ pub struct VerifyFlags {
     /// Reuse cached outcomes younger than this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 86_400)]
     pub verify_max_age: u64,
+    /// For each secret verified live, ask its provider who it is and what it can reach
+    /// (read-only API calls; GitHub, GitLab, AWS, Slack, Stripe, Hugging Face, SendGrid, npm,
+    /// Twilio): an access level (admin, can-write, read-only, identity-only) in every report.
+    #[arg(long)]
+    pub blast_radius: bool,
+}
+
+/// `--fail-on-access` values.
+fn parse_access_level(s: &str) -> Result<crate::finding::AccessLevel, String> {
+    crate::finding::AccessLevel::parse(s)
+        .ok_or_else(|| format!("{s:?}: expected admin, can-write, read-only or identity-only"))
 }
 
 /// Runs the parsed command line and returns the process exit code.

@@ -46,8 +46,19 @@ pub fn run(args: ScanArgs) -> i32 {
                 );
                 report.outcome.notes.extend(st.cache_problem.clone());
                 report.outcome.notes.push(format!(
-                    "verification: {} distinct secret(s), {} request(s), {} cached: {} live, {} dead, {} unknown, {} skipped",
-                    st.secrets, st.requests, st.cached, st.live, st.dead, st.unknown, st.skipped
+                    "verification: {} distinct secret(s), {} request(s), {} cached: {} live, {} dead, {} unknown, {} skipped{}",
+                    st.secrets,
+                    st.requests,
+                    st.cached,
+                    st.live,
+                    st.dead,
+                    st.unknown,
+                    st.skipped,
+                    if opts.blast_radius {
+                        format!("; blast radius of {} live secret(s)", st.analysed)
+                    } else {
+                        String::new()
+                    }
                 ));
             }
             Err(e) => report.outcome.errors.push(e),
@@ -122,7 +133,10 @@ pub fn run(args: ScanArgs) -> i32 {
             return EXIT_ERROR;
         }
     }
-    exit_code(outcome, args.exit_code)
+    match args.fail_on_access {
+        Some(level) => exit_code_at_access(outcome, level, args.exit_code),
+        None => exit_code(outcome, args.exit_code),
+    }
 }
 
 /// Writes one `--write FORMAT=FILE` report.
@@ -140,6 +154,24 @@ fn write_extra(spec: &str, input: &ReportInput<'_>) -> Result<(), String> {
             w.flush()
         })
         .map_err(|e| format!("{path}: cannot write report: {e}"))
+}
+
+/// [`exit_code`] counting only findings of live secrets whose access reaches `level`.
+pub fn exit_code_at_access(
+    outcome: &ScanOutcome,
+    level: crate::finding::AccessLevel,
+    findings_code: i32,
+) -> i32 {
+    if !outcome.errors.is_empty() {
+        return EXIT_ERROR;
+    }
+    let reaches = outcome.findings.iter().any(|f| {
+        f.verification
+            .as_ref()
+            .and_then(|v| v.access.as_ref())
+            .is_some_and(|a| a.level >= level)
+    });
+    if reaches { findings_code } else { EXIT_CLEAN }
 }
 
 /// 2 on any error (fail closed), else `findings_code` when there are findings, else 0.

@@ -6,6 +6,7 @@
 mod common;
 
 mod action;
+mod blast;
 mod ci;
 mod cli;
 mod corpus;

@@ -11,7 +11,7 @@ use crate::common::{fake_aws_key, sprawl};
 use serde_json::Value;
 use tempfile::TempDir;
 
-struct Proc(Child);
+pub(crate) struct Proc(Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -85,7 +85,7 @@ fn token(prefix: &str, n: u32) -> String {
 }
 
 /// CA + server certificate for 127.0.0.1, made with openssl.
-fn certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+pub(crate) fn certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let run = |args: &[&str]| {
         let st = Command::new("openssl")
             .args(args)
@@ -148,10 +148,10 @@ fn certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (dir.join("ca.pem"), dir.join("srv.pem"), dir.join("srv.key"))
 }
 
-struct Provider {
-    port: u16,
+pub(crate) struct Provider {
+    pub(crate) port: u16,
     log: PathBuf,
-    ca: PathBuf,
+    pub(crate) ca: PathBuf,
     _p: Proc,
 }
 
@@ -165,6 +165,17 @@ impl Provider {
         scenarios: &[(&str, &str)],
         aws_key_id: &str,
         default: Option<&str>,
+    ) -> Provider {
+        Provider::start_api(dir, scenarios, aws_key_id, default, None)
+    }
+
+    /// With `routes`: the `api:NAME` scenarios answer from these provider API routes.
+    pub(crate) fn start_api(
+        dir: &Path,
+        scenarios: &[(&str, &str)],
+        aws_key_id: &str,
+        default: Option<&str>,
+        routes: Option<&Value>,
     ) -> Provider {
         let (ca, cert, key) = certs(dir);
         let map: serde_json::Map<String, Value> = scenarios
@@ -187,6 +198,15 @@ impl Provider {
             .arg(&log)
             .args(["--aws-key-id", aws_key_id])
             .args(default.map(|d| vec!["--default", d]).unwrap_or_default())
+            .args(
+                routes
+                    .map(|r| {
+                        let file = dir.join("routes.json");
+                        std::fs::write(&file, serde_json::to_string(r).unwrap()).unwrap();
+                        vec!["--routes".to_string(), file.display().to_string()]
+                    })
+                    .unwrap_or_default(),
+            )
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3");
@@ -207,7 +227,7 @@ impl Provider {
         }
     }
 
-    fn requests(&self) -> Vec<Value> {
+    pub(crate) fn requests(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()

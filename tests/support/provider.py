@@ -17,6 +17,12 @@ or the body). Scenarios, from the JSON file given with --scenarios ({"token": "s
   aws           STS GetCallerIdentity: 200 XML with <Account> if the Authorization header is
                 a SigV4 signature for the access key id given as --aws-key-id, else 403
 
+  api:NAME      a provider's API, answered from the routes of NAME in --routes (blast-radius
+                tests): a JSON list of {"match": "METHOD /path", "body": "substring" (optional),
+                "status": 200, "headers": {...}, "json": ... or "text": "..."}; the first route
+                whose method (ANY for any), path (before the query; a trailing * matches a
+                prefix; with a query, the whole target) and body substring match answers; none: 404.
+
 Every request is appended to --log as one JSON line: method, path, host header, headers, body.
 Prints "PORT <n>" once listening.
 """
@@ -38,8 +44,10 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--aws-key-id", default="")
     ap.add_argument("--default", default=None, help="scenario for requests carrying no known token")
+    ap.add_argument("--routes", default=None, help="JSON routes of the api:NAME scenarios")
     args = ap.parse_args()
     scenarios = json.load(open(args.scenarios))
+    routes = json.load(open(args.routes)) if args.routes else {}
     seen = {}
     lock = threading.Lock()
 
@@ -83,6 +91,8 @@ def main():
             with lock:
                 n = seen.get(scenario, 0)
                 seen[scenario] = n + 1
+            if scenario.startswith("api:"):
+                return self.api(routes.get(scenario[4:], []), body)
             if scenario == "retry_after" and n == 0:
                 return self.answer(429, '{"error": "slow down"}', extra={"Retry-After": "1"})
             if scenario == "always429":
@@ -111,6 +121,24 @@ def main():
                 return self.answer(403, "<ErrorResponse><Error><Code>InvalidClientTokenId</Code>"
                                    "</Error></ErrorResponse>", "text/xml")
             return self.answer(200, '{"ok": true, "login": "octocat"}')
+
+        def api(self, table, body):
+            for r in table:
+                method, want = r["match"].split(" ", 1)
+                if method not in ("ANY", self.command):
+                    continue
+                # A route with a query matches the whole request target, others its path.
+                path = self.path if "?" in want else self.path.split("?")[0]
+                if not (path == want or (want.endswith("*") and path.startswith(want[:-1]))):
+                    continue
+                if r.get("body") and r["body"] not in body:
+                    continue
+                if "json" in r:
+                    text, ctype = json.dumps(r["json"]), "application/json"
+                else:
+                    text, ctype = r.get("text", ""), r.get("type", "text/xml")
+                return self.answer(r.get("status", 200), text, ctype, r.get("headers"))
+            return self.answer(404, '{"message": "Not Found"}')
 
         def gcp_token(self, body):
             """Google's token endpoint: a JWT-bearer grant whose claims name the service account.

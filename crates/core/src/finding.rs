@@ -186,6 +186,64 @@ pub struct Verification {
     /// For private keys: the public key's OpenSSH type and SHA-256 fingerprint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
+    /// What a live secret can reach (`--blast-radius`), from read-only calls to its provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<Access>,
+}
+
+/// How much a live credential can do, worst first when sorted descending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccessLevel {
+    /// Says who it is and little else.
+    IdentityOnly,
+    /// Reads data.
+    ReadOnly,
+    /// Changes data, publishes, sends, spends.
+    CanWrite,
+    /// Administers the account, organisation or project (users, keys, settings).
+    Admin,
+}
+
+impl AccessLevel {
+    /// The name reports and `--fail-on-access` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            AccessLevel::IdentityOnly => "identity-only",
+            AccessLevel::ReadOnly => "read-only",
+            AccessLevel::CanWrite => "can-write",
+            AccessLevel::Admin => "admin",
+        }
+    }
+
+    /// Parses [`AccessLevel::name`].
+    pub fn parse(name: &str) -> Option<AccessLevel> {
+        [
+            AccessLevel::IdentityOnly,
+            AccessLevel::ReadOnly,
+            AccessLevel::CanWrite,
+            AccessLevel::Admin,
+        ]
+        .into_iter()
+        .find(|l| l.name() == name)
+    }
+}
+
+/// A live secret's blast radius: who it is and what it can reach, from read-only API calls.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Access {
+    /// The severity of the access.
+    pub level: AccessLevel,
+    /// Who the credential acts as (`user octocat`, `bot U0… in team acme`, `account acct_…`).
+    pub identity: String,
+    /// Scopes, roles or permissions the provider reports.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
+    /// What it reaches (`3 organisations: acme, …`, `42 repositories`, `admin of 2 groups`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reach: Vec<String>,
+    /// API calls made to find this out.
+    pub calls: u32,
 }
 
 /// One secret at one place.

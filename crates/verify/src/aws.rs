@@ -129,6 +129,42 @@ pub fn sts_headers(
     ]
 }
 
+/// Headers (besides Host) for a signed form POST of `body` to `service` in `region` at
+/// `host` (the query APIs: STS, IAM).
+pub fn form_headers(
+    host: &str,
+    amz_date: &str,
+    service: &str,
+    body: &str,
+    access_key: &str,
+    secret_key: &str,
+) -> Vec<(String, String)> {
+    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+    let payload_hash = hex(&Sha256::digest(body.as_bytes()));
+    let input = SignInput {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &[
+            ("content-type", content_type),
+            ("host", host),
+            ("x-amz-date", amz_date),
+        ],
+        payload_hash: &payload_hash,
+        amz_date,
+        region: "us-east-1",
+        service,
+    };
+    vec![
+        ("Content-Type".to_string(), content_type.to_string()),
+        ("X-Amz-Date".to_string(), amz_date.to_string()),
+        (
+            "Authorization".to_string(),
+            authorization(&input, access_key, secret_key),
+        ),
+    ]
+}
+
 /// The AWS account id an access key id (`AKIA…`, `ASIA…`) encodes, when it encodes one.
 pub fn account_of_key_id(key_id: &str) -> Option<String> {
     if key_id.len() < 20 || !(key_id.starts_with("AKIA") || key_id.starts_with("ASIA")) {

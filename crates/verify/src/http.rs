@@ -137,6 +137,18 @@ pub struct Answer {
     pub retry_after: Option<u64>,
     /// `Location`, for redirects.
     pub location: Option<String>,
+    /// Every response header, names in lower case (scopes and paging headers).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Answer {
+    /// The value of response header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A request to make.
@@ -249,6 +261,16 @@ impl Client {
         let content_type = header("content-type").unwrap_or_default();
         let retry_after = header("retry-after").and_then(|v| v.trim().parse().ok());
         let location = header("location");
+        let headers = resp
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((
+                    k.as_str().to_ascii_lowercase(),
+                    v.to_str().ok()?.to_string(),
+                ))
+            })
+            .collect();
         let status = resp.status().as_u16();
         let mut body = String::new();
         let _ = resp
@@ -263,6 +285,7 @@ impl Client {
             body,
             retry_after,
             location,
+            headers,
         })
     }
 }

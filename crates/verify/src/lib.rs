@@ -9,6 +9,7 @@
 //! addresses (unless `--allow-internal`), with bounded concurrency, per-provider rates,
 //! timeouts, and retries that honour `Retry-After`.
 
+pub mod access;
 pub mod aws;
 pub mod gcp;
 pub mod http;
@@ -50,6 +51,9 @@ pub struct VerifyOptions {
     pub cache: Option<std::path::PathBuf>,
     /// Outcomes in the cache younger than this are reused instead of asking again.
     pub max_age: Duration,
+    /// For each secret verified live, ask its provider what it can reach (read-only calls;
+    /// see [`access`]).
+    pub blast_radius: bool,
 }
 
 impl Default for VerifyOptions {
@@ -64,6 +68,7 @@ impl Default for VerifyOptions {
             default_rps: 4.0,
             cache: None,
             max_age: Duration::from_secs(24 * 3600),
+            blast_radius: false,
         }
     }
 }
@@ -85,6 +90,8 @@ pub struct VerifyStats {
     pub skipped: u64,
     /// Outcomes reused from the cache.
     pub cached: u64,
+    /// Live secrets whose blast radius was established (`--blast-radius`).
+    pub analysed: u64,
     /// Why the `--verify-cache` file could not be used (it is then rewritten).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_problem: Option<String>,
@@ -121,6 +128,7 @@ pub fn verify_findings(
         checked_at: now.clone(),
         reason: Some(why.to_string()),
         public_key: None,
+        access: None,
     };
     let mut jobs = Vec::new();
     let mut results: Vec<(Vec<usize>, Verification)> = Vec::new();
@@ -128,7 +136,11 @@ pub fn verify_findings(
     stats.cache_problem = cache_problem;
     for ((rule_id, fingerprint), idx) in groups {
         stats.secrets += 1;
-        if let Some(v) = cache.fresh(&rule_id, &fingerprint, opts.max_age) {
+        // The cache keeps outcomes, not access: a blast-radius run asks again.
+        if let Some(v) = cache
+            .fresh(&rule_id, &fingerprint, opts.max_age)
+            .filter(|_| !opts.blast_radius)
+        {
             stats.cached += 1;
             results.push((idx, v));
             continue;
@@ -204,6 +216,7 @@ fn finish(
     mut stats: VerifyStats,
 ) -> VerifyStats {
     for (idx, v) in results {
+        stats.analysed += u64::from(v.access.is_some());
         match v.status {
             Status::Live => stats.live += 1,
             Status::Dead => stats.dead += 1,
@@ -434,8 +447,35 @@ fn split_url(url: &str) -> Result<(&str, &str), String> {
     Ok((&url[..8 + end], &rest[end..]))
 }
 
-/// Runs one job to an outcome.
+/// Runs one job to an outcome and, with `--blast-radius`, a live secret's access.
 fn check(
+    job: &Job<'_>,
+    client: &Client,
+    limiter: &RateLimiter,
+    opts: &VerifyOptions,
+) -> Verification {
+    let mut v = check_status(job, client, limiter, opts);
+    if opts.blast_radius && v.status == Status::Live {
+        let rps = job.spec.rps.unwrap_or(opts.default_rps);
+        match access::analyse(
+            &job.rule.spec.id,
+            &job.secret,
+            &job.vars,
+            rps,
+            client,
+            limiter,
+            opts,
+        ) {
+            Some(Ok(a)) => v.access = Some(a),
+            Some(Err(why)) => v.reason = Some(format!("blast radius unknown: {why}")),
+            None => {}
+        }
+    }
+    v
+}
+
+/// Live, dead, unknown or skipped for one job.
+fn check_status(
     job: &Job<'_>,
     client: &Client,
     limiter: &RateLimiter,
@@ -447,6 +487,7 @@ fn check(
         checked_at: now_iso(),
         reason,
         public_key: None,
+        access: None,
     };
     let request = match job.spec.builtin {
         Some(Builtin::PrivateKey) => return private_key(&job.secret),
@@ -551,6 +592,7 @@ fn decide(job: &Job<'_>, a: &Answer) -> Verification {
         checked_at: now_iso(),
         reason,
         public_key: None,
+        access: None,
     };
     let head = a
         .body
@@ -701,6 +743,7 @@ fn private_key(secret: &str) -> Verification {
         checked_at: now_iso(),
         reason: Some(reason),
         public_key,
+        access: None,
     }
 }
 
@@ -809,6 +852,7 @@ fn verification_from_json(v: &serde_json::Value) -> Option<Verification> {
         checked_at: v["checked_at"].as_str()?.to_string(),
         reason: Some("cached outcome (--verify-max-age)".to_string()),
         public_key: v["public_key"].as_str().map(str::to_string),
+        access: None,
     })
 }
 

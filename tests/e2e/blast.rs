@@ -1,0 +1,374 @@
+//! Blast radius (`--verify --blast-radius`) against a local HTTPS server on 127.0.0.1 playing
+//! the providers' APIs (tests/support/provider.py `api:` scenarios) with response shapes from
+//! their documentation: admin and read-only identities, paging by `Link`, throttling that
+//! leaves the access unknown, and `--fail-on-access`.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::common::{fake_aws_key, fake_github, sprawl};
+use crate::verify::Provider;
+
+/// A generated value of `n` characters from `alphabet` (fake).
+fn fake(alphabet: &[u8], n: usize, seed: u64) -> String {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            alphabet[(x % alphabet.len() as u64) as usize] as char
+        })
+        .collect()
+}
+
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const HEX: &[u8] = b"0123456789abcdef";
+
+/// The providers' API routes, per scenario.
+fn routes() -> Value {
+    let memberships = "/user/memberships/orgs?state=active&per_page=100";
+    json!({
+        "gh-admin": [
+            {"match": "GET /user", "headers": {"X-OAuth-Scopes": "admin:org, repo, workflow"},
+             "json": {"login": "octo-admin", "type": "User", "site_admin": false,
+                      "public_repos": 12, "total_private_repos": 30}},
+            {"match": format!("GET {memberships}"),
+             "headers": {"Link": format!("<https://api.github.com{memberships}&page=2>; rel=\"next\"")},
+             "json": [{"organization": {"login": "acme"}, "role": "member"}]},
+            {"match": format!("GET {memberships}&page=2"),
+             "json": [{"organization": {"login": "acme-infra"}, "role": "admin"}]}
+        ],
+        "gh-read": [
+            {"match": "GET /user", "headers": {"X-OAuth-Scopes": "read:user"},
+             "json": {"login": "octo-reader", "type": "User", "public_repos": 3}},
+            {"match": "GET /user/memberships/orgs", "status": 403,
+             "json": {"message": "Resource not accessible by personal access token"}}
+        ],
+        "gh-throttled": [
+            {"match": "GET /user", "headers": {"X-OAuth-Scopes": "repo"},
+             "json": {"login": "octo-busy", "type": "User", "public_repos": 1}},
+            {"match": "GET /user/memberships/orgs", "status": 429, "headers": {"Retry-After": "1"},
+             "json": {"message": "API rate limit exceeded"}}
+        ],
+        "aws-admin": [
+            {"match": "POST /", "body": "Action=GetCallerIdentity", "text":
+             "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/ci/deploy-bot</Arn><UserId>AIDAEXAMPLEUSERID</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>"},
+            {"match": "POST /", "body": "Action=ListAttachedUserPolicies", "text":
+             "<ListAttachedUserPoliciesResponse><ListAttachedUserPoliciesResult><AttachedPolicies><member><PolicyArn>arn:aws:iam::aws:policy/AdministratorAccess</PolicyArn><PolicyName>AdministratorAccess</PolicyName></member></AttachedPolicies><IsTruncated>false</IsTruncated></ListAttachedUserPoliciesResult></ListAttachedUserPoliciesResponse>"},
+            {"match": "POST /", "body": "Action=ListUserPolicies", "text":
+             "<ListUserPoliciesResponse><ListUserPoliciesResult><PolicyNames><member>inline-s3-deploy</member></PolicyNames><IsTruncated>false</IsTruncated></ListUserPoliciesResult></ListUserPoliciesResponse>"},
+            {"match": "POST /", "body": "Action=ListGroupsForUser", "status": 403, "text":
+             "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized</Message></Error></ErrorResponse>"},
+            {"match": "POST /", "body": "Action=SimulatePrincipalPolicy", "text":
+             "<SimulatePrincipalPolicyResponse><SimulatePrincipalPolicyResult><EvaluationResults><member><EvalActionName>iam:CreateUser</EvalActionName><EvalDecision>allowed</EvalDecision></member><member><EvalActionName>s3:PutObject</EvalActionName><EvalDecision>allowed</EvalDecision></member><member><EvalActionName>s3:GetObject</EvalActionName><EvalDecision>allowed</EvalDecision></member></EvaluationResults><IsTruncated>false</IsTruncated></SimulatePrincipalPolicyResult></SimulatePrincipalPolicyResponse>"}
+        ],
+        "slack-bot": [
+            {"match": "ANY /api/auth.test", "headers": {"X-OAuth-Scopes": "chat:write,channels:read,files:write"},
+             "json": {"ok": true, "url": "https://acme.slack.com/", "team": "Acme", "user": "deploybot",
+                      "team_id": "T0ACME", "user_id": "U0BOT", "bot_id": "B0BOT"}}
+        ],
+        "hf-read": [
+            {"match": "GET /api/whoami-v2", "json": {"type": "user", "name": "ml-dev",
+             "orgs": [{"name": "acme-ml", "roleInOrg": "admin"}],
+             "auth": {"type": "access_token", "accessToken": {"displayName": "ci", "role": "read"}}}}
+        ],
+        "gitlab-read": [
+            {"match": "GET /api/v4/personal_access_tokens/self", "json": {"id": 7, "name": "ci",
+             "active": true, "revoked": false, "scopes": ["read_api", "read_repository"],
+             "user_id": 42, "expires_at": "2027-01-01"}},
+            {"match": "GET /api/v4/user", "json": {"id": 42, "username": "gl-dev"}},
+            {"match": "GET /api/v4/groups", "headers": {"X-Total": "0"}, "json": []}
+        ],
+        "stripe-rk": [
+            {"match": "GET /v1/account", "json": {"id": "acct_1Acme", "object": "account",
+             "business_profile": {"name": "Acme Shop"}}},
+            {"match": "GET /v1/balance", "json": {"object": "balance", "available": []}},
+            {"match": "GET /v1/customers", "status": 403, "json": {"error": {"type": "invalid_request_error"}}},
+            {"match": "GET /v1/charges", "json": {"object": "list", "data": []}}
+        ],
+        "sendgrid": [
+            {"match": "GET /v3/scopes", "json": {"scopes": ["mail.send", "alerts.read"]}},
+            {"match": "GET /v3/user/username", "status": 403, "json": {"errors": [{"message": "access forbidden"}]}}
+        ],
+        "npm": [
+            {"match": "GET /-/whoami", "json": {"username": "pkg-owner"}}
+        ],
+        "public": [
+            {"match": "GET /-/v1/search", "json": {"objects": [{"package": {"name": "acme-utils"}}], "total": 1}}
+        ],
+        "twilio": [
+            {"match": "GET /2010-04-01/Accounts.json", "json": {"accounts": [
+                {"sid": "SELF", "friendly_name": "Acme main"},
+                {"sid": "ACsub", "friendly_name": "Acme EU"}]}},
+            {"match": "GET /2010-04-01/Accounts/*", "json": {"friendly_name": "Acme main",
+             "status": "active", "type": "Full"}}
+        ]
+    })
+}
+
+struct Planted {
+    gh_admin: String,
+    gh_read: String,
+    gh_throttled: String,
+    aws_secret: String,
+    slack: String,
+    hf: String,
+    gitlab: String,
+    stripe: String,
+    sendgrid: String,
+    npm: String,
+    twilio: String,
+}
+
+fn scan(provider: &Provider, tree: &Path, extra: &[&str]) -> (i32, Value, String) {
+    let base = format!("https://127.0.0.1:{}", provider.port);
+    let mut cmd = sprawl();
+    cmd.arg("scan")
+        .arg(tree)
+        .args([
+            "--format",
+            "json",
+            "--show-secrets",
+            "--no-progress",
+            "--verify",
+        ])
+        .args(["--allow-internal", "--blast-radius"])
+        .arg("--verify-ca")
+        .arg(&provider.ca);
+    for p in [
+        "github",
+        "gitlab",
+        "aws",
+        "slack",
+        "huggingface",
+        "stripe",
+        "sendgrid",
+        "npm",
+        "twilio",
+    ] {
+        cmd.args(["--verify-endpoint", &format!("{p}={base}")]);
+    }
+    let out = cmd.args(extra).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn access_of<'a>(doc: &'a Value, secret: &str) -> &'a Value {
+    let f = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["secret"] == secret)
+        .unwrap_or_else(|| panic!("no finding for {secret}: {doc:#}"));
+    &f["verification"]
+}
+
+fn setup(work: &Path) -> (Planted, Provider, std::path::PathBuf) {
+    let key_id = fake_aws_key(9901);
+    let p = Planted {
+        gh_admin: fake_github("ghp_", 9902),
+        gh_read: fake_github("ghp_", 9903),
+        gh_throttled: fake_github("ghp_", 9904),
+        aws_secret: fake(
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+            40,
+            9905,
+        ),
+        slack: format!(
+            "xoxb-{}-{}-{}",
+            fake(b"123456789", 12, 9906),
+            fake(b"123456789", 13, 9907),
+            fake(ALNUM, 24, 9908)
+        ),
+        hf: format!("hf_{}", fake(LETTERS, 34, 9909)),
+        gitlab: format!("glpat-{}", fake(ALNUM, 20, 9910)),
+        stripe: format!("rk_live_{}", fake(ALNUM, 40, 9911)),
+        sendgrid: format!("SG.{}.{}", fake(ALNUM, 22, 9912), fake(ALNUM, 43, 9913)),
+        npm: fake_github("npm_", 9914),
+        twilio: fake(HEX, 32, 9915),
+    };
+    let sid = format!("AC{}", fake(HEX, 32, 9916));
+    let tree = work.join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    let files = [
+        ("admin.env", format!("GITHUB_TOKEN={}\n", p.gh_admin)),
+        ("reader.env", format!("GITHUB_TOKEN={}\n", p.gh_read)),
+        ("busy.env", format!("GITHUB_TOKEN={}\n", p.gh_throttled)),
+        (
+            "aws.env",
+            format!(
+                "AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={}\n",
+                p.aws_secret
+            ),
+        ),
+        ("slack.env", format!("SLACK_BOT_TOKEN={}\n", p.slack)),
+        ("hf.env", format!("HF_TOKEN={}\n", p.hf)),
+        ("gitlab.env", format!("GITLAB_TOKEN={}\n", p.gitlab)),
+        ("stripe.env", format!("STRIPE_SECRET_KEY={}\n", p.stripe)),
+        ("sendgrid.env", format!("SENDGRID_API_KEY={}\n", p.sendgrid)),
+        (
+            ".npmrc",
+            format!("//registry.npmjs.org/:_authToken={}\n", p.npm),
+        ),
+        (
+            "twilio.env",
+            format!("TWILIO_ACCOUNT_SID={sid}\nTWILIO_AUTH_TOKEN={}\n", p.twilio),
+        ),
+    ];
+    for (name, text) in &files {
+        std::fs::write(tree.join(name), text).unwrap();
+    }
+    let twilio_auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("{sid}:{}", p.twilio));
+    let mut table = routes();
+    // Twilio lists the account itself among its accounts.
+    table["twilio"][0]["json"]["accounts"][0]["sid"] = Value::String(sid.clone());
+    let scenarios = [
+        (p.gh_admin.as_str(), "api:gh-admin"),
+        (p.gh_read.as_str(), "api:gh-read"),
+        (p.gh_throttled.as_str(), "api:gh-throttled"),
+        (key_id.as_str(), "api:aws-admin"),
+        (p.slack.as_str(), "api:slack-bot"),
+        (p.hf.as_str(), "api:hf-read"),
+        (p.gitlab.as_str(), "api:gitlab-read"),
+        (p.stripe.as_str(), "api:stripe-rk"),
+        (p.sendgrid.as_str(), "api:sendgrid"),
+        (p.npm.as_str(), "api:npm"),
+        (twilio_auth.as_str(), "api:twilio"),
+    ];
+    let provider = Provider::start_api(work, &scenarios, &key_id, Some("api:public"), Some(&table));
+    (p, provider, tree)
+}
+
+#[test]
+fn blast_radius_of_live_secrets_from_read_only_calls() {
+    let work = TempDir::new().unwrap();
+    let (p, provider, tree) = setup(work.path());
+    let (code, doc, err) = scan(&provider, &tree, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("blast radius of 10 live secret(s)"), "{err}");
+
+    let v = access_of(&doc, &p.gh_admin);
+    assert_eq!(v["status"], "live");
+    let a = &v["access"];
+    assert_eq!(a["level"], "admin", "{v:#}");
+    assert_eq!(a["identity"], "user octo-admin");
+    assert!(
+        a["reach"]
+            .to_string()
+            .contains("42 repositories (12 public, 30 private)"),
+        "{a}"
+    );
+    assert!(
+        a["reach"]
+            .to_string()
+            .contains("organisations it administers: acme-infra"),
+        "{a}"
+    );
+    assert_eq!(a["calls"], 3, "user, then two pages of memberships");
+
+    let a = &access_of(&doc, &p.gh_read)["access"];
+    assert_eq!(a["level"], "read-only", "{a}");
+    assert!(
+        a["reach"].to_string().contains("memberships not readable"),
+        "{a}"
+    );
+
+    let v = access_of(&doc, &p.gh_throttled);
+    assert_eq!(v["status"], "live");
+    assert!(
+        v["access"].is_null(),
+        "throttled: unknown, never a lower level: {v}"
+    );
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("blast radius unknown: rate limited (429)")
+    );
+
+    let a = &access_of(&doc, &p.aws_secret)["access"];
+    assert_eq!(a["level"], "admin", "{a}");
+    assert_eq!(
+        a["identity"],
+        "arn:aws:iam::123456789012:user/ci/deploy-bot"
+    );
+    let perms = a["permissions"].to_string();
+    for want in [
+        "attached policy AdministratorAccess",
+        "inline policy inline-s3-deploy",
+        "allowed: iam:CreateUser",
+    ] {
+        assert!(perms.contains(want), "{want}: {a}");
+    }
+    assert!(
+        a["reach"].to_string().contains("ListGroupsForUser denied"),
+        "{a}"
+    );
+    assert_eq!(a["calls"], 5);
+
+    let a = &access_of(&doc, &p.slack)["access"];
+    assert_eq!(a["level"], "can-write", "{a}");
+    assert_eq!(a["identity"], "bot deploybot (B0BOT) in workspace Acme");
+
+    let a = &access_of(&doc, &p.hf)["access"];
+    assert_eq!(a["level"], "read-only", "a read token of an org admin: {a}");
+    let a = &access_of(&doc, &p.gitlab)["access"];
+    assert_eq!(a["level"], "read-only", "{a}");
+    assert_eq!(a["identity"], "user gl-dev");
+    let a = &access_of(&doc, &p.stripe)["access"];
+    assert_eq!(a["level"], "read-only", "{a}");
+    assert_eq!(a["permissions"], json!(["read balance", "read charges"]));
+    let a = &access_of(&doc, &p.sendgrid)["access"];
+    assert_eq!(a["level"], "can-write", "{a}");
+    let a = &access_of(&doc, &p.npm)["access"];
+    assert_eq!(a["level"], "can-write", "maintains a package: {a}");
+    assert!(a["reach"].to_string().contains("acme-utils"));
+    let a = &access_of(&doc, &p.twilio)["access"];
+    assert_eq!(a["level"], "admin", "{a}");
+    assert!(
+        a["reach"].to_string().contains("1 subaccounts: Acme EU"),
+        "{a}"
+    );
+
+    // Read-only: every request the analyses made was a GET, or an AWS query-API read.
+    for r in provider.requests() {
+        let body = r["body"].as_str().unwrap_or("");
+        assert!(
+            r["method"] == "GET"
+                || body.starts_with("Action=GetCallerIdentity")
+                || body.starts_with("Action=List")
+                || body.starts_with("Action=SimulatePrincipalPolicy")
+                || r["path"].as_str().unwrap_or("").ends_with("auth.test"),
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn fail_on_access_gates_on_the_level_reached() {
+    let work = TempDir::new().unwrap();
+    let (_p, provider, tree) = setup(work.path());
+    let (code, _, err) = scan(&provider, &tree, &["--fail-on-access", "admin"]);
+    assert_eq!(code, 1, "an admin key is live: {err}");
+    // Only the read-only and throttled GitHub tokens: nothing reaches can-write.
+    for f in std::fs::read_dir(&tree).unwrap() {
+        let f = f.unwrap().path();
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        if name != "reader.env" && name != "busy.env" {
+            std::fs::remove_file(f).unwrap();
+        }
+    }
+    let (code, doc, err) = scan(&provider, &tree, &["--fail-on-access", "can-write"]);
+    assert_eq!(code, 0, "{err} {doc:#}");
+    let (code, _, _) = scan(&provider, &tree, &["--fail-on-access", "nonsense"]);
+    assert_eq!(code, 2, "a bad level is a usage error");
+}
