@@ -8,6 +8,7 @@ pub mod lower;
 pub mod progress;
 pub mod record;
 pub mod report;
+pub mod revoke;
 pub mod rules;
 pub mod scan;
 
@@ -65,6 +66,9 @@ pub enum Command {
     /// Print the rotation report of an inventory: each distinct secret, most urgent first, with
     /// every copy and what to do.
     Report(ReportArgs),
+    /// Revoke secrets of an inventory at their provider (GitHub, GitLab, Slack: the APIs they
+    /// offer to whoever holds a secret), after confirmation; every attempt is recorded.
+    Revoke(RevokeArgs),
     /// Understand CI pipelines: which jobs and steps consume which named secrets.
     Ci {
         /// What to do.
@@ -150,6 +154,28 @@ pub struct VerifyArgs {
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
     /// Verification settings.
+    #[command(flatten)]
+    pub verify_flags: VerifyFlags,
+}
+
+/// `sprawl revoke` options.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The inventory, recorded with --store-secrets (revoking needs the value).
+    #[arg(long, value_name = "STORE")]
+    pub store: String,
+    /// Fingerprints of the secrets to revoke (from any report).
+    pub fingerprints: Vec<String>,
+    /// Also every secret of this provider (`github`, `gitlab`, `slack`: a rule-id prefix).
+    #[arg(long, value_name = "PROVIDER")]
+    pub provider: Vec<String>,
+    /// Only secrets last verified live.
+    #[arg(long)]
+    pub live: bool,
+    /// Revoke without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// How providers are reached (endpoints, CA, timeouts), as for verification.
     #[command(flatten)]
     pub verify_flags: VerifyFlags,
 }
@@ -531,6 +557,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Baseline { command } => baseline::run(command),
         Command::Ci { command } => ci::run(command),
         Command::Report(args) => report::run(args),
+        Command::Revoke(args) => revoke::run(args),
         Command::Verify(args) => report::verify(args),
         Command::Audit(args) => audit::run(args),
         Command::Rotation { command } => report::rotation(command),

@@ -80,18 +80,20 @@ pub fn run(args: ReportArgs) -> i32 {
     }
 }
 
+/// An existing inventory and every secret in it (for commands that act on stored secrets).
+pub fn open_with_secrets(
+    location: &str,
+) -> Result<(Box<dyn inventory::Store>, Vec<inventory::SecretRecord>), inventory::StoreError> {
+    let mut store = inventory::open_existing(location)?;
+    let secrets = store.secrets()?;
+    Ok((store, secrets))
+}
+
 /// Runs `sprawl verify --store`: every stored secret with its plaintext is checked again (one
 /// request per secret, the same engine and safety as `scan --verify`) and the outcome recorded.
 pub fn verify(args: VerifyArgs) -> i32 {
-    let mut store = match inventory::open_existing(&args.store) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERROR;
-        }
-    };
-    let secrets = match store.secrets() {
-        Ok(s) => s,
+    let (mut store, secrets) = match open_with_secrets(&args.store) {
+        Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_ERROR;

@@ -252,7 +252,9 @@ fn setup(work: &Path) -> (Planted, Provider, std::path::PathBuf) {
 fn blast_radius_of_live_secrets_from_read_only_calls() {
     let work = TempDir::new().unwrap();
     let (p, provider, tree) = setup(work.path());
-    let (code, doc, err) = scan(&provider, &tree, &[]);
+    let store = work.path().join("inv.db");
+    let store_arg = store.display().to_string();
+    let (code, doc, err) = scan(&provider, &tree, &["--store", &store_arg]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("blast radius of 10 live secret(s)"), "{err}");
 
@@ -339,6 +341,46 @@ fn blast_radius_of_live_secrets_from_read_only_calls() {
         "{a}"
     );
 
+    // The inventory keeps the access; the rotation report ranks admin first and shows it.
+    let report: Value = serde_json::from_slice(&crate::common::report(&store, "json")).unwrap();
+    let first = &report["secrets"][0];
+    assert_eq!(first["access"]["level"], "admin", "{first:#}");
+    let md = String::from_utf8(crate::common::report(&store, "md")).unwrap();
+    assert!(
+        md.contains("- blast radius: `admin — user octo-admin"),
+        "{md}"
+    );
+    let html = crate::common::report(&store, "html");
+    let page = work.path().join("report.html");
+    std::fs::write(&page, &html).unwrap();
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains("<h3>Blast radius</h3>") && html.contains("data-filter=\"access\""));
+    if let Some(chromium) = crate::common::chromium() {
+        let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+        std::fs::create_dir_all(&artifacts).unwrap();
+        for (name, fragment) in [
+            ("blast-radius-list.png", ""),
+            ("blast-radius-page.png", "#s-1"),
+        ] {
+            let shot = artifacts.join(name);
+            crate::common::headless(
+                chromium,
+                &page,
+                fragment,
+                &[
+                    "--window-size=1366,900",
+                    &format!("--screenshot={}", shot.display()),
+                ],
+            );
+            assert!(
+                std::fs::metadata(&shot)
+                    .map(|m| m.len() > 10_000)
+                    .unwrap_or(false),
+                "{name}"
+            );
+        }
+    }
+
     // Read-only: every request the analyses made was a GET, or an AWS query-API read.
     for r in provider.requests() {
         let body = r["body"].as_str().unwrap_or("");
@@ -371,4 +413,164 @@ fn fail_on_access_gates_on_the_level_reached() {
     assert_eq!(code, 0, "{err} {doc:#}");
     let (code, _, _) = scan(&provider, &tree, &["--fail-on-access", "nonsense"]);
     assert_eq!(code, 2, "a bad level is a usage error");
+}
+
+/// `sprawl revoke`: nothing without consent; with `--yes`, GitHub's credential revocation API
+/// (no authentication), GitLab's self-revocation and Slack's `auth.revoke`, each outcome
+/// honest (a refusal is failed, a 429 that stays is unknown) and recorded in the inventory.
+#[test]
+fn revoke_asks_first_then_records_every_attempt() {
+    let work = TempDir::new().unwrap();
+    let gh = fake_github("ghp_", 9931);
+    let gl = format!("glpat-{}", fake(ALNUM, 20, 9932));
+    let gl_busy = format!("glpat-{}", fake(ALNUM, 20, 9933));
+    let slack = format!(
+        "xoxb-{}-{}-{}",
+        fake(b"123456789", 12, 9934),
+        fake(b"123456789", 13, 9935),
+        fake(ALNUM, 24, 9936)
+    );
+    let slack_dead = format!(
+        "xoxb-{}-{}-{}",
+        fake(b"123456789", 12, 9937),
+        fake(b"123456789", 13, 9938),
+        fake(ALNUM, 24, 9939)
+    );
+    let hf = format!("hf_{}", fake(LETTERS, 34, 9940));
+    let tree = work.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(
+        tree.join("ci.env"),
+        format!("GITHUB_TOKEN={gh}\nGITLAB_TOKEN={gl}\nGL_BACKUP_TOKEN={gl_busy}\nSLACK_BOT_TOKEN={slack}\nSLACK_OLD_TOKEN={slack_dead}\nHF_TOKEN={hf}\n"),
+    )
+    .unwrap();
+    let store = work.path().join("inv.db");
+    let out = sprawl()
+        .arg("scan")
+        .arg(&tree)
+        .args([
+            "--no-progress",
+            "--store-secrets",
+            "--format",
+            "json",
+            "-o",
+            "/dev/null",
+            "--store",
+        ])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let routes = json!({
+        "gh": [{"match": "POST /credentials/revoke", "status": 202, "json": {}}],
+        "gl": [{"match": "DELETE /api/v4/personal_access_tokens/self", "status": 204, "text": ""}],
+        "gl-busy": [{"match": "DELETE /api/v4/personal_access_tokens/self", "status": 429,
+                     "headers": {"Retry-After": "1"}, "json": {"message": "429 Too Many Requests"}}],
+        "slack": [{"match": "GET /api/auth.revoke", "json": {"ok": true, "revoked": true}}],
+        "slack-dead": [{"match": "GET /api/auth.revoke", "json": {"ok": false, "error": "invalid_auth"}}]
+    });
+    let scenarios = [
+        (gh.as_str(), "api:gh"),
+        (gl.as_str(), "api:gl"),
+        (gl_busy.as_str(), "api:gl-busy"),
+        (slack.as_str(), "api:slack"),
+        (slack_dead.as_str(), "api:slack-dead"),
+    ];
+    let provider = Provider::start_api(work.path(), &scenarios, "", None, Some(&routes));
+    let base = format!("https://127.0.0.1:{}", provider.port);
+    let revoke = |extra: &[&str]| {
+        let mut cmd = sprawl();
+        cmd.arg("revoke")
+            .arg("--store")
+            .arg(&store)
+            .args([
+                "--provider",
+                "github",
+                "--provider",
+                "gitlab",
+                "--provider",
+                "slack",
+            ])
+            .args(["--allow-internal", "--verify-ca"])
+            .arg(&provider.ca)
+            .write_stdin("");
+        for p in ["github", "gitlab", "slack"] {
+            cmd.args(["--verify-endpoint", &format!("{p}={base}")]);
+        }
+        cmd.args(extra).output().unwrap()
+    };
+    let refused = revoke(&[]);
+    assert_eq!(refused.status.code(), Some(2), "no consent, not a terminal");
+    assert!(
+        provider.requests().is_empty(),
+        "nothing sent without consent"
+    );
+
+    let done = revoke(&["--yes"]);
+    let stdout = String::from_utf8_lossy(&done.stdout).into_owned();
+    assert_eq!(
+        done.status.code(),
+        Some(1),
+        "two were not revoked: {stdout}"
+    );
+    let requests = provider.requests();
+    let github = requests
+        .iter()
+        .find(|r| r["path"] == "/credentials/revoke")
+        .expect("GitHub revocation");
+    assert_eq!(github["method"], "POST");
+    assert!(github["body"].as_str().unwrap().contains(&gh));
+    assert!(
+        github["headers"].get("Authorization").is_none(),
+        "GitHub's revocation API needs no authentication"
+    );
+    let doc: Value = serde_json::from_slice(&crate::common::report(&store, "json")).unwrap();
+    let outcome = |secret_prefix: &str| -> Vec<String> {
+        doc["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["occurrences"][0]["name"].as_str() == Some(secret_prefix))
+            .map(|s| {
+                s["revocations"]
+                    .as_array()
+                    .map(|r| {
+                        r.iter()
+                            .map(|x| x["outcome"].as_str().unwrap().to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(outcome("GITHUB_TOKEN"), ["revoked"]);
+    assert_eq!(outcome("GITLAB_TOKEN"), ["revoked"]);
+    assert_eq!(
+        outcome("GL_BACKUP_TOKEN"),
+        ["unknown"],
+        "429 that stays: unknown"
+    );
+    assert_eq!(outcome("SLACK_BOT_TOKEN"), ["revoked"]);
+    assert_eq!(
+        outcome("SLACK_OLD_TOKEN"),
+        ["failed"],
+        "invalid_auth: failed"
+    );
+    assert!(outcome("HF_TOKEN").is_empty());
+    let md = String::from_utf8(crate::common::report(&store, "md")).unwrap();
+    assert!(
+        md.contains("revocation: `"),
+        "the rotation report shows attempts: {md}"
+    );
+    for text in [&stdout, &md] {
+        assert!(
+            !text.contains(&gh) && !text.contains(&slack),
+            "no value printed"
+        );
+    }
 }

@@ -161,6 +161,7 @@ def main():
         do_GET = handle_any
         do_POST = handle_any
         do_HEAD = handle_any
+        do_DELETE = handle_any
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

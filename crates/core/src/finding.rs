@@ -192,7 +192,9 @@ pub struct Verification {
 }
 
 /// How much a live credential can do, worst first when sorted descending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum AccessLevel {
     /// Says who it is and little else.
@@ -230,17 +232,17 @@ impl AccessLevel {
 }
 
 /// A live secret's blast radius: who it is and what it can reach, from read-only API calls.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct Access {
     /// The severity of the access.
     pub level: AccessLevel,
     /// Who the credential acts as (`user octocat`, `bot U0… in team acme`, `account acct_…`).
     pub identity: String,
     /// Scopes, roles or permissions the provider reports.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<String>,
     /// What it reaches (`3 organisations: acme, …`, `42 repositories`, `admin of 2 groups`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reach: Vec<String>,
     /// API calls made to find this out.
     pub calls: u32,

@@ -130,6 +130,33 @@ pub struct SecretRecord {
     /// has the rules; the store keeps none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_step: Option<NextStep>,
+    /// What it could reach when last verified live with `--blast-radius`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<sprawl_core::finding::Access>,
+    /// Every revocation attempt, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revocations: Vec<Revocation>,
+}
+
+/// One attempt to revoke a secret at its provider (`sprawl revoke`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revocation {
+    /// The secret.
+    pub fingerprint: String,
+    /// When (ISO 8601).
+    pub attempted_at: String,
+    /// Provider.
+    pub provider: String,
+    /// How (`GitHub credential revocation API`, `Slack auth.revoke`, …).
+    pub method: String,
+    /// `revoked`, `failed` (the provider refused) or `unknown` (no clear answer).
+    pub outcome: String,
+    /// HTTP status of the answer, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// What the provider said.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
 }
 
 /// Provider-specific rotation guidance for one secret, from its rule.
@@ -223,6 +250,8 @@ pub trait Store {
     fn start_rotation(&mut self, fingerprint: &str) -> Result<usize, StoreError>;
     /// Every rotation with what still holds the old value; marks complete the ones with none.
     fn rotations(&mut self) -> Result<Vec<Rotation>, StoreError>;
+    /// Records a revocation attempt.
+    fn record_revocation(&mut self, r: &Revocation) -> Result<(), StoreError>;
     /// Records a verification outcome for a secret.
     fn record_verification(
         &mut self,

@@ -131,6 +131,8 @@ CREATE TABLE consumers (
 "#,
         crate::v4_copy_and_swap!()
     ),
+    // v3: blast radius and revocations (SQLite's v5).
+    crate::v5_access_and_revocations!(),
 ];
 
 /// Advisory lock key taken while migrating ("sprawl" in ASCII).

@@ -58,6 +58,29 @@ CREATE INDEX occurrences_by_scan ON occurrences (last_scan);
     };
 }
 
+/// Schema v5 (SQLite; v3 in PostgreSQL), the same text for both: a secret's blast radius
+/// (`access`, the JSON of [`sprawl_core::finding::Access`], and its level) and every
+/// revocation attempt with its outcome.
+#[macro_export]
+macro_rules! v5_access_and_revocations {
+    () => {
+        r#"
+ALTER TABLE secrets ADD COLUMN access TEXT;
+ALTER TABLE secrets ADD COLUMN access_level TEXT;
+CREATE TABLE revocations (
+    fingerprint TEXT NOT NULL,
+    attempted_at TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    method TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    http_status BIGINT,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX revocations_by_fingerprint ON revocations (fingerprint);
+"#
+    };
+}
+
 /// A value bound to or read from a statement: the inventory uses only integers and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Val {
@@ -181,6 +204,12 @@ fn verification_of(f: &Finding) -> (Option<String>, Option<String>, Option<i64>)
     }
 }
 
+/// A verification's access as stored: its JSON and its level's name.
+fn access_of(v: Option<&sprawl_core::finding::Verification>) -> Option<(String, String)> {
+    let a = v?.access.as_ref()?;
+    Some((serde_json::to_string(a).ok()?, a.level.name().to_string()))
+}
+
 fn upsert_secret<C: Conn>(
     c: &mut C,
     f: &Finding,
@@ -188,12 +217,13 @@ fn upsert_secret<C: Conn>(
     store_secrets: bool,
 ) -> Result<i64, StoreError> {
     let (status, at, http) = verification_of(f);
+    let access = access_of(f.verification.as_ref());
     let keep = store_secrets && !f.secret.is_withheld();
     // One row per value: a copy found by a more specific rule (a provider's over a generic
     // one; equal ranks: the smaller rule id, so every worker order gives the same row) names it.
     let sql = format!(
-        "INSERT INTO secrets (fingerprint, rule_id, specificity, provider, environment, severity, preview, first_seen, last_seen, verification, verified_at, http_status, secret)
-         VALUES (?1, ?2, ?12, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11)
+        "INSERT INTO secrets (fingerprint, rule_id, specificity, provider, environment, severity, preview, first_seen, last_seen, verification, verified_at, http_status, secret, access, access_level)
+         VALUES (?1, ?2, ?12, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?13, ?14)
          ON CONFLICT (fingerprint) DO UPDATE SET
            last_seen = excluded.last_seen,
            rule_id = CASE WHEN {wins} THEN excluded.rule_id ELSE secrets.rule_id END,
@@ -205,7 +235,9 @@ fn upsert_secret<C: Conn>(
            verification = COALESCE(excluded.verification, secrets.verification),
            verified_at = COALESCE(excluded.verified_at, secrets.verified_at),
            http_status = COALESCE(excluded.http_status, secrets.http_status),
-           secret = COALESCE(excluded.secret, secrets.secret)
+           secret = COALESCE(excluded.secret, secrets.secret),
+           access = COALESCE(excluded.access, secrets.access),
+           access_level = COALESCE(excluded.access_level, secrets.access_level)
          RETURNING id",
         ENV_RANK.replace("{}", "excluded.environment"),
         ENV_RANK.replace("{}", "secrets.environment"),
@@ -226,6 +258,8 @@ fn upsert_secret<C: Conn>(
             Val::Int(http),
             Val::opt_text(f.secret.plain().filter(|_| keep)),
             Val::int(f.specificity()),
+            Val::Text(access.as_ref().map(|a| a.0.clone())),
+            Val::Text(access.map(|a| a.1)),
         ],
     )?;
     rows.first()
@@ -474,13 +508,34 @@ impl<C: Conn> Store for SqlStore<C> {
         }
         self.conn
             .exec(
-                "UPDATE secrets SET verification = ?1, verified_at = ?2, http_status = ?3
+                "UPDATE secrets SET verification = ?1, verified_at = ?2, http_status = ?3,
+                   access = COALESCE(?5, access), access_level = COALESCE(?6, access_level)
                  WHERE fingerprint = ?4",
                 &[
                     Val::text(format!("{:?}", v.status).to_lowercase()),
                     Val::text(&v.checked_at),
                     Val::Int(v.http_status.map(i64::from)),
                     Val::text(fingerprint),
+                    Val::Text(access_of(Some(v)).map(|a| a.0)),
+                    Val::Text(access_of(Some(v)).map(|a| a.1)),
+                ],
+            )
+            .map(|_| ())
+    }
+
+    fn record_revocation(&mut self, r: &crate::Revocation) -> Result<(), StoreError> {
+        self.conn
+            .exec(
+                "INSERT INTO revocations (fingerprint, attempted_at, provider, method, outcome, http_status, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                &[
+                    Val::text(&r.fingerprint),
+                    Val::text(&r.attempted_at),
+                    Val::text(&r.provider),
+                    Val::text(&r.method),
+                    Val::text(&r.outcome),
+                    Val::Int(r.http_status.map(i64::from)),
+                    Val::text(&r.detail),
                 ],
             )
             .map(|_| ())
@@ -608,7 +663,7 @@ impl<C: Conn> Store for SqlStore<C> {
 
     fn secrets(&mut self) -> Result<Vec<SecretRecord>, StoreError> {
         let rows = self.conn.query(
-            "SELECT id, fingerprint, rule_id, provider, environment, severity, preview, first_seen, last_seen, verification, verified_at, secret
+            "SELECT id, fingerprint, rule_id, provider, environment, severity, preview, first_seen, last_seen, verification, verified_at, secret, access
              FROM secrets ORDER BY fingerprint",
             &[],
         )?;
@@ -621,6 +676,26 @@ impl<C: Conn> Store for SqlStore<C> {
             "SELECT target, name, file, line, kind, job, step, leaks FROM consumers ORDER BY target, file, line, name",
             &[],
         )?;
+        let mut revocations: std::collections::HashMap<String, Vec<crate::Revocation>> =
+            std::collections::HashMap::new();
+        for r in self.conn.query(
+            "SELECT fingerprint, attempted_at, provider, method, outcome, http_status, detail
+             FROM revocations ORDER BY fingerprint, attempted_at",
+            &[],
+        )? {
+            revocations
+                .entry(r[0].as_text())
+                .or_default()
+                .push(crate::Revocation {
+                    fingerprint: r[0].as_text(),
+                    attempted_at: r[1].as_text(),
+                    provider: r[2].as_text(),
+                    method: r[3].as_text(),
+                    outcome: r[4].as_text(),
+                    http_status: r[5].as_opt_text().and_then(|s| s.parse().ok()),
+                    detail: r[6].as_text(),
+                });
+        }
         // Consumers by (target, join name).
         let mut by_name: std::collections::HashMap<(String, String), Vec<ConsumerRow>> =
             std::collections::HashMap::new();
@@ -722,6 +797,10 @@ impl<C: Conn> Store for SqlStore<C> {
                     authors,
                     consumers,
                     next_step: None,
+                    access: r[12]
+                        .as_opt_text()
+                        .and_then(|t| serde_json::from_str(&t).ok()),
+                    revocations: revocations.remove(&r[1].as_text()).unwrap_or_default(),
                 }
             })
             .collect())

@@ -138,6 +138,8 @@ CREATE TABLE consumers (
 "#,
         crate::v4_copy_and_swap!()
     ),
+    // v5: blast radius and revocations.
+    crate::v5_access_and_revocations!(),
 ];
 
 /// One SQLite file.

@@ -14,6 +14,7 @@ pub mod aws;
 pub mod gcp;
 pub mod http;
 pub mod keys;
+pub mod revoke;
 
 use sprawl_core::rules::Builtin;
 use sprawl_core::time::{now_iso, now_secs};

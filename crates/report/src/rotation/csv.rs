@@ -23,7 +23,7 @@ fn csv_field(s: &str) -> String {
 pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
-        "rank,fingerprint,rule_id,provider,environment,verification,first_seen,source,target,path,line,commit,image,ci,present,found_by,owners,consumers,dual_window"
+        "rank,fingerprint,rule_id,provider,environment,verification,first_seen,source,target,path,line,commit,image,ci,present,found_by,owners,consumers,dual_window,access_level,access_identity,revoked"
     )?;
     for (i, s) in secrets.iter().enumerate() {
         for o in &s.occurrences {
@@ -54,6 +54,20 @@ pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<(
                     .as_ref()
                     .and_then(|n| n.dual_window)
                     .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                s.access
+                    .as_ref()
+                    .map(|a| a.level.name().to_string())
+                    .unwrap_or_default(),
+                s.access
+                    .as_ref()
+                    .map(|a| a.identity.clone())
+                    .unwrap_or_default(),
+                s.revocations
+                    .iter()
+                    .rev()
+                    .find(|r| r.outcome == "revoked")
+                    .map(|r| r.attempted_at.clone())
                     .unwrap_or_default(),
             ];
             let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();

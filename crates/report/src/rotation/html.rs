@@ -230,6 +230,42 @@ fn page(i: usize, s: &SecretRecord) -> String {
         );
     }
     p.push_str("</dl>");
+    // Blast radius and revocations.
+    if let Some(a) = &s.access {
+        let _ = write!(
+            p,
+            "<h3>Blast radius</h3><dl class=\"facts\"><dt>Access</dt><dd class=\"{}\">{}</dd><dt>Acts as</dt><dd>{}</dd>",
+            if a.level == sprawl_core::finding::AccessLevel::Admin {
+                "live"
+            } else {
+                ""
+            },
+            esc(a.level.name()),
+            esc(&a.identity)
+        );
+        if !a.permissions.is_empty() {
+            let _ = write!(
+                p,
+                "<dt>Permissions</dt><dd>{}</dd>",
+                esc(&a.permissions.join(", "))
+            );
+        }
+        for r in &a.reach {
+            let _ = write!(p, "<dt>Reaches</dt><dd>{}</dd>", esc(r));
+        }
+        let _ = write!(
+            p,
+            "<dt>Found with</dt><dd>{} read-only API call(s)</dd></dl>",
+            a.calls
+        );
+    }
+    if !s.revocations.is_empty() {
+        p.push_str("<h3>Revocation</h3><ul>");
+        for r in &s.revocations {
+            let _ = write!(p, "<li>{}</li>", esc(&super::revocation_line(r)));
+        }
+        p.push_str("</ul>");
+    }
     // Next step.
     p.push_str(r#"<h3>Next step</h3><div class="next">"#);
     if status == "dead" {
@@ -441,8 +477,8 @@ pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<(
         out,
         r#"{}{}</div>
 <h2>Secrets</h2>
-<div class="filters">{}{}{}{}{}<label>text <input data-filter="text" type="search" placeholder="path, rule, target…"></label><span><span id="shown">{}</span> shown</span></div>
-<table id="secrets"><thead><tr><th data-k="rank">#</th><th data-k="provider">Provider</th><th data-k="rule">Rule</th><th data-k="env">Environment</th><th data-k="status">Status</th><th data-k="first">First seen</th><th data-k="copies">Copies</th><th data-k="present">Present</th><th data-k="owners">Owners</th><th>Next step</th></tr></thead>
+<div class="filters">{}{}{}{}{}{}<label>text <input data-filter="text" type="search" placeholder="path, rule, target…"></label><span><span id="shown">{}</span> shown</span></div>
+<table id="secrets"><thead><tr><th data-k="rank">#</th><th data-k="provider">Provider</th><th data-k="rule">Rule</th><th data-k="env">Environment</th><th data-k="status">Status</th><th data-k="first">First seen</th><th data-k="copies">Copies</th><th data-k="present">Present</th><th data-k="owners">Owners</th><th data-k="access">Access</th><th>Next step</th></tr></thead>
 "#,
         bars("Secrets by provider", &providers),
         bars("Secrets by age (first seen)", &ages),
@@ -459,6 +495,18 @@ pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<(
             "where",
             &["present", "history-only"].map(String::from)
         ),
+        select(
+            "access",
+            "access",
+            &[
+                "admin",
+                "can-write",
+                "read-only",
+                "identity-only",
+                "not analysed"
+            ]
+            .map(String::from)
+        ),
         secrets.len(),
     )?;
     for (i, s) in secrets.iter().enumerate() {
@@ -471,7 +519,7 @@ pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<(
         };
         writeln!(
             out,
-            r##"<tbody class="secret"><tr data-rank="{n}" data-provider="{}" data-rule="{}" data-env="{}" data-status="{}" data-first="{}" data-copies="{}" data-present="{present}" data-where="{}" data-owners="{}"><td>{n}</td><td>{}</td><td><a href="#s-{n}"><code>{}</code></a></td><td>{}</td><td class="{}">{}</td><td>{}</td><td>{}</td><td>{present}</td><td>{}</td><td>{next}</td></tr></tbody>"##,
+            r##"<tbody class="secret"><tr data-rank="{n}" data-provider="{}" data-rule="{}" data-env="{}" data-status="{}" data-first="{}" data-copies="{}" data-present="{present}" data-where="{}" data-owners="{}" data-access="{access}"><td>{n}</td><td>{}</td><td><a href="#s-{n}"><code>{}</code></a></td><td>{}</td><td class="{}">{}</td><td>{}</td><td>{}</td><td>{present}</td><td>{}</td><td class="{access_class}">{access}</td><td>{next}</td></tr></tbody>"##,
             esc(&s.provider),
             esc(&s.rule_id),
             esc(&s.environment),
@@ -493,6 +541,11 @@ pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<(
             s.occurrences.len(),
             esc(&s.owners.join(", ")),
             n = i + 1,
+            access = s.access.as_ref().map_or("not analysed", |a| a.level.name()),
+            access_class = match s.access.as_ref().map(|a| a.level) {
+                Some(sprawl_core::finding::AccessLevel::Admin) => "live",
+                _ => "",
+            },
         )?;
     }
     writeln!(out, "</table></div>")?;

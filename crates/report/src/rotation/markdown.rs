@@ -61,6 +61,12 @@ pub fn markdown(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Resul
         if s.rules.len() > 1 {
             writeln!(out, "- found by: {}", s.rules.join(", "))?;
         }
+        if let Some(a) = &s.access {
+            writeln!(out, "- blast radius: {}", code(&super::access_line(a)))?;
+        }
+        for r in &s.revocations {
+            writeln!(out, "- revocation: {}", code(&super::revocation_line(r)))?;
+        }
         if !s.owners.is_empty() {
             let owners: Vec<String> = s.owners.iter().map(|o| code(o)).collect();
             writeln!(out, "- owners: {}", owners.join(", "))?;

@@ -40,6 +40,38 @@ pub fn attach_next_steps(secrets: &mut [SecretRecord], rules: &[Rule]) {
     }
 }
 
+/// A secret's blast radius in one line: `admin — user octo (scopes: repo, admin:org)`.
+pub fn access_line(a: &sprawl_core::finding::Access) -> String {
+    let mut line = format!("{} — {}", a.level.name(), a.identity);
+    if !a.permissions.is_empty() {
+        let shown: Vec<&str> = a.permissions.iter().take(6).map(String::as_str).collect();
+        let more = if a.permissions.len() > 6 { ", …" } else { "" };
+        line.push_str(&format!("; {}{more}", shown.join(", ")));
+    }
+    if !a.reach.is_empty() {
+        line.push_str(&format!("; {}", a.reach.join("; ")));
+    }
+    line
+}
+
+/// A revocation attempt in one line.
+pub fn revocation_line(r: &sprawl_inventory::Revocation) -> String {
+    format!(
+        "{} {} via {}{}{}",
+        r.attempted_at,
+        r.outcome,
+        r.method,
+        r.http_status
+            .map(|s| format!(" (HTTP {s})"))
+            .unwrap_or_default(),
+        if r.detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", r.detail)
+        }
+    )
+}
+
 /// Owners' share of the work: per owner (CODEOWNERS owner, else "no owner"), the secrets to
 /// rotate and how many of them are live, most secrets first.
 pub fn by_owner(secrets: &[SecretRecord]) -> Vec<(String, usize, usize)> {
@@ -90,6 +122,7 @@ pub fn by_urgency(mut secrets: Vec<SecretRecord>) -> Vec<SecretRecord> {
         let key = |s: &SecretRecord| {
             (
                 status_rank(s),
+                std::cmp::Reverse(s.access.as_ref().map(|a| a.level)),
                 env_rank(s),
                 !s.occurrences.iter().any(|o| o.present),
                 std::cmp::Reverse(s.occurrences.len()),

@@ -49,7 +49,8 @@ pub const ANALYSED: &[(&str, &str)] = &[
     ("twilio.auth-token", "Twilio"),
 ];
 
-/// Read-only calls to one provider for one secret, counted.
+/// Calls to one provider for one secret, counted: read-only for blast radius; `revoke` sends
+/// the one documented revocation call through it.
 pub(crate) struct Session<'a> {
     client: &'a Client,
     limiter: &'a RateLimiter,
@@ -63,7 +64,25 @@ pub(crate) struct Session<'a> {
 /// The most calls one analysis may make (pagination included).
 const MAX_CALLS: u32 = 12;
 
-impl Session<'_> {
+impl<'a> Session<'a> {
+    /// A session for `provider` (a rule-id prefix: endpoint overrides and rates).
+    pub(crate) fn new(
+        client: &'a Client,
+        limiter: &'a RateLimiter,
+        opts: &'a VerifyOptions,
+        provider: &'a str,
+        rps: f64,
+    ) -> Session<'a> {
+        Session {
+            client,
+            limiter,
+            opts,
+            provider,
+            rps,
+            calls: 0,
+        }
+    }
+
     /// `url` on the provider's host, or on the `--verify-endpoint` base for this provider.
     fn route(&self, url: &str) -> Result<String, String> {
         let rest = url
@@ -217,14 +236,7 @@ pub(crate) fn analyse(
     limiter: &RateLimiter,
     opts: &VerifyOptions,
 ) -> Option<Result<Access, String>> {
-    let mut s = Session {
-        client,
-        limiter,
-        opts,
-        provider: provider_key(rule_id),
-        rps,
-        calls: 0,
-    };
+    let mut s = Session::new(client, limiter, opts, provider_key(rule_id), rps);
     let found = match rule_id {
         id if id.starts_with("aws.secret-access-key") => {
             let key_id = vars.get("id")?;

@@ -1,0 +1,150 @@
+//! `sprawl revoke`: the revocation APIs providers offer to whoever holds a secret, one call
+//! per secret, through the verifier's client (the provider's documented host, verified TLS, no
+//! internal addresses, the provider's rate). Outcomes are honest: **revoked** only when the
+//! provider confirms it, **failed** when it refuses (the secret is already invalid, or not
+//! this kind), **unknown** on 429/5xx that does not clear, network errors or odd answers.
+//!
+//! GitHub: `POST /credentials/revoke` (no authentication: anyone holding a leaked token may
+//! revoke it; 202 Accepted). GitLab: `DELETE /personal_access_tokens/self` (204). Slack:
+//! `auth.revoke` (`{"ok": true, "revoked": true}`).
+
+use serde::Serialize;
+
+use crate::access::Session;
+use crate::http::Client;
+use crate::{RateLimiter, VerifyOptions, provider_key};
+
+/// How a rule's secrets are revoked, if their provider offers it to the holder.
+pub fn method_for(rule_id: &str) -> Option<(&'static str, &'static str)> {
+    Some(match rule_id {
+        "github.pat.classic"
+        | "github.pat.fine-grained"
+        | "github.oauth-token"
+        | "github.user-to-server-token"
+        | "github.refresh-token"
+        | "github.refresh-token.long" => ("GitHub", "GitHub credential revocation API"),
+        "gitlab.pat" | "gitlab.pat.routable" => {
+            ("GitLab", "GitLab personal access token self-revocation")
+        }
+        "slack.bot-token" | "slack.user-token" | "slack.workspace-token" | "slack.legacy-token" => {
+            ("Slack", "Slack auth.revoke")
+        }
+        _ => return None,
+    })
+}
+
+/// The outcome of one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The provider confirmed the revocation.
+    Revoked,
+    /// The provider refused (already invalid, not this kind of credential).
+    Failed,
+    /// No clear answer.
+    Unknown,
+}
+
+impl Outcome {
+    /// The name stored and printed.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Revoked => "revoked",
+            Outcome::Failed => "failed",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// One attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    /// Provider.
+    pub provider: String,
+    /// How.
+    pub method: String,
+    /// What came of it.
+    pub outcome: Outcome,
+    /// HTTP status of the answer.
+    pub http_status: Option<u16>,
+    /// What the provider said, or why there was no answer.
+    pub detail: String,
+}
+
+/// Revokes `secret` (found by `rule_id`); `None` when its provider offers no revocation to
+/// the holder.
+pub fn revoke(rule_id: &str, secret: &str, opts: &VerifyOptions) -> Option<Attempt> {
+    let (provider, method) = method_for(rule_id)?;
+    let attempt = |outcome, http_status, detail: String| Attempt {
+        provider: provider.to_string(),
+        method: method.to_string(),
+        outcome,
+        http_status,
+        detail,
+    };
+    let client = match Client::new(opts.allow_internal, opts.timeout, opts.ca_pem.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return Some(attempt(Outcome::Unknown, None, e)),
+    };
+    let limiter = RateLimiter::default();
+    let mut s = Session::new(&client, &limiter, opts, provider_key(rule_id), 1.0);
+    let answer = match provider {
+        "GitHub" => {
+            let body = serde_json::json!({ "credentials": [secret] }).to_string();
+            s.send(
+                "POST",
+                "https://api.github.com/credentials/revoke",
+                &[
+                    ("Accept", "application/vnd.github+json"),
+                    ("X-GitHub-Api-Version", "2022-11-28"),
+                    ("Content-Type", "application/json"),
+                ],
+                Some(&body),
+            )
+        }
+        "GitLab" => s.send(
+            "DELETE",
+            "https://gitlab.com/api/v4/personal_access_tokens/self",
+            &[("PRIVATE-TOKEN", secret)],
+            None,
+        ),
+        _ => {
+            let auth = format!("Bearer {secret}");
+            s.send(
+                "GET",
+                "https://slack.com/api/auth.revoke",
+                &[("Authorization", &auth)],
+                None,
+            )
+        }
+    };
+    let a = match answer {
+        Ok(a) => a,
+        Err(e) => return Some(attempt(Outcome::Unknown, None, e)),
+    };
+    let status = Some(a.status);
+    // What the provider said, without the value should it echo it.
+    let short: String = a
+        .body
+        .replace(secret, sprawl_core::redact::MASK)
+        .chars()
+        .take(200)
+        .collect();
+    Some(match (provider, a.status) {
+        ("GitHub", 202) => attempt(Outcome::Revoked, status, "accepted for revocation".into()),
+        ("GitLab", 204) => attempt(Outcome::Revoked, status, String::new()),
+        ("Slack", 200) => match serde_json::from_str::<serde_json::Value>(&a.body) {
+            Ok(v) if v["ok"].as_bool() == Some(true) && v["revoked"].as_bool() == Some(true) => {
+                attempt(Outcome::Revoked, status, String::new())
+            }
+            Ok(v) if v["ok"].as_bool() == Some(false) => attempt(
+                Outcome::Failed,
+                status,
+                v["error"].as_str().unwrap_or("not ok").to_string(),
+            ),
+            _ => attempt(Outcome::Unknown, status, short),
+        },
+        (_, 400..=499) => attempt(Outcome::Failed, status, short),
+        _ => attempt(Outcome::Unknown, status, short),
+    })
+}
