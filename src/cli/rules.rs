@@ -59,7 +59,16 @@ fn list(extra: &[PathBuf], format: ListFormat, verifiable: bool) -> i32 {
         }
     }
     if format == ListFormat::Md {
-        print!("{}", crate::report::rules_md::markdown(&loaded.rules));
+        print!(
+            "{}",
+            crate::report::rules_md::markdown(
+                &loaded.rules,
+                &crate::verify::access::ANALYSED
+                    .iter()
+                    .map(|(id, _)| *id)
+                    .collect::<Vec<_>>()
+            )
+        );
     } else if json {
         let specs: Vec<_> = loaded.rules.iter().map(|r| &r.spec).collect();
         println!(

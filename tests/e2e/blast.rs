@@ -574,3 +574,205 @@ fn revoke_asks_first_then_records_every_attempt() {
         );
     }
 }
+
+/// The second group of providers: OpenAI and Anthropic (admin keys and plain keys), Discord,
+/// Telegram, Mapbox, Buildkite, Datadog, Heroku and CircleCI.
+#[test]
+fn blast_radius_of_ai_chat_ci_and_platform_keys() {
+    let work = TempDir::new().unwrap();
+    let t = |prefix: &str, n: usize, seed: u64| format!("{prefix}{}", fake(ALNUM, n, seed));
+    let openai = format!(
+        "sk-proj-{}T3BlbkFJ{}",
+        fake(ALNUM, 40, 9951),
+        fake(ALNUM, 40, 9952)
+    );
+    let openai_admin = format!(
+        "sk-admin-{}T3BlbkFJ{}",
+        fake(ALNUM, 40, 9953),
+        fake(ALNUM, 40, 9954)
+    );
+    let anthropic = format!("sk-ant-api03-{}AA", fake(ALNUM, 93, 9955));
+    let anthropic_admin = format!("sk-ant-admin01-{}AA", fake(ALNUM, 93, 9956));
+    let discord = format!(
+        "M{}.{}.{}",
+        fake(ALNUM, 23, 9957),
+        fake(ALNUM, 6, 9958),
+        fake(ALNUM, 30, 9959)
+    );
+    let telegram = format!(
+        "{}:AA{}",
+        fake(b"123456789", 10, 9960),
+        fake(ALNUM, 33, 9961)
+    );
+    let mapbox = format!("sk.eyJ{}.{}", fake(ALNUM, 60, 9962), fake(ALNUM, 22, 9963));
+    let buildkite = format!("bkua_{}", fake(HEX, 40, 9964));
+    let datadog = fake(HEX, 32, 9965);
+    let heroku = t("HRKU-AA", 58, 9966);
+    let circleci = format!("CCIPAT_{}_{}", fake(ALNUM, 22, 9967), fake(HEX, 40, 9968));
+    let tree = work.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(
+        tree.join("keys.env"),
+        [
+            format!("OPENAI_API_KEY={openai}"),
+            format!("OPENAI_ADMIN_KEY={openai_admin}"),
+            format!("ANTHROPIC_API_KEY={anthropic}"),
+            format!("ANTHROPIC_ADMIN_KEY={anthropic_admin}"),
+            format!("DISCORD_BOT_TOKEN={discord}"),
+            format!("TELEGRAM_BOT_TOKEN={telegram}"),
+            format!("MAPBOX_SECRET_TOKEN={mapbox}"),
+            format!("BUILDKITE_API_TOKEN={buildkite}"),
+            format!("DD_API_KEY={datadog}"),
+            format!("HEROKU_API_KEY={heroku}"),
+            format!("CIRCLE_TOKEN={circleci}"),
+        ]
+        .join("\n")
+            + "\n",
+    )
+    .unwrap();
+    let telegram_encoded = telegram.replace(':', "%3A");
+    let routes = json!({
+        "openai": [{"match": "GET /v1/models", "headers": {"openai-organization": "org-acme", "openai-project": "proj_web"},
+                    "json": {"object": "list", "data": [{"id": "model-a"}, {"id": "model-b"}]}}],
+        "openai-admin": [
+            {"match": "GET /v1/organization/users", "json": {"object": "list", "data": [{"email": "a@acme.example", "role": "owner"}]}},
+            {"match": "GET /v1/organization/projects", "headers": {"openai-organization": "org-acme"},
+             "json": {"object": "list", "data": [{"id": "proj_1", "name": "web"}, {"id": "proj_2", "name": "batch"}]}}],
+        "anthropic": [{"match": "GET /v1/models", "headers": {"anthropic-organization-id": "org-uuid-1"},
+                       "json": {"data": [{"id": "model-x", "type": "model"}], "has_more": false}}],
+        "anthropic-admin": [
+            {"match": "GET /v1/organizations/me", "json": {"id": "org-uuid-1", "type": "organization", "name": "Acme"}},
+            {"match": "GET /v1/organizations/users", "json": {"data": [{"id": "user_1"}, {"id": "user_2"}], "has_more": false}},
+            {"match": "GET /v1/organizations/workspaces", "json": {"data": [{"id": "wrkspc_1", "name": "prod"}], "has_more": false}}],
+        "discord": [
+            {"match": "GET /api/v10/users/@me/guilds", "json": [
+                {"id": "1", "name": "Acme HQ", "owner": false, "permissions": "2147483647"},
+                {"id": "2", "name": "Community", "owner": false, "permissions": "3072"}]},
+            {"match": "GET /api/v10/users/@me", "json": {"id": "42", "username": "deploy-bot", "bot": true}}],
+        "telegram": [{"match": "GET /bot*", "json": {"ok": true, "result": {"id": 1, "is_bot": true,
+                      "first_name": "Acme", "username": "acme_alerts_bot", "can_join_groups": true,
+                      "can_read_all_group_messages": false}}}],
+        "mapbox": [{"match": "GET /tokens/v2", "json": {"code": "TokenValid", "token": {"usage": "sk",
+                    "user": "acme-maps", "authorization": "x", "client": "api",
+                    "scopes": ["styles:read", "styles:write", "datasets:read"]}}}],
+        "buildkite": [
+            {"match": "GET /v2/access-token", "json": {"uuid": "b1", "scopes": ["read_builds", "read_job_env", "read_user"]}},
+            {"match": "GET /v2/user", "json": {"id": "u1", "name": "CI Robot", "email": "ci@acme.example"}}],
+        "datadog": [{"match": "GET /api/v1/validate", "json": {"valid": true}}],
+        "heroku": [
+            {"match": "GET /account", "json": {"email": "ops@acme.example", "id": "h1"}},
+            {"match": "GET /apps", "json": [{"name": "acme-api"}, {"name": "acme-web"}]}],
+        "circleci": [
+            {"match": "GET /api/v2/me/collaborations", "json": [{"name": "acme", "vcs-type": "github"}]},
+            {"match": "GET /api/v2/me", "json": {"id": "c1", "login": "octo", "name": "Octo"}}]
+    });
+    let scenarios = [
+        (openai.as_str(), "api:openai"),
+        (openai_admin.as_str(), "api:openai-admin"),
+        (anthropic.as_str(), "api:anthropic"),
+        (anthropic_admin.as_str(), "api:anthropic-admin"),
+        (discord.as_str(), "api:discord"),
+        (telegram.as_str(), "api:telegram"),
+        // The verifier's URL template percent-encodes the token's colon.
+        (telegram_encoded.as_str(), "api:telegram"),
+        (mapbox.as_str(), "api:mapbox"),
+        (buildkite.as_str(), "api:buildkite"),
+        (datadog.as_str(), "api:datadog"),
+        (heroku.as_str(), "api:heroku"),
+        (circleci.as_str(), "api:circleci"),
+    ];
+    let provider = Provider::start_api(work.path(), &scenarios, "", None, Some(&routes));
+    let base = format!("https://127.0.0.1:{}", provider.port);
+    let mut cmd = sprawl();
+    cmd.arg("scan")
+        .arg(&tree)
+        .args([
+            "--format",
+            "json",
+            "--show-secrets",
+            "--no-progress",
+            "--verify",
+        ])
+        .args(["--allow-internal", "--blast-radius", "--verify-ca"])
+        .arg(&provider.ca);
+    for p in [
+        "openai",
+        "anthropic",
+        "discord",
+        "telegram",
+        "mapbox",
+        "buildkite",
+        "datadog",
+        "heroku",
+        "circleci",
+    ] {
+        cmd.args(["--verify-endpoint", &format!("{p}={base}")]);
+    }
+    let out = cmd.output().unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("blast radius of 11 live secret(s)"),
+        "{err} {doc:#}"
+    );
+    let level = |s: &str| {
+        access_of(&doc, s)["access"]["level"]
+            .as_str()
+            .unwrap_or("none")
+            .to_string()
+    };
+    let identity = |s: &str| {
+        access_of(&doc, s)["access"]["identity"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(level(&openai), "can-write");
+    assert_eq!(
+        identity(&openai),
+        "project key of project proj_web in org-acme"
+    );
+    assert_eq!(level(&openai_admin), "admin");
+    assert!(
+        access_of(&doc, &openai_admin)["access"]["reach"]
+            .to_string()
+            .contains("2 projects: web, batch")
+    );
+    assert_eq!(level(&anthropic), "can-write");
+    assert_eq!(identity(&anthropic), "API key of organisation org-uuid-1");
+    assert_eq!(level(&anthropic_admin), "admin");
+    assert_eq!(
+        identity(&anthropic_admin),
+        "admin key of organisation Acme (org-uuid-1)"
+    );
+    assert_eq!(level(&discord), "admin", "ADMINISTRATOR in one server");
+    assert_eq!(level(&telegram), "can-write");
+    assert_eq!(identity(&telegram), "bot @acme_alerts_bot");
+    assert_eq!(level(&mapbox), "can-write");
+    assert_eq!(level(&buildkite), "read-only");
+    assert!(
+        access_of(&doc, &buildkite)["access"]["reach"]
+            .to_string()
+            .contains("job environments")
+    );
+    assert_eq!(identity(&buildkite), "user CI Robot");
+    assert_eq!(level(&datadog), "can-write");
+    assert_eq!(level(&heroku), "admin");
+    assert_eq!(level(&circleci), "can-write");
+}
+
+/// Every rule the blast radius covers exists and is verified (analysis follows a live answer).
+#[test]
+fn analysed_rules_exist_and_have_verifiers() {
+    let rules = sprawl::rules::load::builtin().rules;
+    let mut providers = std::collections::BTreeSet::new();
+    for (id, provider) in sprawl::verify::access::ANALYSED {
+        let rule = rules
+            .iter()
+            .find(|r| r.spec.id == *id)
+            .unwrap_or_else(|| panic!("{id}: no such rule"));
+        assert!(rule.spec.verify.is_some(), "{id}: not verified");
+        providers.insert(*provider);
+    }
+    assert!(providers.len() >= 15, "{providers:?}");
+}

@@ -6,14 +6,23 @@
 //! `--verify-endpoint`), verified TLS, no internal addresses, the provider's rate, timeouts,
 //! and a 429 or 5xx that will not clear makes the analysis unknown, never a lower level.
 
+mod anthropic;
 mod aws;
+mod buildkite;
+mod circleci;
+mod datadog;
+mod discord;
 mod github;
 mod gitlab;
+mod heroku;
 mod huggingface;
+mod mapbox;
 mod npm;
+mod openai;
 mod sendgrid;
 mod slack;
 mod stripe;
+mod telegram;
 mod twilio;
 
 use std::collections::BTreeMap;
@@ -27,7 +36,7 @@ use super::{RateLimiter, VerifyOptions, provider_key};
 /// The rules whose live secrets this module can analyse, with their provider.
 pub const ANALYSED: &[(&str, &str)] = &[
     ("aws.secret-access-key", "AWS"),
-    ("aws.secret-access-key.bare", "AWS"),
+    ("aws.secret-access-key.near-key-id", "AWS"),
     ("github.pat.classic", "GitHub"),
     ("github.pat.fine-grained", "GitHub"),
     ("github.oauth-token", "GitHub"),
@@ -47,6 +56,21 @@ pub const ANALYSED: &[(&str, &str)] = &[
     ("sendgrid.api-key", "SendGrid"),
     ("npm.access-token", "npm"),
     ("twilio.auth-token", "Twilio"),
+    ("openai.api-key.project", "OpenAI"),
+    ("openai.api-key.service-account", "OpenAI"),
+    ("openai.api-key.admin", "OpenAI"),
+    ("openai.api-key.legacy", "OpenAI"),
+    ("anthropic.api-key", "Anthropic"),
+    ("anthropic.admin-key", "Anthropic"),
+    ("discord.bot-token", "Discord"),
+    ("telegram.bot-token", "Telegram"),
+    ("mapbox.secret-token", "Mapbox"),
+    ("buildkite.api-token", "Buildkite"),
+    ("datadog.api-key", "Datadog"),
+    ("heroku.api-key", "Heroku"),
+    ("heroku.api-key.legacy", "Heroku"),
+    ("circleci.personal-token", "CircleCI"),
+    ("circleci.api-token.legacy", "CircleCI"),
 ];
 
 /// Calls to one provider for one secret, counted: read-only for blast radius; `revoke` sends
@@ -261,6 +285,17 @@ pub(crate) fn analyse(
         "twilio.auth-token" => {
             let sid = vars.get("sid")?;
             twilio::analyse(&mut s, sid, secret)
+        }
+        id if id.starts_with("openai.api-key") => openai::analyse(&mut s, id, secret),
+        "anthropic.api-key" | "anthropic.admin-key" => anthropic::analyse(&mut s, rule_id, secret),
+        "discord.bot-token" => discord::analyse(&mut s, secret),
+        "telegram.bot-token" => telegram::analyse(&mut s, secret),
+        "mapbox.secret-token" => mapbox::analyse(&mut s, secret),
+        "buildkite.api-token" => buildkite::analyse(&mut s, secret),
+        "datadog.api-key" => datadog::analyse(&mut s, secret),
+        "heroku.api-key" | "heroku.api-key.legacy" => heroku::analyse(&mut s, secret),
+        "circleci.personal-token" | "circleci.api-token.legacy" => {
+            circleci::analyse(&mut s, secret)
         }
         _ => return None,
     };
