@@ -14,7 +14,8 @@ sarif=${INPUT_SARIF_FILE:-sprawl.sarif}
 fail_on=${INPUT_FAIL_ON:-findings}
 case "$fail_on" in
   findings | verified | never | critical | high | medium | low) ;;
-  *) echo "::error title=sprawl::fail-on must be findings, verified, never, critical, high, medium or low (got '$fail_on')"; exit 2 ;;
+  access-admin | access-can-write | access-read-only) ;;
+  *) echo "::error title=sprawl::fail-on must be findings, verified, never, critical, high, medium, low, access-admin, access-can-write or access-read-only (got '$fail_on')"; exit 2 ;;
 esac
 tmp=$(mktemp -d "${RUNNER_TEMP:-/tmp}/sprawl.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
@@ -66,6 +67,10 @@ esac
 [ -n "${INPUT_BASELINE:-}" ] && args+=(--baseline "$INPUT_BASELINE")
 [ -n "${INPUT_CONFIG:-}" ] && args+=(--config "$INPUT_CONFIG")
 [ "${INPUT_VERIFY:-false}" = true ] && args+=(--verify)
+# Gating on what a live secret reaches needs its blast radius (and so verification).
+case "$fail_on" in
+  access-*) [ "${INPUT_VERIFY:-false}" = true ] || args+=(--verify); args+=(--blast-radius) ;;
+esac
 
 echo "sprawl ${args[*]}"
 "$sprawl" "${args[@]}"
@@ -80,6 +85,7 @@ except (OSError, ValueError):
     print(0, 0)
     sys.exit()
 rank = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+access_rank = {"identity-only": 0, "read-only": 1, "can-write": 2, "admin": 3}
 mode = sys.argv[2]
 def fails(f):
     if mode == "never":
@@ -88,6 +94,9 @@ def fails(f):
         return True
     if mode == "verified":
         return (f.get("verification") or {}).get("status") == "live"
+    if mode.startswith("access-"):
+        level = ((f.get("verification") or {}).get("access") or {}).get("level")
+        return level is not None and access_rank[level] >= access_rank[mode[len("access-"):]]
     return rank.get(f.get("severity"), 0) >= rank[mode]
 found = doc.get("findings", [])
 bad = [f for f in found if fails(f)]

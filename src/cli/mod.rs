@@ -537,7 +537,7 @@ pub struct VerifyFlags {
     #[arg(long, value_name = "SECS", default_value_t = 86_400)]
     pub verify_max_age: u64,
     /// For each secret verified live, ask its provider who it is and what it can reach
-    /// (read-only API calls; 18 providers, `docs/rules.md` marks their rules): an access level
+    /// (read-only API calls; 19 providers, `docs/rules.md` marks their rules): an access level
     /// (admin, can-write, read-only, identity-only) in every report.
     #[arg(long)]
     pub blast_radius: bool,

@@ -776,3 +776,94 @@ fn analysed_rules_exist_and_have_verifiers() {
     }
     assert!(providers.len() >= 15, "{providers:?}");
 }
+
+/// A Google Cloud service-account key: the JWT-bearer exchange, then `testIamPermissions` on
+/// its project (read-only scope) says what IAM grants it.
+#[test]
+fn blast_radius_of_a_gcp_service_account_key() {
+    let work = TempDir::new().unwrap();
+    let tree = work.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    let key = work.path().join("sa.pem");
+    let st = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(&key)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let pem = std::fs::read_to_string(&key).unwrap();
+    std::fs::write(
+        tree.join("sa.json"),
+        format!(
+            "{{\n  \"type\": \"service_account\",\n  \"project_id\": \"orbit-ledger-48213\",\n  \"private_key_id\": \"0c4f1a9d2b7e6c5a8f3d1e0b9a7c6d5e4f3a2b1c\",\n  \"private_key\": {},\n  \"client_email\": \"deployer@orbit-ledger-48213.iam.gserviceaccount.com\",\n  \"client_id\": \"107291340272330812237\"\n}}\n",
+            serde_json::to_string(&pem).unwrap()
+        ),
+    )
+    .unwrap();
+    let routes = json!({"gcp": [{"match": "POST /v1/projects/orbit-ledger-48213:testIamPermissions",
+        "json": {"permissions": ["storage.objects.get", "storage.objects.create"]}}]});
+    let provider = Provider::start_api(
+        work.path(),
+        &[("ya29.stand-in", "api:gcp")],
+        "",
+        None,
+        Some(&routes),
+    );
+    let out = sprawl()
+        .arg("scan")
+        .arg(&tree)
+        .args([
+            "--format",
+            "json",
+            "--no-progress",
+            "--verify",
+            "--allow-internal",
+            "--blast-radius",
+        ])
+        .arg("--verify-ca")
+        .arg(&provider.ca)
+        .args([
+            "--verify-endpoint",
+            &format!("gcp=https://127.0.0.1:{}", provider.port),
+        ])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "gcp.service-account.private-key")
+        .expect("the key");
+    let a = &f["verification"]["access"];
+    assert_eq!(a["level"], "can-write", "{f:#}");
+    assert_eq!(
+        a["identity"],
+        "service account deployer@orbit-ledger-48213.iam.gserviceaccount.com"
+    );
+    assert_eq!(a["calls"], 2, "token exchange, then one permission test");
+    let asked = provider
+        .requests()
+        .into_iter()
+        .find(|r| {
+            r["path"]
+                .as_str()
+                .unwrap_or("")
+                .contains("testIamPermissions")
+        })
+        .expect("permission test");
+    assert!(
+        asked["body"]
+            .as_str()
+            .unwrap()
+            .contains("resourcemanager.projects.setIamPolicy")
+    );
+}

@@ -12,6 +12,7 @@ mod buildkite;
 mod circleci;
 mod datadog;
 mod discord;
+mod gcp;
 mod github;
 mod gitlab;
 mod heroku;
@@ -56,6 +57,7 @@ pub const ANALYSED: &[(&str, &str)] = &[
     ("sendgrid.api-key", "SendGrid"),
     ("npm.access-token", "npm"),
     ("twilio.auth-token", "Twilio"),
+    ("gcp.service-account.private-key", "Google Cloud"),
     ("openai.api-key.project", "OpenAI"),
     ("openai.api-key.service-account", "OpenAI"),
     ("openai.api-key.admin", "OpenAI"),
@@ -285,6 +287,10 @@ pub(crate) fn analyse(
         "twilio.auth-token" => {
             let sid = vars.get("sid")?;
             twilio::analyse(&mut s, sid, secret)
+        }
+        "gcp.service-account.private-key" => {
+            let email = vars.get("email")?;
+            gcp::analyse(&mut s, secret, email)
         }
         id if id.starts_with("openai.api-key") => openai::analyse(&mut s, id, secret),
         "anthropic.api-key" | "anthropic.admin-key" => anthropic::analyse(&mut s, rule_id, secret),
