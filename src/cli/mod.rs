@@ -487,8 +487,9 @@ pub struct ScanArgs {
     #[arg(long, short = 'v')]
     pub verbose: bool,
     /// With --verify --blast-radius: findings count for the exit code only when a secret is
-    /// live with at least this access (admin, can-write, read-only, identity-only).
-    #[arg(long, value_name = "LEVEL", value_parser = parse_access_level)]
+    /// live with at least this access (admin, can-write, read-only, identity-only); a live
+    /// secret whose access could not be established, or only as a floor, counts too.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_access_level, requires = "blast_radius")]
     pub fail_on_access: Option<crate::finding::AccessLevel>,
     /// Exit code to use when there are findings.
     #[arg(long, default_value_t = EXIT_FINDINGS, value_name = "CODE",

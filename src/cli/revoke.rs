@@ -29,6 +29,23 @@ pub fn run(args: RevokeArgs) -> i32 {
             return EXIT_ERROR;
         }
     };
+    let providers: Vec<String> = args
+        .provider
+        .iter()
+        .map(|p| p.to_ascii_lowercase())
+        .collect();
+    for p in &providers {
+        let known = crate::verify::access::ANALYSED
+            .iter()
+            .any(|(id, _)| id.split('.').next() == Some(p.as_str()))
+            || crate::verify::revoke::method_for(&format!("{p}.pat")).is_some();
+        if !known {
+            eprintln!(
+                "error: --provider {p}: sprawl knows no such provider (a rule-id prefix: github, gitlab, slack, …)"
+            );
+            return EXIT_ERROR;
+        }
+    }
     for fp in &args.fingerprints {
         if !secrets.iter().any(|s| &s.fingerprint == fp) {
             eprintln!("error: no secret with fingerprint {fp} in the inventory");
@@ -39,8 +56,7 @@ pub fn run(args: RevokeArgs) -> i32 {
         .iter()
         .filter(|s| {
             args.fingerprints.contains(&s.fingerprint)
-                || args
-                    .provider
+                || providers
                     .iter()
                     .any(|p| s.rule_id.split('.').next() == Some(p.as_str()))
         })
@@ -106,7 +122,10 @@ pub fn run(args: RevokeArgs) -> i32 {
                 format!(": {}", crate::redact::control_chars(&a.detail))
             }
         );
-        if a.outcome != crate::verify::revoke::Outcome::Revoked {
+        if !matches!(
+            a.outcome,
+            crate::verify::revoke::Outcome::Revoked | crate::verify::revoke::Outcome::Accepted
+        ) {
             not_revoked += 1;
         }
         let record = inventory::Revocation {

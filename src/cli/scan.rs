@@ -34,6 +34,10 @@ pub fn scan_with(common: &CommonScanArgs, baseline: Option<std::path::PathBuf>) 
 /// Runs `sprawl scan`.
 pub fn run(args: ScanArgs) -> i32 {
     let started = crate::time::now_iso();
+    if args.verify_flags.blast_radius && !args.verify {
+        eprintln!("error: --blast-radius needs --verify (only live secrets are analysed)");
+        return EXIT_ERROR;
+    }
     let mut scanned = scan_with(&args.common, args.baseline.clone());
     let report = &mut scanned.report;
     if args.verify {
@@ -165,11 +169,22 @@ pub fn exit_code_at_access(
     if !outcome.errors.is_empty() {
         return EXIT_ERROR;
     }
+    // Fail closed: a live secret whose access is only a floor, or whose analysis did not
+    // finish (throttled, denied), counts as reaching the gate.
+    let analysed: std::collections::HashSet<&str> = crate::verify::access::ANALYSED
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
     let reaches = outcome.findings.iter().any(|f| {
-        f.verification
-            .as_ref()
-            .and_then(|v| v.access.as_ref())
-            .is_some_and(|a| a.level >= level)
+        let Some(v) = f.verification.as_ref() else {
+            return false;
+        };
+        match &v.access {
+            Some(a) => a.level >= level || !a.exact,
+            None => {
+                v.status == crate::finding::Status::Live && analysed.contains(f.rule_id.as_str())
+            }
+        }
     });
     if reaches { findings_code } else { EXIT_CLEAN }
 }

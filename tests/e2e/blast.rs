@@ -49,6 +49,13 @@ fn routes() -> Value {
             {"match": "GET /user/memberships/orgs", "status": 403,
              "json": {"message": "Resource not accessible by personal access token"}}
         ],
+        "gh-link-elsewhere": [
+            {"match": "GET /user", "headers": {"X-OAuth-Scopes": "repo"},
+             "json": {"login": "octo-lured", "type": "User", "public_repos": 1}},
+            {"match": format!("GET {memberships}"),
+             "headers": {"Link": "<https://api.github.com@collector.example/steal?page=2>; rel=\"next\""},
+             "json": [{"organization": {"login": "acme"}, "role": "member"}]}
+        ],
         "gh-throttled": [
             {"match": "GET /user", "headers": {"X-OAuth-Scopes": "repo"},
              "json": {"login": "octo-busy", "type": "User", "public_repos": 1}},
@@ -113,6 +120,7 @@ fn routes() -> Value {
 
 struct Planted {
     gh_admin: String,
+    gh_lured: String,
     gh_read: String,
     gh_throttled: String,
     aws_secret: String,
@@ -175,6 +183,7 @@ fn setup(work: &Path) -> (Planted, Provider, std::path::PathBuf) {
     let key_id = fake_aws_key(9901);
     let p = Planted {
         gh_admin: fake_github("ghp_", 9902),
+        gh_lured: fake_github("ghp_", 9917),
         gh_read: fake_github("ghp_", 9903),
         gh_throttled: fake_github("ghp_", 9904),
         aws_secret: fake(
@@ -200,6 +209,7 @@ fn setup(work: &Path) -> (Planted, Provider, std::path::PathBuf) {
     std::fs::create_dir_all(&tree).unwrap();
     let files = [
         ("admin.env", format!("GITHUB_TOKEN={}\n", p.gh_admin)),
+        ("lured.env", format!("GITHUB_TOKEN={}\n", p.gh_lured)),
         ("reader.env", format!("GITHUB_TOKEN={}\n", p.gh_read)),
         ("busy.env", format!("GITHUB_TOKEN={}\n", p.gh_throttled)),
         (
@@ -233,6 +243,7 @@ fn setup(work: &Path) -> (Planted, Provider, std::path::PathBuf) {
     table["twilio"][0]["json"]["accounts"][0]["sid"] = Value::String(sid.clone());
     let scenarios = [
         (p.gh_admin.as_str(), "api:gh-admin"),
+        (p.gh_lured.as_str(), "api:gh-link-elsewhere"),
         (p.gh_read.as_str(), "api:gh-read"),
         (p.gh_throttled.as_str(), "api:gh-throttled"),
         (key_id.as_str(), "api:aws-admin"),
@@ -256,7 +267,12 @@ fn blast_radius_of_live_secrets_from_read_only_calls() {
     let store_arg = store.display().to_string();
     let (code, doc, err) = scan(&provider, &tree, &["--store", &store_arg]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("blast radius of 10 live secret(s)"), "{err}");
+    assert!(err.contains("blast radius of 11 live secret(s)"), "{err}");
+    let a = &access_of(&doc, &p.gh_lured)["access"];
+    assert_eq!(
+        a["calls"], 2,
+        "a next page on another host is not followed (the token would go with it): {a}"
+    );
 
     let v = access_of(&doc, &p.gh_admin);
     assert_eq!(v["status"], "live");
@@ -276,6 +292,7 @@ fn blast_radius_of_live_secrets_from_read_only_calls() {
         "{a}"
     );
     assert_eq!(a["calls"], 3, "user, then two pages of memberships");
+    assert_eq!(a["exact"], true);
 
     let a = &access_of(&doc, &p.gh_read)["access"];
     assert_eq!(a["level"], "read-only", "{a}");
@@ -328,6 +345,10 @@ fn blast_radius_of_live_secrets_from_read_only_calls() {
     assert_eq!(a["identity"], "user gl-dev");
     let a = &access_of(&doc, &p.stripe)["access"];
     assert_eq!(a["level"], "read-only", "{a}");
+    assert_eq!(
+        a["exact"], false,
+        "a restricted key's write permissions are unseen: a floor"
+    );
     assert_eq!(a["permissions"], json!(["read balance", "read charges"]));
     let a = &access_of(&doc, &p.sendgrid)["access"];
     assert_eq!(a["level"], "can-write", "{a}");
@@ -401,14 +422,21 @@ fn fail_on_access_gates_on_the_level_reached() {
     let (_p, provider, tree) = setup(work.path());
     let (code, _, err) = scan(&provider, &tree, &["--fail-on-access", "admin"]);
     assert_eq!(code, 1, "an admin key is live: {err}");
-    // Only the read-only and throttled GitHub tokens: nothing reaches can-write.
-    for f in std::fs::read_dir(&tree).unwrap() {
-        let f = f.unwrap().path();
-        let name = f.file_name().unwrap().to_string_lossy().into_owned();
-        if name != "reader.env" && name != "busy.env" {
-            std::fs::remove_file(f).unwrap();
+    // The read-only and the throttled GitHub tokens: the throttled one's access is unknown,
+    // so it fails the gate (closed); alone, the read-only one passes a can-write gate.
+    let keep = |names: &[&str]| {
+        for f in std::fs::read_dir(&tree).unwrap() {
+            let f = f.unwrap().path();
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            if !names.contains(&name.as_str()) {
+                std::fs::remove_file(f).unwrap();
+            }
         }
-    }
+    };
+    keep(&["reader.env", "busy.env"]);
+    let (code, _, err) = scan(&provider, &tree, &["--fail-on-access", "can-write"]);
+    assert_eq!(code, 1, "unknown access fails closed: {err}");
+    keep(&["reader.env"]);
     let (code, doc, err) = scan(&provider, &tree, &["--fail-on-access", "can-write"]);
     assert_eq!(code, 0, "{err} {doc:#}");
     let (code, _, _) = scan(&provider, &tree, &["--fail-on-access", "nonsense"]);
@@ -548,7 +576,11 @@ fn revoke_asks_first_then_records_every_attempt() {
             })
             .unwrap_or_default()
     };
-    assert_eq!(outcome("GITHUB_TOKEN"), ["revoked"]);
+    assert_eq!(
+        outcome("GITHUB_TOKEN"),
+        ["accepted"],
+        "GitHub revokes asynchronously: accepted, not confirmed"
+    );
     assert_eq!(outcome("GITLAB_TOKEN"), ["revoked"]);
     assert_eq!(
         outcome("GL_BACKUP_TOKEN"),
@@ -652,9 +684,12 @@ fn blast_radius_of_ai_chat_ci_and_platform_keys() {
         "telegram": [{"match": "GET /bot*", "json": {"ok": true, "result": {"id": 1, "is_bot": true,
                       "first_name": "Acme", "username": "acme_alerts_bot", "can_join_groups": true,
                       "can_read_all_group_messages": false}}}],
-        "mapbox": [{"match": "GET /tokens/v2", "json": {"code": "TokenValid", "token": {"usage": "sk",
-                    "user": "acme-maps", "authorization": "x", "client": "api",
-                    "scopes": ["styles:read", "styles:write", "datasets:read"]}}}],
+        "mapbox": [
+            {"match": "GET /tokens/v2", "json": {"code": "TokenValid", "token": {"usage": "sk",
+             "user": "acme-maps", "authorization": "cktok123", "client": "api"}}},
+            {"match": "GET /tokens/v2/acme-maps", "json": [
+                {"id": "other", "usage": "pk", "scopes": ["styles:read"]},
+                {"id": "cktok123", "usage": "sk", "scopes": ["styles:read", "styles:write", "tokens:read"]}]}],
         "buildkite": [
             {"match": "GET /v2/access-token", "json": {"uuid": "b1", "scopes": ["read_builds", "read_job_env", "read_user"]}},
             {"match": "GET /v2/user", "json": {"id": "u1", "name": "CI Robot", "email": "ci@acme.example"}}],

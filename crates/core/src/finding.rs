@@ -246,6 +246,22 @@ pub struct Access {
     pub reach: Vec<String>,
     /// API calls made to find this out.
     pub calls: u32,
+    /// The level is the whole answer. False: the provider hid part of it (a permission check
+    /// denied, a token type it does not report), so the secret reaches *at least* this level;
+    /// `--fail-on-access` treats it as reaching any level.
+    #[serde(default)]
+    pub exact: bool,
+}
+
+impl Access {
+    /// The level as reports print it: `admin`, or `at least read-only` when not exact.
+    pub fn level_text(&self) -> String {
+        if self.exact {
+            self.level.name().to_string()
+        } else {
+            format!("at least {}", self.level.name())
+        }
+    }
 }
 
 /// One secret at one place.

@@ -236,8 +236,8 @@ fn upsert_secret<C: Conn>(
            verified_at = COALESCE(excluded.verified_at, secrets.verified_at),
            http_status = COALESCE(excluded.http_status, secrets.http_status),
            secret = COALESCE(excluded.secret, secrets.secret),
-           access = COALESCE(excluded.access, secrets.access),
-           access_level = COALESCE(excluded.access_level, secrets.access_level)
+           access = CASE WHEN excluded.verification = 'dead' THEN NULL ELSE COALESCE(excluded.access, secrets.access) END,
+           access_level = CASE WHEN excluded.verification = 'dead' THEN NULL ELSE COALESCE(excluded.access_level, secrets.access_level) END
          RETURNING id",
         ENV_RANK.replace("{}", "excluded.environment"),
         ENV_RANK.replace("{}", "secrets.environment"),
@@ -509,7 +509,8 @@ impl<C: Conn> Store for SqlStore<C> {
         self.conn
             .exec(
                 "UPDATE secrets SET verification = ?1, verified_at = ?2, http_status = ?3,
-                   access = COALESCE(?5, access), access_level = COALESCE(?6, access_level)
+                   access = CASE WHEN ?1 = 'dead' THEN NULL ELSE COALESCE(?5, access) END,
+                   access_level = CASE WHEN ?1 = 'dead' THEN NULL ELSE COALESCE(?6, access_level) END
                  WHERE fingerprint = ?4",
                 &[
                     Val::text(format!("{:?}", v.status).to_lowercase()),

@@ -1,8 +1,10 @@
 //! `sprawl revoke`: the revocation APIs providers offer to whoever holds a secret, one call
 //! per secret, through the verifier's client (the provider's documented host, verified TLS, no
 //! internal addresses, the provider's rate). Outcomes are honest: **revoked** only when the
-//! provider confirms it, **failed** when it refuses (the secret is already invalid, or not
-//! this kind), **unknown** on 429/5xx that does not clear, network errors or odd answers.
+//! provider confirms it, **accepted** when it took the request and revokes later (GitHub),
+//! **failed** when it refuses (the secret is already invalid, or not this kind), **unknown** on
+//! 429/5xx (and GitHub's rate-limit 403 or 422) that does not clear, network errors or odd
+//! answers.
 //!
 //! GitHub: `POST /credentials/revoke` (no authentication: anyone holding a leaked token may
 //! revoke it; 202 Accepted). GitLab: `DELETE /personal_access_tokens/self` (204). Slack:
@@ -39,6 +41,9 @@ pub fn method_for(rule_id: &str) -> Option<(&'static str, &'static str)> {
 pub enum Outcome {
     /// The provider confirmed the revocation.
     Revoked,
+    /// The provider accepted the request and revokes asynchronously (GitHub: 202, it then
+    /// notifies the owner); not confirmed.
+    Accepted,
     /// The provider refused (already invalid, not this kind of credential).
     Failed,
     /// No clear answer.
@@ -50,6 +55,7 @@ impl Outcome {
     pub fn name(self) -> &'static str {
         match self {
             Outcome::Revoked => "revoked",
+            Outcome::Accepted => "accepted",
             Outcome::Failed => "failed",
             Outcome::Unknown => "unknown",
         }
@@ -131,7 +137,13 @@ pub fn revoke(rule_id: &str, secret: &str, opts: &VerifyOptions) -> Option<Attem
         .take(200)
         .collect();
     Some(match (provider, a.status) {
-        ("GitHub", 202) => attempt(Outcome::Revoked, status, "accepted for revocation".into()),
+        ("GitHub", 202) => attempt(
+            Outcome::Accepted,
+            status,
+            "accepted: GitHub revokes asynchronously and notifies the owner".into(),
+        ),
+        // Validation failed or the endpoint is throttled: no conclusion.
+        ("GitHub", 422) => attempt(Outcome::Unknown, status, short),
         ("GitLab", 204) => attempt(Outcome::Revoked, status, String::new()),
         ("Slack", 200) => match serde_json::from_str::<serde_json::Value>(&a.body) {
             Ok(v) if v["ok"].as_bool() == Some(true) && v["revoked"].as_bool() == Some(true) => {

@@ -66,7 +66,7 @@ pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<(
                 s.revocations
                     .iter()
                     .rev()
-                    .find(|r| r.outcome == "revoked")
+                    .find(|r| r.outcome == "revoked" || r.outcome == "accepted")
                     .map(|r| r.attempted_at.clone())
                     .unwrap_or_default(),
             ];

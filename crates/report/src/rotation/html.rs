@@ -240,7 +240,7 @@ fn page(i: usize, s: &SecretRecord) -> String {
             } else {
                 ""
             },
-            esc(a.level.name()),
+            esc(&a.level_text()),
             esc(&a.identity)
         );
         if !a.permissions.is_empty() {
@@ -519,7 +519,7 @@ pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<(
         };
         writeln!(
             out,
-            r##"<tbody class="secret"><tr data-rank="{n}" data-provider="{}" data-rule="{}" data-env="{}" data-status="{}" data-first="{}" data-copies="{}" data-present="{present}" data-where="{}" data-owners="{}" data-access="{access}"><td>{n}</td><td>{}</td><td><a href="#s-{n}"><code>{}</code></a></td><td>{}</td><td class="{}">{}</td><td>{}</td><td>{}</td><td>{present}</td><td>{}</td><td class="{access_class}">{access}</td><td>{next}</td></tr></tbody>"##,
+            r##"<tbody class="secret"><tr data-rank="{n}" data-provider="{}" data-rule="{}" data-env="{}" data-status="{}" data-first="{}" data-copies="{}" data-present="{present}" data-where="{}" data-owners="{}" data-access="{access_key}"><td>{n}</td><td>{}</td><td><a href="#s-{n}"><code>{}</code></a></td><td>{}</td><td class="{}">{}</td><td>{}</td><td>{}</td><td>{present}</td><td>{}</td><td class="{access_class}">{access}</td><td>{next}</td></tr></tbody>"##,
             esc(&s.provider),
             esc(&s.rule_id),
             esc(&s.environment),
@@ -541,7 +541,11 @@ pub fn write(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Result<(
             s.occurrences.len(),
             esc(&s.owners.join(", ")),
             n = i + 1,
-            access = s.access.as_ref().map_or("not analysed", |a| a.level.name()),
+            access = s
+                .access
+                .as_ref()
+                .map_or_else(|| "not analysed".to_string(), |a| a.level_text()),
+            access_key = s.access.as_ref().map_or("not analysed", |a| a.level.name()),
             access_class = match s.access.as_ref().map(|a| a.level) {
                 Some(sprawl_core::finding::AccessLevel::Admin) => "live",
                 _ => "",

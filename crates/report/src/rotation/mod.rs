@@ -42,7 +42,7 @@ pub fn attach_next_steps(secrets: &mut [SecretRecord], rules: &[Rule]) {
 
 /// A secret's blast radius in one line: `admin — user octo (scopes: repo, admin:org)`.
 pub fn access_line(a: &sprawl_core::finding::Access) -> String {
-    let mut line = format!("{} — {}", a.level.name(), a.identity);
+    let mut line = format!("{} — {}", a.level_text(), a.identity);
     if !a.permissions.is_empty() {
         let shown: Vec<&str> = a.permissions.iter().take(6).map(String::as_str).collect();
         let more = if a.permissions.len() > 6 { ", …" } else { "" };

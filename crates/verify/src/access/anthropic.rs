@@ -36,6 +36,7 @@ pub(crate) fn analyse(s: &mut Session<'_>, rule_id: &str, key: &str) -> Result<F
                 format!("{} users", list(&users, "id").len()),
                 counted(spaces.len(), "workspaces", &spaces),
             ],
+            exact: true,
         });
     }
     let a = s.get(&format!("{API}/models"), &h)?;
@@ -49,5 +50,6 @@ pub(crate) fn analyse(s: &mut Session<'_>, rule_id: &str, key: &str) -> Result<F
         },
         permissions: vec!["calls paid models on the organisation's bill".into()],
         reach: vec![format!("{} models", list(&models, "id").len())],
+        exact: true,
     })
 }

@@ -77,6 +77,7 @@ pub(crate) fn analyse(s: &mut Session<'_>, key_id: &str, secret: &str) -> Result
             identity: format!("root user of account {account}"),
             permissions: vec!["everything in the account (root)".into()],
             reach: vec![format!("account {account}")],
+            exact: true,
         });
     }
     let mut permissions = Vec::new();
@@ -122,7 +123,8 @@ pub(crate) fn analyse(s: &mut Session<'_>, key_id: &str, secret: &str) -> Result
     }
     let a = call(s, IAM, "iam", &body, key_id, secret)?;
     let mut allowed = Vec::new();
-    if a.status == 200 {
+    let evaluated = a.status == 200;
+    if evaluated {
         let names = xml_all(&a.body, "EvalActionName");
         let decisions = xml_all(&a.body, "EvalDecision");
         for (n, d) in names.iter().zip(&decisions) {
@@ -153,5 +155,6 @@ pub(crate) fn analyse(s: &mut Session<'_>, key_id: &str, secret: &str) -> Result
         identity: arn,
         permissions,
         reach,
+        exact: evaluated,
     })
 }

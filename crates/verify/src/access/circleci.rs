@@ -23,5 +23,6 @@ pub(crate) fn analyse(s: &mut Session<'_>, token: &str) -> Result<Found, String>
         identity: format!("user {}", me["login"].as_str().unwrap_or("?")),
         permissions: vec!["acts as the user: pipelines, project settings, checkout keys".into()],
         reach: vec![counted(names.len(), "organisations", &names)],
+        exact: true,
     })
 }

@@ -18,5 +18,6 @@ pub(crate) fn analyse(s: &mut Session<'_>, key: &str) -> Result<Found, String> {
         identity: "API key of a Datadog organisation (US1 site)".into(),
         permissions: vec!["submits metrics, logs and events".into()],
         reach: Vec::new(),
+        exact: true,
     })
 }

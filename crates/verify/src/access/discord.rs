@@ -54,5 +54,6 @@ pub(crate) fn analyse(s: &mut Session<'_>, token: &str) -> Result<Found, String>
         ),
         permissions: Vec::new(),
         reach,
+        exact: true,
     })
 }

@@ -66,7 +66,8 @@ pub(crate) fn analyse(s: &mut Session<'_>, pem: &str, email: &str) -> Result<Fou
         Some(&request),
     )?;
     let mut reach = vec![format!("project {project}")];
-    let granted: Vec<String> = if a.status == 200 {
+    let evaluated = a.status == 200;
+    let granted: Vec<String> = if evaluated {
         let (v, _) = json_of(a)?;
         v["permissions"]
             .as_array()
@@ -97,5 +98,6 @@ pub(crate) fn analyse(s: &mut Session<'_>, pem: &str, email: &str) -> Result<Fou
         identity: format!("service account {email}"),
         permissions: granted,
         reach,
+        exact: evaluated,
     })
 }

@@ -67,7 +67,10 @@ pub(crate) fn analyse(s: &mut Session<'_>, token: &str) -> Result<Found, String>
     let public = user["public_repos"].as_u64().unwrap_or(0);
     let private = user["total_private_repos"].as_u64();
     let mut reach = vec![match private {
-        Some(p) => format!("{} repositories ({public} public, {p} private)", public + p),
+        Some(p) => format!(
+            "{} repositories ({public} public, {p} private)",
+            public.saturating_add(p)
+        ),
         None => format!("{public} public repositories (private ones not visible to this token)"),
     }];
     // Organisations and the role in each (needs read:org; a 403 or 404 says it cannot see them).
@@ -93,7 +96,8 @@ pub(crate) fn analyse(s: &mut Session<'_>, token: &str) -> Result<Found, String>
             }
             orgs.push(org);
         }
-        url = next_link(a.header("link"));
+        // Follow a page only on the API host: the token goes with it.
+        url = next_link(a.header("link")).filter(|n| n.starts_with(&format!("{API}/")));
     }
     if !orgs.is_empty() || !admin_of.is_empty() {
         reach.push(counted(orgs.len(), "organisations", &orgs));
@@ -125,6 +129,8 @@ pub(crate) fn analyse(s: &mut Session<'_>, token: &str) -> Result<Found, String>
         identity,
         permissions,
         reach,
+        // Fine-grained and app tokens do not report their permissions.
+        exact: scope_header.is_some(),
     })
 }
 

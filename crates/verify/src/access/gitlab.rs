@@ -91,5 +91,6 @@ pub(crate) fn analyse(s: &mut Session<'_>, token: &str) -> Result<Found, String>
         identity,
         permissions: scopes,
         reach,
+        exact: true,
     })
 }

@@ -27,5 +27,6 @@ pub(crate) fn analyse(s: &mut Session<'_>, key: &str) -> Result<Found, String> {
         identity: format!("user {}", account["email"].as_str().unwrap_or("?")),
         permissions: vec!["every app of the account: config vars, releases, add-ons".into()],
         reach: vec![counted(names.len(), "apps", &names)],
+        exact: true,
     })
 }

@@ -68,5 +68,6 @@ pub(crate) fn analyse(s: &mut Session<'_>, token: &str) -> Result<Found, String>
         identity: format!("{kind} {name}"),
         permissions,
         reach,
+        exact: true,
     })
 }

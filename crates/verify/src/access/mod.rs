@@ -2,9 +2,12 @@
 //! and what it can reach, from **read-only** calls to its provider's documented API, reduced to
 //! an [`AccessLevel`] (admin / can write / read-only / identity only) that reports rank by and
 //! `--fail-on-access` gates on. One module per provider; each call goes through a [`Session`]
-//! with the verifier's safety: the provider's own host only (moved only by
-//! `--verify-endpoint`), verified TLS, no internal addresses, the provider's rate, timeouts,
-//! and a 429 or 5xx that will not clear makes the analysis unknown, never a lower level.
+//! with the verifier's safety: the provider's documented hosts, written in each module (a URL
+//! taken from an answer, GitHub's `Link`, is followed only on the same API host; everything
+//! is moved only by `--verify-endpoint`), verified TLS, no internal addresses, the provider's
+//! rate, timeouts, and a 429 (or GitHub's rate-limit 403) or 5xx that will not clear makes the
+//! analysis unknown, never a lower level. Where the provider hides part of the answer the level
+//! is a floor (`exact: false`).
 
 mod anthropic;
 mod aws;
@@ -111,9 +114,8 @@ impl<'a> Session<'a> {
 
     /// `url` on the provider's host, or on the `--verify-endpoint` base for this provider.
     fn route(&self, url: &str) -> Result<String, String> {
-        let rest = url
-            .strip_prefix("https://")
-            .ok_or_else(|| format!("{url} is not https"))?;
+        // Messages never carry the URL: some providers put the secret in it.
+        let rest = url.strip_prefix("https://").ok_or("not an https URL")?;
         let path = &rest[rest.find('/').unwrap_or(rest.len())..];
         Ok(match self.opts.endpoints.get(self.provider) {
             Some(base) => format!("{}{path}", base.trim_end_matches('/')),
@@ -123,7 +125,7 @@ impl<'a> Session<'a> {
 
     /// The host header value a request to `url` (after [`Session::route`]) carries.
     fn host_of(url: &str) -> Result<String, String> {
-        let (host, port) = http::host_port(url).ok_or_else(|| format!("{url} is not https"))?;
+        let (host, port) = http::host_port(url).ok_or("not an https URL")?;
         Ok(if port == 443 {
             host
         } else {
@@ -161,7 +163,11 @@ impl<'a> Session<'a> {
             self.calls += 1;
             self.limiter.wait(self.provider, self.rps);
             let a = self.client.send(&request)?;
-            match a.status {
+            // GitHub answers its rate limits with 403 and says so in headers.
+            let limited = a.status == 403
+                && (a.retry_after.is_some() || a.header("x-ratelimit-remaining") == Some("0"));
+            let status = if limited { 429 } else { a.status };
+            match status {
                 429 | 500..=599 if retries < 2 => {
                     retries += 1;
                     let wait = a
@@ -248,6 +254,8 @@ pub(crate) struct Found {
     pub(crate) identity: String,
     pub(crate) permissions: Vec<String>,
     pub(crate) reach: Vec<String>,
+    /// See [`Access::exact`].
+    pub(crate) exact: bool,
 }
 
 /// The blast radius of the live secret `secret` found by `rule_id` (with the verifier's
@@ -311,6 +319,7 @@ pub(crate) fn analyse(
         permissions: f.permissions,
         reach: f.reach,
         calls: s.calls,
+        exact: f.exact,
     }))
 }
 

@@ -43,5 +43,6 @@ pub(crate) fn analyse(s: &mut Session<'_>, token: &str) -> Result<Found, String>
         identity: format!("user {user}"),
         permissions: vec!["token type (publish or read-only) not reported by npm".into()],
         reach,
+        exact: false,
     })
 }

@@ -39,6 +39,7 @@ pub(crate) fn analyse(s: &mut Session<'_>, rule_id: &str, key: &str) -> Result<F
                 counted(projects.len(), "projects", &projects),
                 format!("{} users", users.len()),
             ],
+            exact: true,
         });
     }
     let a = s.get(&format!("{API}/models"), &h)?;
@@ -63,5 +64,6 @@ pub(crate) fn analyse(s: &mut Session<'_>, rule_id: &str, key: &str) -> Result<F
         identity,
         permissions: vec!["calls paid models on the organisation's bill".into()],
         reach: vec![format!("{n} models")],
+        exact: true,
     })
 }

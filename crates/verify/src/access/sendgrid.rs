@@ -53,5 +53,6 @@ pub(crate) fn analyse(s: &mut Session<'_>, key: &str) -> Result<Found, String> {
         identity,
         permissions: scopes,
         reach,
+        exact: true,
     })
 }

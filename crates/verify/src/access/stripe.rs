@@ -42,6 +42,7 @@ pub(crate) fn analyse(s: &mut Session<'_>, key: &str) -> Result<Found, String> {
             identity,
             permissions: vec!["every API resource (secret key)".into()],
             reach,
+            exact: true,
         });
     }
     let mut readable = Vec::new();
@@ -64,5 +65,6 @@ pub(crate) fn analyse(s: &mut Session<'_>, key: &str) -> Result<Found, String> {
         identity,
         permissions: readable,
         reach,
+        exact: false,
     })
 }

@@ -29,5 +29,6 @@ pub(crate) fn analyse(s: &mut Session<'_>, token: &str) -> Result<Found, String>
         identity: format!("bot @{}", r["username"].as_str().unwrap_or("?")),
         permissions,
         reach: Vec::new(),
+        exact: true,
     })
 }

@@ -43,5 +43,6 @@ pub(crate) fn analyse(s: &mut Session<'_>, sid: &str, token: &str) -> Result<Fou
         identity: format!("account {sid} ({name})"),
         permissions: vec!["every API of the account (auth token)".into()],
         reach,
+        exact: true,
     })
 }
