@@ -61,6 +61,16 @@ pub fn plan(common: &CommonScanArgs, fingerprint_key: Option<String>) -> ScanPla
         },
         baseline: None,
         consumers: common.store.is_some(),
+        ci_logs: crate::source::cilogs::CiLogOptions {
+            api: common.ci_api.clone(),
+            runs: common.ci_runs,
+            since: common.ci_since.clone(),
+            ca_pem: common
+                .ci_api_ca
+                .as_ref()
+                .and_then(|p| std::fs::read(p).ok()),
+            ..Default::default()
+        },
     }
 }
 

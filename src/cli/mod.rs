@@ -293,8 +293,9 @@ pub enum BaselineCommand {
 #[derive(Debug, Args, Clone)]
 pub struct CommonScanArgs {
     /// Files, directories, git repositories (local or URL), container images (a `docker save`
-    /// archive, an OCI layout directory or tar, or `oci://HOST/REPO:TAG` in a registry); `-`
-    /// reads stdin. Default: the current directory.
+    /// archive, an OCI layout directory or tar, or `oci://HOST/REPO:TAG` in a registry), the
+    /// GitHub Actions job logs of a repository (`gha://OWNER/REPO`, token from GITHUB_TOKEN);
+    /// `-` reads stdin. Default: the current directory.
     #[arg(value_name = "TARGET")]
     pub targets: Vec<PathBuf>,
     /// Config file (default: .sprawl.toml in the first directory target).
@@ -355,6 +356,18 @@ pub struct CommonScanArgs {
         hide = true
     )]
     pub git_read: GitReadArg,
+    /// `gha://` targets: the newest N workflow runs.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub ci_runs: usize,
+    /// `gha://` targets: only runs created on or after this date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub ci_since: Option<String>,
+    /// `gha://` targets: the API base (GitHub Enterprise: https://HOST/api/v3).
+    #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
+    pub ci_api: String,
+    /// Trust only the certificates in this PEM file for the CI API (tests).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub ci_api_ca: Option<PathBuf>,
     /// Scan only what the index adds relative to HEAD (pre-commit hook).
     #[arg(long, conflicts_with_all = ["range", "since"])]
     pub staged: bool,

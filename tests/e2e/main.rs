@@ -8,6 +8,7 @@ mod common;
 mod action;
 mod blast;
 mod ci;
+mod cilogs;
 mod cli;
 mod corpus;
 mod docs;

@@ -13,6 +13,13 @@ use tempfile::TempDir;
 
 pub(crate) struct Proc(Child);
 
+impl Proc {
+    /// Kills and reaps `child` when dropped.
+    pub(crate) fn new(child: Child) -> Proc {
+        Proc(child)
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -21,6 +21,32 @@ pub enum Origin {
     Git(Box<GitOrigin>),
     /// A file in an image layer, or a field of an image config.
     Image(Box<ImageOrigin>),
+    /// A line of a CI job's log.
+    CiLog(Box<CiLogOrigin>),
+}
+
+/// Where a secret was printed: a CI job's log.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct CiLogOrigin {
+    /// The target as given (`gha://OWNER/REPO`).
+    pub target: String,
+    /// Workflow run id.
+    pub run: u64,
+    /// Attempt of the run (re-runs are attempts).
+    pub attempt: u64,
+    /// The workflow's name.
+    pub workflow: String,
+    /// The job's name.
+    pub job: String,
+    /// The step whose output holds the line, when the log's timestamps place it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// When the job started (ISO 8601).
+    pub date: String,
+    /// The job's page.
+    pub url: String,
+    /// `run 1234 / job build` as paths show it.
+    pub path: String,
 }
 
 /// Why a working-tree file of a repository target was scanned beside its history.
@@ -91,6 +117,7 @@ impl Origin {
             Origin::Stdin => "<stdin>",
             Origin::Git(g) => &g.path,
             Origin::Image(i) => &i.path,
+            Origin::CiLog(c) => &c.path,
         }
     }
 

@@ -382,6 +382,26 @@ pub fn occurrence_of(f: &Finding, default_target: &str) -> Occurrence {
             present: !matches!(i.visibility, sprawl_core::origin::Visibility::Hidden { .. }),
             ..base
         },
+        // A log copy is present until the log is deleted: it stays readable to everyone
+        // with access to the repository's Actions.
+        Origin::CiLog(c) => Occurrence {
+            source: "ci-log".into(),
+            target: c.target.clone(),
+            ci: Some(format!(
+                "printed in the log of job {}, run {} attempt {} ({}), {}{} — {}",
+                c.job,
+                c.run,
+                c.attempt,
+                c.workflow,
+                c.date,
+                c.step
+                    .as_ref()
+                    .map(|s| format!(", step {s}"))
+                    .unwrap_or_default(),
+                c.url
+            )),
+            ..base
+        },
     }
 }
 

@@ -34,6 +34,9 @@ pub struct JsonFinding<'a> {
     git: Option<&'a GitOrigin>,
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<&'a ImageOrigin>,
+    /// Where in a CI job's log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ci_log: Option<&'a sprawl_core::origin::CiLogOrigin>,
     /// Why a file of a repository's working tree was scanned (`untracked`, `gitignored`,
     /// `modified`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -72,6 +75,10 @@ impl<'a> JsonFinding<'a> {
             },
             image: match &f.origin {
                 Origin::Image(i) => Some(i),
+                _ => None,
+            },
+            ci_log: match &f.origin {
+                Origin::CiLog(c) => Some(c),
                 _ => None,
             },
             work_tree: match &f.origin {

@@ -43,6 +43,16 @@ fn place(f: &sprawl_core::finding::Finding) -> (String, String) {
             work_tree: Some(state),
             ..
         } => state.describe().to_string(),
+        Origin::CiLog(c) => format!(
+            "log of job {}, run {} attempt {}{}",
+            cell(&c.job),
+            c.run,
+            c.attempt,
+            c.step
+                .as_ref()
+                .map(|s| format!(", step {}", cell(s)))
+                .unwrap_or_default()
+        ),
         Origin::File { .. } | Origin::Stdin => String::new(),
     };
     (at, detail)

@@ -71,7 +71,7 @@ fn artifact(
                 .ok()
                 .map(|r| r.to_string_lossy().replace('\\', "/"))
         }),
-        Origin::Image(_) | Origin::Stdin => None,
+        Origin::Image(_) | Origin::CiLog(_) | Origin::Stdin => None,
     };
     match relative {
         Some(r) if root.is_some() => ArtifactLocation::builder()

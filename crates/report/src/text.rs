@@ -230,6 +230,22 @@ pub fn write(input: &ReportInput<'_>, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "  verified: {}{http}{why}", paint(c, code, &status))?;
         }
         match &f.origin {
+            Origin::CiLog(l) => {
+                writeln!(
+                    out,
+                    "  printed in the log of job {}, run {} attempt {} ({}, {}){}",
+                    l.job,
+                    l.run,
+                    l.attempt,
+                    l.workflow,
+                    l.date,
+                    l.step
+                        .as_ref()
+                        .map(|s| format!(", step {s}"))
+                        .unwrap_or_default()
+                )?;
+                writeln!(out, "  {}", l.url)?;
+            }
             Origin::Git(g) => write_git(out, c, g, input.verbose)?,
             Origin::Image(i) => {
                 write_image(out, c, i)?;

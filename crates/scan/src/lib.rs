@@ -1,6 +1,7 @@
 //! Scan pipelines: they wire sources to the detector and collect findings. `files` serves
 //! directories, files and stdin.
 
+pub mod cilogs;
 pub mod facts;
 pub mod files;
 pub mod git;

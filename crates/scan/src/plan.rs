@@ -134,6 +134,8 @@ pub struct ScanPlan {
     pub baseline: Option<PathBuf>,
     /// Read each repository's and directory's CI consumers map (for an inventory).
     pub consumers: bool,
+    /// How CI logs (`gha://` targets) are read.
+    pub ci_logs: sprawl_source::cilogs::CiLogOptions,
 }
 
 impl Default for ScanPlan {
@@ -159,6 +161,7 @@ impl Default for ScanPlan {
             detect: DetectSettings::default(),
             baseline: None,
             consumers: false,
+            ci_logs: sprawl_source::cilogs::CiLogOptions::default(),
         }
     }
 }
@@ -216,6 +219,8 @@ pub enum Target {
     Remote(String),
     /// A container image on disk or in a registry.
     Image(ImageTarget),
+    /// The job logs of a repository's GitHub Actions runs (`gha://OWNER/REPO`).
+    CiLogs(sprawl_source::cilogs::GhaTarget),
 }
 
 /// True for `https://`, `ssh://`, `git://`, `file://` URLs and scp-like `user@host:path`.
@@ -255,6 +260,11 @@ pub fn classify(
             out.push(Target::Files(t.clone()));
         } else if text.starts_with("oci://") {
             out.push(Target::Image(ImageTarget::Registry(text.into_owned())));
+        } else if text.starts_with("gha://") {
+            match sprawl_source::cilogs::GhaTarget::parse(&text) {
+                Some(g) => out.push(Target::CiLogs(g)),
+                None => errors.push(format!("{text}: expected gha://OWNER/REPO")),
+            }
         } else if let Some(kind) = (!git_only && !sprawl_source::git::is_repository(t))
             .then(|| store::sniff(t))
             .flatten()

@@ -344,6 +344,14 @@ impl Scanner {
         for t in targets {
             match t {
                 Target::Files(_) | Target::Image(_) => {}
+                Target::CiLogs(g) => crate::cilogs::scan_gha(
+                    engine,
+                    fp,
+                    &g,
+                    &plan.ci_logs,
+                    opts.windowing,
+                    &mut outcome,
+                ),
                 Target::Repo(p) => {
                     let label = p.display().to_string();
                     scan_repo(engine, fp, &p, &label, &git_opts, &mut outcome);

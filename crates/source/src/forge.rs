@@ -97,7 +97,7 @@ fn get(
 }
 
 /// `<https://…?page=2>; rel="next"` → the next URL.
-fn next_link(link: &str) -> Option<String> {
+pub(crate) fn next_link(link: &str) -> Option<String> {
     link.split(',').find_map(|part| {
         let (url, rel) = part.split_once(';')?;
         rel.contains("rel=\"next\"").then(|| {

@@ -1,6 +1,7 @@
 //! Sources enumerate content and say where it came from. A source never runs detection.
 
 pub mod archive;
+pub mod cilogs;
 pub mod forge;
 pub mod fs;
 pub mod git;

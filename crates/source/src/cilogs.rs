@@ -1,0 +1,507 @@
+//! CI logs as a source: GitHub Actions workflow runs → jobs → job logs, through the REST API
+//! (`GET /repos/{owner}/{repo}/actions/runs`, `…/runs/{id}/jobs`, `…/jobs/{id}/logs`), paged by
+//! `Link`, with the token from `GITHUB_TOKEN` and the base URL configurable (GitHub
+//! Enterprise: `https://HOST/api/v3`). A job's log is answered with a redirect to blob storage:
+//! the redirect is followed by hand, **without** the Authorization header. Logs are streamed
+//! through [`LogCleaner`] (timestamps and ANSI colour codes removed, one output line per input
+//! line, so line numbers hold), never written to disk. Rate limits (429, or 403 with
+//! `x-ratelimit-remaining: 0`) are waited out a bounded number of times; an expired log (410)
+//! is its own error, not a failure of the scan.
+
+use std::io::{BufRead, Read};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A `gha://OWNER/REPO` target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GhaTarget {
+    /// Owner (user or organisation).
+    pub owner: String,
+    /// Repository.
+    pub repo: String,
+}
+
+impl GhaTarget {
+    /// Parses `gha://OWNER/REPO`.
+    pub fn parse(text: &str) -> Option<GhaTarget> {
+        let rest = text.strip_prefix("gha://")?;
+        let (owner, repo) = rest.trim_end_matches('/').split_once('/')?;
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        };
+        (ok(owner) && ok(repo) && !repo.contains('/')).then(|| GhaTarget {
+            owner: owner.to_string(),
+            repo: repo.to_string(),
+        })
+    }
+
+    /// `gha://OWNER/REPO`.
+    pub fn shown(&self) -> String {
+        format!("gha://{}/{}", self.owner, self.repo)
+    }
+}
+
+/// How the API is reached.
+#[derive(Debug, Clone)]
+pub struct CiLogOptions {
+    /// API base (`https://api.github.com`).
+    pub api: String,
+    /// Token (`GITHUB_TOKEN`).
+    pub token: Option<String>,
+    /// The newest N runs.
+    pub runs: usize,
+    /// Only runs created on or after this date (`YYYY-MM-DD`).
+    pub since: Option<String>,
+    /// Trust only these PEM certificates (tests).
+    pub ca_pem: Option<Vec<u8>>,
+    /// Per-request time limit (a log download is one request).
+    pub timeout: Duration,
+}
+
+impl Default for CiLogOptions {
+    fn default() -> Self {
+        CiLogOptions {
+            api: "https://api.github.com".into(),
+            token: std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty()),
+            runs: 20,
+            since: None,
+            ca_pem: None,
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// One step of a job, with the times that place log lines in it.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Its name.
+    pub name: String,
+    /// When it started (ISO 8601), if it ran.
+    pub started_at: Option<String>,
+}
+
+/// One job of a run.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Run id.
+    pub run: u64,
+    /// Run attempt.
+    pub attempt: u64,
+    /// Workflow name.
+    pub workflow: String,
+    /// Job id.
+    pub id: u64,
+    /// Job name.
+    pub name: String,
+    /// When it started.
+    pub started_at: String,
+    /// Its page.
+    pub url: String,
+    /// Its steps.
+    pub steps: Vec<Step>,
+}
+
+/// Why a log could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// GitHub no longer keeps it (retention).
+    #[error("log expired (410)")]
+    Expired,
+    /// Anything else, with the reason.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The GitHub Actions API client.
+pub struct Client {
+    agent: ureq::Agent,
+    api: String,
+    token: Option<String>,
+}
+
+fn header(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// The `rel="next"` URL of a `Link` header.
+fn next_link(link: Option<&str>) -> Option<String> {
+    crate::forge::next_link(link?)
+}
+
+impl Client {
+    /// A client for `opts.api`.
+    pub fn new(opts: &CiLogOptions) -> Result<Client, String> {
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(pem) = &opts.ca_pem {
+            let certs: Vec<_> = ureq::tls::parse_pem(pem)
+                .filter_map(|i| match i {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if certs.is_empty() {
+                return Err("CA bundle: no certificate".into());
+            }
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        }
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(opts.timeout))
+            .user_agent(concat!("sprawl/", env!("CARGO_PKG_VERSION")))
+            .tls_config(tls.build())
+            .build();
+        Ok(Client {
+            agent: config.into(),
+            api: opts.api.trim_end_matches('/').to_string(),
+            token: opts.token.clone(),
+        })
+    }
+
+    /// GET `url` with the token (only on the API's own host), waiting out rate limits (at
+    /// most 3 times, 60 s each).
+    fn get(&self, url: &str, with_token: bool) -> Result<ureq::http::Response<ureq::Body>, String> {
+        for _ in 0..4 {
+            let mut req = self
+                .agent
+                .get(url)
+                .header("Accept", "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", "2022-11-28");
+            if with_token && let Some(t) = &self.token {
+                req = req.header("Authorization", format!("Bearer {t}"));
+            }
+            let resp = req.call().map_err(|e| format!("{}: {e}", shown(url)))?;
+            let status = resp.status().as_u16();
+            let limited = status == 429
+                || (status == 403
+                    && header(&resp, "x-ratelimit-remaining").as_deref() == Some("0"));
+            if !limited {
+                return Ok(resp);
+            }
+            let wait = header(&resp, "retry-after")
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .unwrap_or(5)
+                .min(60);
+            std::thread::sleep(Duration::from_secs(wait));
+        }
+        Err(format!("{}: rate limited, gave up", shown(url)))
+    }
+
+    fn get_json(&self, url: &str) -> Result<(Value, Option<String>), String> {
+        let mut resp = self.get(url, true)?;
+        let status = resp.status().as_u16();
+        let link = header(&resp, "link");
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(16 << 20)
+            .read_to_string()
+            .map_err(|e| format!("{}: {e}", shown(url)))?;
+        if status != 200 {
+            let message: String = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v["message"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            return Err(format!("{}: HTTP {status} {message}", shown(url)));
+        }
+        let v =
+            serde_json::from_str(&body).map_err(|e| format!("{}: not JSON: {e}", shown(url)))?;
+        Ok((v, next_link(link.as_deref())))
+    }
+
+    /// The newest `limit` runs (created on or after `since`), newest first: (id, attempt,
+    /// workflow name).
+    pub fn runs(
+        &self,
+        t: &GhaTarget,
+        limit: usize,
+        since: Option<&str>,
+    ) -> Result<Vec<(u64, u64, String)>, String> {
+        if let Some(d) = since
+            && !(d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+        {
+            return Err(format!("--ci-since {d:?}: expected YYYY-MM-DD"));
+        }
+        let mut url = Some(format!(
+            "{}/repos/{}/{}/actions/runs?per_page=100{}",
+            self.api,
+            t.owner,
+            t.repo,
+            since
+                .map(|d| format!("&created=%3E%3D{d}"))
+                .unwrap_or_default()
+        ));
+        let mut out = Vec::new();
+        while let Some(u) = url.take() {
+            let (v, next) = self.get_json(&u)?;
+            for r in v["workflow_runs"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+                if let Some(id) = r["id"].as_u64() {
+                    out.push((
+                        id,
+                        r["run_attempt"].as_u64().unwrap_or(1),
+                        r["name"].as_str().unwrap_or("").to_string(),
+                    ));
+                }
+            }
+            url = next.filter(|n| n.starts_with(&self.api));
+        }
+        Ok(out)
+    }
+
+    /// Every job of run `run` (its latest attempt).
+    pub fn jobs(&self, t: &GhaTarget, run: u64, workflow: &str) -> Result<Vec<Job>, String> {
+        let mut url = Some(format!(
+            "{}/repos/{}/{}/actions/runs/{run}/jobs?per_page=100",
+            self.api, t.owner, t.repo
+        ));
+        let mut out = Vec::new();
+        while let Some(u) = url.take() {
+            let (v, next) = self.get_json(&u)?;
+            for j in v["jobs"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                let Some(id) = j["id"].as_u64() else { continue };
+                let steps = j["steps"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|s| Step {
+                        name: s["name"].as_str().unwrap_or("?").to_string(),
+                        started_at: s["started_at"].as_str().map(str::to_string),
+                    })
+                    .collect();
+                out.push(Job {
+                    run,
+                    attempt: j["run_attempt"].as_u64().unwrap_or(1),
+                    workflow: workflow.to_string(),
+                    id,
+                    name: j["name"].as_str().unwrap_or("?").to_string(),
+                    started_at: j["started_at"].as_str().unwrap_or("").to_string(),
+                    url: j["html_url"].as_str().unwrap_or("").to_string(),
+                    steps,
+                });
+            }
+            url = next.filter(|n| n.starts_with(&self.api));
+        }
+        Ok(out)
+    }
+
+    /// The job's log as a stream: the API answers with a redirect to blob storage, which is
+    /// fetched without the token.
+    pub fn log(&self, t: &GhaTarget, job: u64) -> Result<Box<dyn Read + Send>, LogError> {
+        let url = format!(
+            "{}/repos/{}/{}/actions/jobs/{job}/logs",
+            self.api, t.owner, t.repo
+        );
+        let mut resp = self.get(&url, true).map_err(LogError::Other)?;
+        let mut hops = 0;
+        loop {
+            let status = resp.status().as_u16();
+            match status {
+                200 => {
+                    let reader = resp.into_body().into_with_config().limit(u64::MAX).reader();
+                    return Ok(Box::new(reader));
+                }
+                301 | 302 | 303 | 307 | 308 if hops < 3 => {
+                    let loc = header(&resp, "location").ok_or_else(|| {
+                        LogError::Other(format!("{}: redirect without Location", shown(&url)))
+                    })?;
+                    hops += 1;
+                    // Blob storage gets no Authorization header: the URL is signed.
+                    resp = self.get(&loc, false).map_err(LogError::Other)?;
+                }
+                410 => return Err(LogError::Expired),
+                _ => {
+                    return Err(LogError::Other(format!("{}: HTTP {status}", shown(&url))));
+                }
+            }
+        }
+    }
+}
+
+/// A URL as messages show it: without its query (blob storage signs URLs there).
+fn shown(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+/// Reads a job log as text without the timestamp each line starts with and without ANSI
+/// escape sequences, one output line per input line; records, for each step start time, the
+/// first line at or after it (so a line can be placed in its step).
+pub struct LogCleaner<R: BufRead> {
+    inner: R,
+    line: Vec<u8>,
+    out: Vec<u8>,
+    pos: usize,
+    lines: u64,
+    step_starts: Vec<String>,
+    /// For each step start, the 1-based first line at or after it.
+    pub step_lines: Vec<Option<u64>>,
+}
+
+impl<R: BufRead> LogCleaner<R> {
+    /// Cleans `inner`; `step_starts` are the steps' start times (ISO 8601, sortable).
+    pub fn new(inner: R, step_starts: Vec<String>) -> LogCleaner<R> {
+        let n = step_starts.len();
+        LogCleaner {
+            inner,
+            line: Vec::new(),
+            out: Vec::new(),
+            pos: 0,
+            lines: 0,
+            step_starts,
+            step_lines: vec![None; n],
+        }
+    }
+
+    /// Lines read so far.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+}
+
+/// A leading `2026-10-02T10:00:00.1234567Z ` timestamp: its length, if there is one.
+fn timestamp_len(line: &[u8]) -> Option<usize> {
+    let ok = line.len() > 20
+        && line[4] == b'-'
+        && line[7] == b'-'
+        && line[10] == b'T'
+        && line[..4].iter().all(u8::is_ascii_digit);
+    if !ok {
+        return None;
+    }
+    let z = line.iter().take(40).position(|&b| b == b'Z')?;
+    Some(if line.get(z + 1) == Some(&b' ') {
+        z + 2
+    } else {
+        z + 1
+    })
+}
+
+/// `line` without ANSI escape sequences (CSI `ESC [ … letter`, and lone ESC).
+fn strip_ansi(line: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < line.len() {
+        if line[i] == 0x1b {
+            i += 1;
+            if line.get(i) == Some(&b'[') {
+                i += 1;
+                while i < line.len() && !line[i].is_ascii_alphabetic() {
+                    i += 1;
+                }
+                i += 1;
+            }
+            continue;
+        }
+        out.push(line[i]);
+        i += 1;
+    }
+}
+
+impl<R: BufRead> Read for LogCleaner<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.out.len() {
+            self.out.clear();
+            self.pos = 0;
+            self.line.clear();
+            // Lines longer than 1 MiB are cut into pieces: bounded memory on a hostile log.
+            let n = (&mut self.inner)
+                .take(1 << 20)
+                .read_until(b'\n', &mut self.line)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            if self.line.last() == Some(&b'\n') || n < (1 << 20) {
+                self.lines += 1;
+            }
+            let skip = timestamp_len(&self.line).unwrap_or(0);
+            if skip > 0 {
+                // Compared to the second: step times have no fraction, log stamps do.
+                let stamp = String::from_utf8_lossy(&self.line[..skip.min(19)]).to_string();
+                for (i, start) in self.step_starts.iter().enumerate() {
+                    let start = start.get(..19).unwrap_or(start);
+                    if self.step_lines[i].is_none() && stamp.as_str() >= start {
+                        self.step_lines[i] = Some(self.lines);
+                    }
+                }
+            }
+            let line = std::mem::take(&mut self.line);
+            strip_ansi(&line[skip..], &mut self.out);
+            self.line = line;
+        }
+        let n = (self.out.len() - self.pos).min(buf.len());
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// The step holding 1-based `line`: the last step whose first line is at or before it.
+pub fn step_of(steps: &[Step], step_lines: &[Option<u64>], line: u64) -> Option<String> {
+    steps
+        .iter()
+        .zip(step_lines)
+        .rev()
+        .find(|(_, first)| first.is_some_and(|f| f <= line))
+        .map(|(s, _)| s.name.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        let t = GhaTarget::parse("gha://acme/app").unwrap();
+        assert_eq!((t.owner.as_str(), t.repo.as_str()), ("acme", "app"));
+        assert!(GhaTarget::parse("gha://acme").is_none());
+        assert!(GhaTarget::parse("gha://acme/app/x").is_none());
+        assert!(GhaTarget::parse("gha://ac me/app").is_none());
+    }
+
+    #[test]
+    fn cleaner_strips_timestamps_and_colours_and_keeps_lines() {
+        let log = "2026-10-02T10:00:00.1000000Z ##[group]Run actions/checkout@v4\n\
+                   2026-10-02T10:00:01.0000000Z \x1b[36;1mecho token=abc\x1b[0m\n\
+                   no stamp here\n\
+                   2026-10-02T10:00:05.0000000Z \x1b[32mdone\x1b[0m\n";
+        let steps = vec![
+            "2026-10-02T10:00:00Z".to_string(),
+            "2026-10-02T10:00:04Z".to_string(),
+        ];
+        let mut c = LogCleaner::new(log.as_bytes(), steps);
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        assert_eq!(
+            out,
+            "##[group]Run actions/checkout@v4\necho token=abc\nno stamp here\ndone\n"
+        );
+        assert_eq!(c.step_lines, vec![Some(1), Some(4)]);
+        let named = vec![
+            Step {
+                name: "Checkout".into(),
+                started_at: None,
+            },
+            Step {
+                name: "Deploy".into(),
+                started_at: None,
+            },
+        ];
+        assert_eq!(
+            step_of(&named, &c.step_lines, 2).as_deref(),
+            Some("Checkout")
+        );
+        assert_eq!(step_of(&named, &c.step_lines, 4).as_deref(), Some("Deploy"));
+    }
+}
