@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use base64::Engine as _;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -68,6 +69,19 @@ fn job_logs_are_scanned_with_run_job_and_step() {
          2026-10-02T10:00:05.3000000Z \x1b[36;1mexport NPM_TOKEN=***\x1b[0m\n\
          2026-10-02T10:00:06.0000000Z \x1b[33mGITHUB_TOKEN={leaked}\x1b[0m\n"
     );
+    // An artifact whose report carries a .env file.
+    let in_artifact = fake_github("ghp_", 7703);
+    let zip = {
+        use std::io::Write;
+        let mut buf = std::io::Cursor::new(Vec::new());
+        let mut z = zip::ZipWriter::new(&mut buf);
+        z.start_file("reports/.env", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(format!("# test env\nGH_TOKEN={in_artifact}\n").as_bytes())
+            .unwrap();
+        z.finish().unwrap();
+        buf.into_inner()
+    };
     let job = |id: u64, name: &str| {
         json!({"id": id, "name": name, "run_attempt": 2, "started_at": STEP1,
                "html_url": format!("https://github.com/acme/app/actions/runs/101/job/{id}"),
@@ -80,7 +94,13 @@ fn job_logs_are_scanned_with_run_job_and_step() {
                  [{"id": 102, "run_attempt": 1, "name": "nightly"}]],
         "jobs": {"101": [job(1001, "publish"), job(1002, "old")], "102": [job(1003, "big")]},
         "logs": {"1001": {"first": 429, "text": log}, "1002": {"status": 410},
-                 "1003": {"generate_mb": 64, "secret": big}}
+                 "1003": {"generate_mb": 64, "secret": big}},
+        "artifacts": {"101": [
+            {"id": 501, "name": "test-results", "size_in_bytes": zip.len(), "expired": false},
+            {"id": 502, "name": "broken", "size_in_bytes": 40, "expired": false},
+            {"id": 503, "name": "old", "size_in_bytes": 10, "expired": true}]},
+        "zips": {"501": base64::engine::general_purpose::STANDARD.encode(&zip),
+                 "502": base64::engine::general_purpose::STANDARD.encode(b"PK\x03\x04 not really a zip archive at all")}
     });
     let api = start(work.path(), &plan);
     let out = sprawl()
@@ -99,10 +119,24 @@ fn job_logs_are_scanned_with_run_job_and_step() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the corrupt artifact is an error: {err}"
+    );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let findings = doc["findings"].as_array().unwrap();
-    assert_eq!(findings.len(), 2, "{doc:#}");
+    assert_eq!(findings.len(), 3, "{doc:#}");
+    let a = findings
+        .iter()
+        .find(|f| f["secret"] == in_artifact.as_str())
+        .expect("the artifact's .env");
+    assert_eq!(a["ci_log"]["artifact"], "test-results.zip!/reports/.env");
+    assert_eq!(a["line"], 2);
+    assert!(
+        err.contains("artifact broken.zip"),
+        "a corrupt zip is an error naming it: {err}"
+    );
     let f = findings
         .iter()
         .find(|f| f["secret"] == leaked.as_str())
@@ -124,7 +158,7 @@ fn job_logs_are_scanned_with_run_job_and_step() {
         .expect("end of the 64 MiB log");
     assert_eq!(b["ci_log"]["run"], 102);
     assert!(
-        err.contains("2 run(s), 2 job log(s) read, 1 expired"),
+        err.contains("2 run(s), 2 job log(s) and 1 artifact(s) read, 1 expired"),
         "{err}"
     );
     // The token went to the API only, never to blob storage.
@@ -137,7 +171,7 @@ fn job_logs_are_scanned_with_run_job_and_step() {
         .iter()
         .filter(|r| r["path"].as_str().unwrap().starts_with("/blob/"))
         .collect();
-    assert_eq!(blobs.len(), 2);
+    assert_eq!(blobs.len(), 4, "two logs, two artifacts");
     assert!(blobs.iter().all(|r| r["auth"] == false), "{blobs:?}");
     assert!(
         requests
@@ -170,4 +204,54 @@ fn bad_gha_targets_and_tokens_are_clear_errors() {
     let err = String::from_utf8_lossy(&denied.stderr);
     assert!(err.contains("HTTP 401 Bad credentials"), "{err}");
     assert!(!err.contains("wrong"), "the token is never printed");
+}
+
+/// `sprawl audit` takes `gha://` targets: log copies go into the inventory as `ci-log` copies
+/// ("printed in the log of job …"), and the rotation report says to delete the logs.
+#[test]
+fn audit_records_log_copies_in_the_inventory() {
+    let work = TempDir::new().unwrap();
+    let leaked = fake_github("ghp_", 7711);
+    let log = format!("2026-10-02T10:00:06.0000000Z echo GITHUB_TOKEN={leaked}\n");
+    let plan = json!({
+        "token": "test-token",
+        "runs": [[{"id": 301, "run_attempt": 1, "name": "deploy"}]],
+        "jobs": {"301": [{"id": 3001, "name": "ship", "run_attempt": 1, "started_at": STEP1,
+                          "html_url": "https://github.com/acme/app/actions/runs/301/job/3001",
+                          "steps": [{"name": "Ship it", "number": 1, "started_at": STEP1}]}]},
+        "logs": {"3001": {"text": log}}
+    });
+    let api = start(work.path(), &plan);
+    let targets = work.path().join("targets.txt");
+    std::fs::write(&targets, "gha://acme/app\n").unwrap();
+    let store = work.path().join("inv.db");
+    let out = sprawl()
+        .args(["audit", "--no-progress", "--targets"])
+        .arg(&targets)
+        .arg("--store")
+        .arg(&store)
+        .args(["--ci-api", &format!("https://127.0.0.1:{}", api.port)])
+        .arg("--ci-api-ca")
+        .arg(&api.ca)
+        .env("GITHUB_TOKEN", "test-token")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&crate::common::report(&store, "json")).unwrap();
+    let o = &doc["secrets"][0]["occurrences"][0];
+    assert_eq!(o["source"], "ci-log", "{doc:#}");
+    assert_eq!(o["target"], "gha://acme/app");
+    let ci = o["ci"].as_str().unwrap();
+    assert!(
+        ci.starts_with("printed in the log of job ship, run 301 attempt 1 (deploy)"),
+        "{ci}"
+    );
+    assert!(ci.contains("step Ship it"), "{ci}");
+    let md = String::from_utf8(crate::common::report(&store, "md")).unwrap();
+    assert!(md.contains("Delete the CI logs that printed it"), "{md}");
 }

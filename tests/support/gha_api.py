@@ -5,7 +5,9 @@ test), answering from a JSON plan (--plan):
   {"token": "…", "runs": [[page of runs], [next page], …],
    "jobs": {"RUN_ID": [job, …]},
    "logs": {"JOB_ID": {"text": "…"} | {"status": 410} | {"first": 429, "text": "…"} |
-                       {"generate_mb": N, "secret": "…"}}}
+                       {"generate_mb": N, "secret": "…"}},
+   "artifacts": {"RUN_ID": [{"id": N, "name": "…", "size_in_bytes": N, "expired": false}]},
+   "zips": {"ARTIFACT_ID": "<base64 of the zip>"}}
 
 API calls need "Authorization: Bearer <token>" (401 otherwise). A job's log answers 302 to
 /blob/JOB_ID?sig=… on the same server (blob storage), which must NOT receive the token (403 if
@@ -72,6 +74,13 @@ def main():
                 if page < len(pages):
                     extra["Link"] = f'<https://{host}/{"/".join(parts)}?per_page=100&page={page + 1}>; rel="next"'
                 return self.send(200, json.dumps(body).encode(), extra=extra)
+            # /repos/O/R/actions/runs/ID/artifacts
+            if len(parts) == 7 and parts[4] == "runs" and parts[6] == "artifacts":
+                arts = plan.get("artifacts", {}).get(parts[5], [])
+                return self.send(200, json.dumps({"total_count": len(arts), "artifacts": arts}).encode())
+            # /repos/O/R/actions/artifacts/ID/zip
+            if len(parts) == 7 and parts[4] == "artifacts" and parts[6] == "zip":
+                return self.send(302, extra={"Location": f"https://{host}/blob/art-{parts[5]}?sig=signed"})
             # /repos/O/R/actions/runs/ID/jobs
             if len(parts) == 7 and parts[4] == "runs" and parts[6] == "jobs":
                 jobs = plan["jobs"].get(parts[5], [])
@@ -93,6 +102,10 @@ def main():
             return self.send(404, b'{"message": "Not Found"}')
 
         def blob(self, job):
+            if job.startswith("art-"):
+                import base64
+                data = base64.b64decode(plan["zips"][job[4:]])
+                return self.send(200, data, "application/zip")
             spec = plan["logs"][job]
             if "generate_mb" in spec:
                 line = b"2026-10-02T10:00:01.0000000Z \x1b[32mcompiling module 0123456789 ... ok\x1b[0m\n"

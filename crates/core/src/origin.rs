@@ -43,9 +43,12 @@ pub struct CiLogOrigin {
     pub step: Option<String>,
     /// When the job started (ISO 8601).
     pub date: String,
-    /// The job's page.
+    /// The job's page (the run's, for an artifact).
     pub url: String,
-    /// `run 1234 / job build` as paths show it.
+    /// For a file of a run's artifact: `NAME.zip!/member`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
+    /// `gha://OWNER/REPO run 1234 job build` as paths show it.
     pub path: String,
 }
 

@@ -350,6 +350,7 @@ impl Scanner {
                     &g,
                     &plan.ci_logs,
                     opts.windowing,
+                    &plan.detect.layers(),
                     &mut outcome,
                 ),
                 Target::Repo(p) => {

@@ -298,13 +298,57 @@ impl Client {
         Ok(out)
     }
 
+    /// The run's artifacts that are still kept: (id, name, size in bytes).
+    pub fn artifacts(&self, t: &GhaTarget, run: u64) -> Result<Vec<(u64, String, u64)>, String> {
+        let mut url = Some(format!(
+            "{}/repos/{}/{}/actions/runs/{run}/artifacts?per_page=100",
+            self.api, t.owner, t.repo
+        ));
+        let mut out = Vec::new();
+        while let Some(u) = url.take() {
+            let (v, next) = self.get_json(&u)?;
+            for a in v["artifacts"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                if a["expired"].as_bool() == Some(true) {
+                    continue;
+                }
+                if let Some(id) = a["id"].as_u64() {
+                    out.push((
+                        id,
+                        a["name"].as_str().unwrap_or("artifact").to_string(),
+                        a["size_in_bytes"].as_u64().unwrap_or(0),
+                    ));
+                }
+            }
+            url = next.filter(|n| n.starts_with(&self.api));
+        }
+        Ok(out)
+    }
+
+    /// An artifact's zip as a stream (redirect to blob storage, fetched without the token).
+    pub fn artifact(&self, t: &GhaTarget, id: u64) -> Result<Box<dyn Read + Send>, LogError> {
+        self.download(&format!(
+            "{}/repos/{}/{}/actions/artifacts/{id}/zip",
+            self.api, t.owner, t.repo
+        ))
+    }
+
     /// The job's log as a stream: the API answers with a redirect to blob storage, which is
     /// fetched without the token.
     pub fn log(&self, t: &GhaTarget, job: u64) -> Result<Box<dyn Read + Send>, LogError> {
-        let url = format!(
+        self.download(&format!(
             "{}/repos/{}/{}/actions/jobs/{job}/logs",
             self.api, t.owner, t.repo
-        );
+        ))
+    }
+
+    /// GET `url` with the token, then its redirect to blob storage without it; the body as a
+    /// stream.
+    fn download(&self, url: &str) -> Result<Box<dyn Read + Send>, LogError> {
+        let url = url.to_string();
         let mut resp = self.get(&url, true).map_err(LogError::Other)?;
         let mut hops = 0;
         loop {

@@ -291,6 +291,9 @@ fn page(i: usize, s: &SecretRecord) -> String {
             esc(&s.provider)
         );
     }
+    if s.occurrences.iter().any(|o| o.source == "ci-log") {
+        p.push_str("<p>Delete the CI logs that printed it: anyone who can read the repository's Actions can read them (the run's page &gt; Delete all logs, or <code>DELETE /repos/OWNER/REPO/actions/runs/RUN_ID/logs</code>).</p>");
+    }
     let _ = write!(
         p,
         "<p>Then <code>sprawl rotation start {}</code>; after the next audit <code>sprawl rotation status</code> says which copies remain and whether the old value still works.</p></div>",
