@@ -225,22 +225,44 @@ fn audit_records_log_copies_in_the_inventory() {
     let targets = work.path().join("targets.txt");
     std::fs::write(&targets, "gha://acme/app\n").unwrap();
     let store = work.path().join("inv.db");
-    let out = sprawl()
-        .args(["audit", "--no-progress", "--targets"])
-        .arg(&targets)
-        .arg("--store")
-        .arg(&store)
-        .args(["--ci-api", &format!("https://127.0.0.1:{}", api.port)])
-        .arg("--ci-api-ca")
-        .arg(&api.ca)
-        .env("GITHUB_TOKEN", "test-token")
-        .output()
-        .unwrap();
+    let audit = || {
+        sprawl()
+            .args(["audit", "--no-progress", "--targets"])
+            .arg(&targets)
+            .arg("--store")
+            .arg(&store)
+            .args(["--ci-api", &format!("https://127.0.0.1:{}", api.port)])
+            .arg("--ci-api-ca")
+            .arg(&api.ca)
+            .env("GITHUB_TOKEN", "test-token")
+            .output()
+            .unwrap()
+    };
+    let blob_reads = || {
+        std::fs::read_to_string(&api.log)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("/blob/"))
+            .count()
+    };
+    let out = audit();
     assert_eq!(
         out.status.code(),
         Some(1),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(blob_reads(), 1);
+    let first: Value = serde_json::from_slice(&crate::common::report(&store, "json")).unwrap();
+    // Incremental: a job log read once is never downloaded again; its copies stay current.
+    let again = audit();
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{err}");
+    assert_eq!(blob_reads(), 1, "the second audit read no log");
+    let second: Value = serde_json::from_slice(&crate::common::report(&store, "json")).unwrap();
+    assert_eq!(
+        first["secrets"][0]["occurrences"], second["secrets"][0]["occurrences"],
+        "the same copy, step included"
     );
     let doc: Value = serde_json::from_slice(&crate::common::report(&store, "json")).unwrap();
     let o = &doc["secrets"][0]["occurrences"][0];

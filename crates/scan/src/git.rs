@@ -88,6 +88,8 @@ pub struct Known {
     pub tips: Option<String>,
     /// Blobs already read, with the matches they gave (empty for most).
     pub blobs: HashMap<ObjectId, Vec<BlobMatch>>,
+    /// Other things already read, by key (CI job logs and artifacts: `gha-job 3001 1 …`).
+    pub others: HashMap<String, Vec<BlobMatch>>,
 }
 
 /// A digest of every ref name and the commit it points to: equal signatures, same history.

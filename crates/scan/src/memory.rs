@@ -139,17 +139,21 @@ pub fn known_from(remembered: &Remembered, rules: &[Rule]) -> crate::git::Known 
     let mut known = crate::git::Known {
         tips: remembered.tips.clone(),
         blobs: HashMap::with_capacity(remembered.objects.len()),
+        others: HashMap::new(),
     };
     for (object, matches) in &remembered.objects {
-        let Ok(id) = gix::ObjectId::from_hex(object.as_bytes()) else {
-            continue;
-        };
         let decoded = match matches {
             None => Ok(Vec::new()),
             Some(text) => decode(&index, text),
         };
-        if let Ok(ms) = decoded {
-            known.blobs.insert(id, ms);
+        let Ok(ms) = decoded else { continue };
+        match gix::ObjectId::from_hex(object.as_bytes()) {
+            Ok(id) => {
+                known.blobs.insert(id, ms);
+            }
+            Err(_) => {
+                known.others.insert(object.clone(), ms);
+            }
         }
     }
     known

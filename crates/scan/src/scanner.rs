@@ -351,6 +351,7 @@ impl Scanner {
                     &plan.ci_logs,
                     opts.windowing,
                     &plan.detect.layers(),
+                    known.as_deref().map(|k| &k.others),
                     &mut outcome,
                 ),
                 Target::Repo(p) => {
