@@ -69,6 +69,9 @@ pub enum Command {
     /// Revoke secrets of an inventory at their provider (GitHub, GitLab, Slack: the APIs they
     /// offer to whoever holds a secret), after confirmation; every attempt is recorded.
     Revoke(RevokeArgs),
+    /// Delete the GitHub Actions logs and artifacts that printed secrets of an inventory (token
+    /// with actions:write from GITHUB_TOKEN), after confirmation; every attempt is recorded.
+    PurgeLogs(PurgeLogsArgs),
     /// Understand CI pipelines: which jobs and steps consume which named secrets.
     Ci {
         /// What to do.
@@ -178,6 +181,25 @@ pub struct RevokeArgs {
     /// How providers are reached (endpoints, CA, timeouts), as for verification.
     #[command(flatten)]
     pub verify_flags: VerifyFlags,
+}
+
+/// `sprawl purge-logs` options.
+#[derive(Debug, Args)]
+pub struct PurgeLogsArgs {
+    /// The inventory.
+    #[arg(long, value_name = "STORE")]
+    pub store: String,
+    /// Fingerprints of the secrets whose log copies to delete (default: every secret with one).
+    pub fingerprints: Vec<String>,
+    /// Delete without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// The API base (GitHub Enterprise: https://HOST/api/v3).
+    #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
+    pub ci_api: String,
+    /// Trust only the certificates in this PEM file for the CI API (tests).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub ci_api_ca: Option<PathBuf>,
 }
 
 /// `sprawl report` options.
@@ -572,6 +594,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Ci { command } => ci::run(command),
         Command::Report(args) => report::run(args),
         Command::Revoke(args) => revoke::run(args),
+        Command::PurgeLogs(args) => revoke::purge_logs(args),
         Command::Verify(args) => report::verify(args),
         Command::Audit(args) => audit::run(args),
         Command::Rotation { command } => report::rotation(command),

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, RevokeArgs};
+use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, PurgeLogsArgs, RevokeArgs};
 use crate::inventory;
 
 /// Runs `sprawl revoke`. Exit 0 when every chosen secret was revoked, 1 when some were not
@@ -153,11 +153,158 @@ pub fn run(args: RevokeArgs) -> i32 {
 
 /// Asks at a terminal; never when stdin is not one.
 fn confirmed(n: usize) -> bool {
+    confirmed_word(n, "revoke")
+}
+
+/// Runs `sprawl purge-logs`: the runs whose logs printed the chosen secrets (and the artifacts
+/// that carried them) are listed, then deleted after an explicit yes; each attempt is recorded
+/// with the secret. Exit 0 when everything was deleted, 1 when something was not, 2 on errors
+/// or without consent.
+pub fn purge_logs(args: PurgeLogsArgs) -> i32 {
+    let (mut store, secrets) = match super::report::open_with_secrets(&args.store) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    for fp in &args.fingerprints {
+        if !secrets.iter().any(|s| &s.fingerprint == fp) {
+            eprintln!("error: no secret with fingerprint {fp} in the inventory");
+            return EXIT_ERROR;
+        }
+    }
+    // (run logs or artifact) → the secrets it holds.
+    type Place = (String, u64, Option<String>);
+    let mut places: std::collections::BTreeMap<Place, Vec<String>> = Default::default();
+    let mut targets: std::collections::BTreeMap<String, crate::source::cilogs::GhaTarget> =
+        Default::default();
+    for s in &secrets {
+        if !args.fingerprints.is_empty() && !args.fingerprints.contains(&s.fingerprint) {
+            continue;
+        }
+        for o in s.occurrences.iter().filter(|o| o.source == "ci-log") {
+            let Some((t, run, artifact)) = crate::source::cilogs::parse_copy_path(&o.path) else {
+                continue;
+            };
+            let fps = places.entry((t.shown(), run, artifact)).or_default();
+            if !fps.contains(&s.fingerprint) {
+                fps.push(s.fingerprint.clone());
+            }
+            targets.insert(t.shown(), t);
+        }
+    }
+    if places.is_empty() {
+        eprintln!("nothing to delete: no secret of the inventory was printed in a CI log");
+        return EXIT_CLEAN;
+    }
+    println!("To delete:");
+    for ((target, run, artifact), fps) in &places {
+        match artifact {
+            Some(a) => println!(
+                "  {target} run {run}: artifact {a} ({} secret(s))",
+                fps.len()
+            ),
+            None => println!(
+                "  {target} run {run}: every job log ({} secret(s))",
+                fps.len()
+            ),
+        }
+    }
+    if !args.yes && !confirmed_word(places.len(), "delete") {
+        eprintln!("not deleted: no confirmation (--yes, or answer 'delete' at a terminal)");
+        return EXIT_ERROR;
+    }
+    let opts = crate::source::cilogs::CiLogOptions {
+        api: args.ci_api.clone(),
+        ca_pem: args.ci_api_ca.as_ref().and_then(|p| std::fs::read(p).ok()),
+        ..Default::default()
+    };
+    let client = match crate::source::cilogs::Client::new(&opts) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let (mut not_done, mut errors) = (0, 0);
+    for ((target, run, artifact), fps) in &places {
+        let Some(t) = targets.get(target) else {
+            continue;
+        };
+        let (method, result) = match artifact {
+            Some(a) => (
+                "GitHub Actions: delete the run's artifact",
+                client.delete_artifact(t, *run, a).map(|s| s.unwrap_or(404)),
+            ),
+            None => (
+                "GitHub Actions: delete the run's logs",
+                client.delete_run_logs(t, *run),
+            ),
+        };
+        let (outcome, http, detail) = match result {
+            Ok(204) => ("deleted", Some(204), String::new()),
+            Ok(404) | Ok(410) => ("failed", None, "not found: already deleted?".to_string()),
+            Ok(s @ 400..=499) => (
+                "failed",
+                Some(s),
+                "refused (the token needs actions:write)".into(),
+            ),
+            Ok(s) => ("unknown", Some(s), String::new()),
+            Err(e) => ("unknown", None, e),
+        };
+        let what = artifact
+            .as_ref()
+            .map_or_else(|| "logs".to_string(), |a| format!("artifact {a}"));
+        println!(
+            "{target} run {run} {what}: {outcome}{}",
+            if detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {detail}")
+            }
+        );
+        if outcome != "deleted" {
+            not_done += 1;
+        }
+        for fp in fps {
+            let record = inventory::Revocation {
+                fingerprint: fp.clone(),
+                attempted_at: crate::time::now_iso(),
+                provider: "GitHub Actions".into(),
+                method: format!(
+                    "{method} ({target} run {run}{})",
+                    artifact
+                        .as_ref()
+                        .map(|a| format!(", {a}"))
+                        .unwrap_or_default()
+                ),
+                outcome: outcome.to_string(),
+                http_status: http,
+                detail: detail.clone(),
+            };
+            if let Err(e) = store.record_revocation(&record) {
+                eprintln!("error: {e}");
+                errors += 1;
+            }
+        }
+    }
+    if errors > 0 {
+        EXIT_ERROR
+    } else if not_done > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    }
+}
+
+/// Asks at a terminal for `word`; never when stdin is not one.
+fn confirmed_word(n: usize, word: &str) -> bool {
     if !std::io::stdin().is_terminal() {
         return false;
     }
-    eprint!("Revoke {n} secret(s) at their providers? This cannot be undone. Type 'revoke': ");
+    eprint!("{word} at {n} place(s)? This cannot be undone. Type '{word}': ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "revoke"
+    std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == word
 }

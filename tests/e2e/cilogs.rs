@@ -276,4 +276,48 @@ fn audit_records_log_copies_in_the_inventory() {
     assert!(ci.contains("step Ship it"), "{ci}");
     let md = String::from_utf8(crate::common::report(&store, "md")).unwrap();
     assert!(md.contains("Delete the CI logs that printed it"), "{md}");
+
+    // purge-logs: nothing deleted without consent; with --yes the run's logs go, and the
+    // attempt is recorded with the secret.
+    let purge = |extra: &[&str]| {
+        sprawl()
+            .args(["purge-logs", "--store"])
+            .arg(&store)
+            .args(["--ci-api", &format!("https://127.0.0.1:{}", api.port)])
+            .arg("--ci-api-ca")
+            .arg(&api.ca)
+            .env("GITHUB_TOKEN", "test-token")
+            .args(extra)
+            .write_stdin("")
+            .output()
+            .unwrap()
+    };
+    let deletes = || {
+        std::fs::read_to_string(&api.log)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("\"DELETE\""))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(purge(&[]).status.code(), Some(2));
+    assert!(deletes().is_empty(), "nothing deleted without consent");
+    let done = purge(&["--yes"]);
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&done.stdout)
+    );
+    let d = deletes();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(
+        d[0].contains("/repos/acme/app/actions/runs/301/logs"),
+        "{d:?}"
+    );
+    let md = String::from_utf8(crate::common::report(&store, "md")).unwrap();
+    assert!(
+        md.contains("deleted via GitHub Actions: delete the run's logs"),
+        "{md}"
+    );
 }

@@ -101,6 +101,19 @@ def main():
                 return self.send(302, extra={"Location": f"https://{host}/blob/{job}?sig=signed-{job}"})
             return self.send(404, b'{"message": "Not Found"}')
 
+        def do_DELETE(self):
+            auth = self.headers.get("Authorization")
+            with lock:
+                with open(args.log, "a") as f:
+                    f.write(json.dumps({"method": "DELETE", "path": self.path, "auth": auth is not None}) + "\n")
+            if auth != "Bearer " + plan["token"]:
+                return self.send(401, b'{"message": "Bad credentials"}')
+            parts = self.path.strip("/").split("/")
+            if (len(parts) == 7 and parts[4] == "runs" and parts[6] == "logs") or \
+                    (len(parts) == 6 and parts[4] == "artifacts"):
+                return self.send(204)
+            return self.send(404, b'{"message": "Not Found"}')
+
         def blob(self, job):
             if job.startswith("art-"):
                 import base64

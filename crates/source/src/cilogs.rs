@@ -167,12 +167,24 @@ impl Client {
     /// GET `url` with the token (only on the API's own host), waiting out rate limits (at
     /// most 3 times, 60 s each).
     fn get(&self, url: &str, with_token: bool) -> Result<ureq::http::Response<ureq::Body>, String> {
+        self.call("GET", url, with_token)
+    }
+
+    /// `method` (GET or DELETE) on `url`, the token only when `with_token`; 429 and GitHub's
+    /// rate-limit 403 are waited out (at most 3 times, 60 s each).
+    fn call(
+        &self,
+        method: &str,
+        url: &str,
+        with_token: bool,
+    ) -> Result<ureq::http::Response<ureq::Body>, String> {
         for _ in 0..4 {
-            let mut req = self
-                .agent
-                .get(url)
-                .header("Accept", "application/vnd.github+json")
-                .header("X-GitHub-Api-Version", "2022-11-28");
+            let mut req = match method {
+                "DELETE" => self.agent.delete(url),
+                _ => self.agent.get(url),
+            }
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28");
             if with_token && let Some(t) = &self.token {
                 req = req.header("Authorization", format!("Bearer {t}"));
             }
@@ -375,6 +387,56 @@ impl Client {
     }
 }
 
+impl Client {
+    /// DELETE `url` with the token: the HTTP status (a rate limit that stays is an error).
+    fn delete(&self, url: &str) -> Result<u16, String> {
+        self.call("DELETE", url, true).map(|r| r.status().as_u16())
+    }
+
+    /// Deletes every log of run `run` (`DELETE …/actions/runs/{run}/logs`; 204 when done).
+    pub fn delete_run_logs(&self, t: &GhaTarget, run: u64) -> Result<u16, String> {
+        self.delete(&format!(
+            "{}/repos/{}/{}/actions/runs/{run}/logs",
+            self.api, t.owner, t.repo
+        ))
+    }
+
+    /// Deletes run `run`'s artifact named `name` (found in the run's list); `Ok(None)` when
+    /// the run no longer has it.
+    pub fn delete_artifact(
+        &self,
+        t: &GhaTarget,
+        run: u64,
+        name: &str,
+    ) -> Result<Option<u16>, String> {
+        let Some((id, _, _)) = self
+            .artifacts(t, run)?
+            .into_iter()
+            .find(|(_, n, _)| n == name)
+        else {
+            return Ok(None);
+        };
+        self.delete(&format!(
+            "{}/repos/{}/{}/actions/artifacts/{id}",
+            self.api, t.owner, t.repo
+        ))
+        .map(Some)
+    }
+}
+
+/// Where a `ci-log` copy is, from its stored path (`gha://O/R run N job J` or
+/// `gha://O/R run N artifact NAME.zip!/member`): the target, the run, and the artifact's name.
+pub fn parse_copy_path(path: &str) -> Option<(GhaTarget, u64, Option<String>)> {
+    let (target, rest) = path.split_once(" run ")?;
+    let t = GhaTarget::parse(target)?;
+    let (run, rest) = rest.split_once(' ')?;
+    let run = run.parse().ok()?;
+    let artifact = rest
+        .strip_prefix("artifact ")
+        .and_then(|a| a.split_once(".zip!/").map(|(name, _)| name.to_string()));
+    Some((t, run, artifact))
+}
+
 /// A URL as messages show it: without its query (blob storage signs URLs there).
 fn shown(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
@@ -504,6 +566,20 @@ pub fn step_of(steps: &[Step], step_lines: &[Option<u64>], line: u64) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_paths() {
+        let (t, run, art) = parse_copy_path("gha://acme/app run 301 job ship").unwrap();
+        assert_eq!(
+            (t.shown().as_str(), run, art),
+            ("gha://acme/app", 301, None)
+        );
+        let (_, _, art) =
+            parse_copy_path("gha://acme/app run 7 artifact test-results.zip!/reports/.env")
+                .unwrap();
+        assert_eq!(art.as_deref(), Some("test-results"));
+        assert!(parse_copy_path("/tmp/file").is_none());
+    }
 
     #[test]
     fn targets() {
