@@ -69,6 +69,7 @@ pub fn plan(common: &CommonScanArgs, fingerprint_key: Option<String>) -> ScanPla
                 .ci_api_ca
                 .as_ref()
                 .and_then(|p| std::fs::read(p).ok()),
+            gitlab_url: common.ci_gitlab_url.clone(),
             ..Default::default()
         },
     }

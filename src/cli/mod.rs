@@ -387,6 +387,10 @@ pub struct CommonScanArgs {
     /// `gha://` targets: the API base (GitHub Enterprise: https://HOST/api/v3).
     #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
     pub ci_api: String,
+    /// `gitlab-ci://` targets: the GitLab base URL (self-managed: https://HOST; token from
+    /// GITLAB_TOKEN).
+    #[arg(long, value_name = "URL", default_value = "https://gitlab.com")]
+    pub ci_gitlab_url: String,
     /// Trust only the certificates in this PEM file for the CI API (tests).
     #[arg(long, value_name = "FILE", hide = true)]
     pub ci_api_ca: Option<PathBuf>,

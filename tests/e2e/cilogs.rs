@@ -23,11 +23,17 @@ struct Api {
 }
 
 fn start(dir: &Path, plan: &Value) -> Api {
+    start_script(dir, plan, "gha_api.py")
+}
+
+fn start_script(dir: &Path, plan: &Value, script: &str) -> Api {
     let (ca, cert, key) = certs(dir);
     let plan_file = dir.join("plan.json");
     std::fs::write(&plan_file, plan.to_string()).unwrap();
     let log = dir.join("requests.jsonl");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/gha_api.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support")
+        .join(script);
     let mut child = Command::new("python3")
         .arg(script)
         .arg("--cert")
@@ -320,4 +326,104 @@ fn audit_records_log_copies_in_the_inventory() {
         md.contains("deleted via GitHub Actions: delete the run's logs"),
         "{md}"
     );
+}
+
+/// GitLab job traces (`gitlab-ci://GROUP/PROJECT`): jobs paged by `X-Next-Page`, traces with
+/// section markers (the finding names its section), one trace behind a redirect to object
+/// storage that gets no token, an erased trace, a job's artifacts archive.
+#[test]
+fn gitlab_job_traces_and_artifacts() {
+    let work = TempDir::new().unwrap();
+    let in_trace = fake_github("ghp_", 7721);
+    let in_redirected = fake_github("ghp_", 7722);
+    let in_artifact = fake_github("ghp_", 7723);
+    let trace = format!(
+        "\x1b[0Ksection_start:1700000000:prepare_script\r\x1b[0KPreparing environment\n\
+         \x1b[0Ksection_end:1700000001:prepare_script\r\x1b[0K\x1b[0Ksection_start:1700000002:step_script\r\x1b[0K$ ./deploy.sh\n\
+         \x1b[32;1mGH_TOKEN={in_trace}\x1b[0;m\n"
+    );
+    let zip = {
+        use std::io::Write;
+        let mut buf = std::io::Cursor::new(Vec::new());
+        let mut z = zip::ZipWriter::new(&mut buf);
+        z.start_file("coverage/env.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(format!("GH_TOKEN={in_artifact}\n").as_bytes())
+            .unwrap();
+        z.finish().unwrap();
+        buf.into_inner()
+    };
+    let job = |id: u64, name: &str, pipeline: u64, archive: bool| {
+        json!({"id": id, "name": name, "stage": "deploy", "status": "success",
+               "started_at": "2026-10-02T10:00:00Z", "pipeline": {"id": pipeline},
+               "web_url": format!("https://gitlab.example/acme/api/-/jobs/{id}"),
+               "artifacts": if archive { json!([{"file_type": "archive", "size": 200, "filename": "artifacts.zip"}]) } else { json!([]) }})
+    };
+    let plan = json!({
+        "token": "gl-token",
+        "project": "acme%2Fapi",
+        "pages": [[job(11, "deploy", 5, true), job(12, "notify", 5, false)],
+                  [job(13, "old", 4, false)]],
+        "traces": {"11": {"text": trace},
+                   "12": {"text": format!("echo ok\nSLACK_TOKEN_OLD={in_redirected}\n"), "redirect": true},
+                   "13": {"status": 410}},
+        "zips": {"11": base64::engine::general_purpose::STANDARD.encode(&zip)}
+    });
+    let api = start_script(work.path(), &plan, "gitlab_ci_api.py");
+    let out = sprawl()
+        .args([
+            "scan",
+            "gitlab-ci://acme/api",
+            "--format",
+            "json",
+            "--no-progress",
+            "--show-secrets",
+        ])
+        .args([
+            "--ci-gitlab-url",
+            &format!("https://127.0.0.1:{}", api.port),
+        ])
+        .arg("--ci-api-ca")
+        .arg(&api.ca)
+        .env("GITLAB_TOKEN", "gl-token")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "2 pipeline(s), 2 job trace(s) and 1 artifact archive(s) read, 1 expired"
+        ),
+        "{err}"
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by = |secret: &str| {
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["secret"] == secret)
+            .unwrap_or_else(|| panic!("{secret}: {doc:#}"))
+            .clone()
+    };
+    let t = by(&in_trace);
+    assert_eq!(t["ci_log"]["step"], "step_script");
+    assert_eq!(t["ci_log"]["job"], "deploy");
+    assert_eq!(t["ci_log"]["run"], 5);
+    assert_eq!(t["line"], 3);
+    assert_eq!(t["column"], 10, "colour codes and section markers stripped");
+    assert_eq!(by(&in_redirected)["ci_log"]["job"], "notify");
+    assert_eq!(
+        by(&in_artifact)["ci_log"]["artifact"],
+        "deploy-artifacts.zip!/coverage/env.txt"
+    );
+    let requests: Vec<Value> = std::fs::read_to_string(&api.log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for r in &requests {
+        let blob = r["path"].as_str().unwrap().starts_with("/blob/");
+        assert_eq!(r["token"], !blob, "the token goes to the API only: {r}");
+    }
 }

@@ -221,6 +221,8 @@ pub enum Target {
     Image(ImageTarget),
     /// The job logs of a repository's GitHub Actions runs (`gha://OWNER/REPO`).
     CiLogs(sprawl_source::cilogs::GhaTarget),
+    /// The job traces of a GitLab project's pipelines (`gitlab-ci://GROUP/PROJECT`).
+    GitLabCi(sprawl_source::gitlab_ci::GitLabTarget),
 }
 
 /// True for `https://`, `ssh://`, `git://`, `file://` URLs and scp-like `user@host:path`.
@@ -260,6 +262,11 @@ pub fn classify(
             out.push(Target::Files(t.clone()));
         } else if text.starts_with("oci://") {
             out.push(Target::Image(ImageTarget::Registry(text.into_owned())));
+        } else if text.starts_with("gitlab-ci://") {
+            match sprawl_source::gitlab_ci::GitLabTarget::parse(&text) {
+                Some(g) => out.push(Target::GitLabCi(g)),
+                None => errors.push(format!("{text}: expected gitlab-ci://GROUP/PROJECT")),
+            }
         } else if text.starts_with("gha://") {
             match sprawl_source::cilogs::GhaTarget::parse(&text) {
                 Some(g) => out.push(Target::CiLogs(g)),

@@ -344,6 +344,16 @@ impl Scanner {
         for t in targets {
             match t {
                 Target::Files(_) | Target::Image(_) => {}
+                Target::GitLabCi(g) => crate::cilogs::scan_gitlab(
+                    engine,
+                    fp,
+                    &g,
+                    &plan.ci_logs,
+                    opts.windowing,
+                    &plan.detect.layers(),
+                    known.as_deref().map(|k| &k.others),
+                    &mut outcome,
+                ),
                 Target::CiLogs(g) => crate::cilogs::scan_gha(
                     engine,
                     fp,

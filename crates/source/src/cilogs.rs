@@ -59,6 +59,8 @@ pub struct CiLogOptions {
     pub ca_pem: Option<Vec<u8>>,
     /// Per-request time limit (a log download is one request).
     pub timeout: Duration,
+    /// GitLab's base URL (`gitlab-ci://` targets; self-managed: `https://HOST`).
+    pub gitlab_url: String,
 }
 
 impl Default for CiLogOptions {
@@ -70,6 +72,7 @@ impl Default for CiLogOptions {
             since: None,
             ca_pem: None,
             timeout: Duration::from_secs(600),
+            gitlab_url: "https://gitlab.com".into(),
         }
     }
 }
@@ -122,7 +125,7 @@ pub struct Client {
     token: Option<String>,
 }
 
-fn header(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
+pub(crate) fn header(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
     resp.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -137,6 +140,18 @@ fn next_link(link: Option<&str>) -> Option<String> {
 impl Client {
     /// A client for `opts.api`.
     pub fn new(opts: &CiLogOptions) -> Result<Client, String> {
+        Ok(Client {
+            agent: agent(opts)?,
+            api: opts.api.trim_end_matches('/').to_string(),
+            token: opts.token.clone(),
+        })
+    }
+}
+
+/// The HTTP agent of the CI clients: no automatic redirects (blob storage must not get the
+/// token), statuses as answers, the test CA when given.
+pub(crate) fn agent(opts: &CiLogOptions) -> Result<ureq::Agent, String> {
+    {
         let mut tls = ureq::tls::TlsConfig::builder();
         if let Some(pem) = &opts.ca_pem {
             let certs: Vec<_> = ureq::tls::parse_pem(pem)
@@ -157,13 +172,11 @@ impl Client {
             .user_agent(concat!("sprawl/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls.build())
             .build();
-        Ok(Client {
-            agent: config.into(),
-            api: opts.api.trim_end_matches('/').to_string(),
-            token: opts.token.clone(),
-        })
+        Ok(config.into())
     }
+}
 
+impl Client {
     /// GET `url` with the token (only on the API's own host), waiting out rate limits (at
     /// most 3 times, 60 s each).
     fn get(&self, url: &str, with_token: bool) -> Result<ureq::http::Response<ureq::Body>, String> {
@@ -438,7 +451,7 @@ pub fn parse_copy_path(path: &str) -> Option<(GhaTarget, u64, Option<String>)> {
 }
 
 /// A URL as messages show it: without its query (blob storage signs URLs there).
-fn shown(url: &str) -> &str {
+pub(crate) fn shown(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
 }
 
@@ -454,6 +467,8 @@ pub struct LogCleaner<R: BufRead> {
     step_starts: Vec<String>,
     /// For each step start, the 1-based first line at or after it.
     pub step_lines: Vec<Option<u64>>,
+    /// GitLab sections (`section_start:TS:NAME`): the 1-based line each one starts on.
+    pub sections: Vec<(u64, String)>,
 }
 
 impl<R: BufRead> LogCleaner<R> {
@@ -468,6 +483,7 @@ impl<R: BufRead> LogCleaner<R> {
             lines: 0,
             step_starts,
             step_lines: vec![None; n],
+            sections: Vec::new(),
         }
     }
 
@@ -543,7 +559,9 @@ impl<R: BufRead> Read for LogCleaner<R> {
                 }
             }
             let line = std::mem::take(&mut self.line);
-            strip_ansi(&line[skip..], &mut self.out);
+            let mut cleaned = Vec::with_capacity(line.len());
+            strip_ansi(&line[skip..], &mut cleaned);
+            strip_sections(&cleaned, self.lines, &mut self.sections, &mut self.out);
             self.line = line;
         }
         let n = (self.out.len() - self.pos).min(buf.len());
@@ -551,6 +569,47 @@ impl<R: BufRead> Read for LogCleaner<R> {
         self.pos += n;
         Ok(n)
     }
+}
+
+/// `line` without GitLab's section markers (`section_start:1700000000:name[opts]\r`,
+/// `section_end:…\r`); each section start is recorded with `line_no`.
+fn strip_sections(line: &[u8], line_no: u64, sections: &mut Vec<(u64, String)>, out: &mut Vec<u8>) {
+    let mut rest = line;
+    loop {
+        let start = memchr::memmem::find(rest, b"section_start:");
+        let end = memchr::memmem::find(rest, b"section_end:");
+        let (at, is_start) = match (start, end) {
+            (Some(s), Some(e)) if s < e => (s, true),
+            (Some(s), None) => (s, true),
+            (_, Some(e)) => (e, false),
+            (None, None) => break,
+        };
+        out.extend_from_slice(&rest[..at]);
+        let marker = &rest[at..];
+        let stop = marker
+            .iter()
+            .position(|&b| b == b'\r')
+            .unwrap_or(marker.len());
+        if is_start {
+            // section_start:TIMESTAMP:NAME[collapsed=true]
+            let text = String::from_utf8_lossy(&marker[..stop]);
+            if let Some(name) = text.splitn(3, ':').nth(2) {
+                let name = name.split('[').next().unwrap_or(name);
+                sections.push((line_no, name.to_string()));
+            }
+        }
+        rest = &marker[(stop + 1).min(marker.len())..];
+    }
+    out.extend_from_slice(rest);
+}
+
+/// The GitLab section holding 1-based `line`.
+pub fn section_of(sections: &[(u64, String)], line: u64) -> Option<String> {
+    sections
+        .iter()
+        .rev()
+        .find(|(first, _)| *first <= line)
+        .map(|(_, name)| name.clone())
 }
 
 /// The step holding 1-based `line`: the last step whose first line is at or before it.
@@ -566,6 +625,26 @@ pub fn step_of(steps: &[Step], step_lines: &[Option<u64>], line: u64) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gitlab_sections_are_stripped_and_recorded() {
+        let log = "\x1b[0Ksection_start:1700000000:prepare_script\r\x1b[0KPreparing environment\n\
+                   Running on runner-1\n\
+                   \x1b[0Ksection_end:1700000001:prepare_script\r\x1b[0K\x1b[0Ksection_start:1700000002:step_script[collapsed=true]\r\x1b[0K$ ./deploy.sh\n\
+                   token=abc\n";
+        let mut c = LogCleaner::new(log.as_bytes(), Vec::new());
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        assert_eq!(
+            out,
+            "Preparing environment\nRunning on runner-1\n$ ./deploy.sh\ntoken=abc\n"
+        );
+        assert_eq!(
+            section_of(&c.sections, 2).as_deref(),
+            Some("prepare_script")
+        );
+        assert_eq!(section_of(&c.sections, 4).as_deref(), Some("step_script"));
+    }
 
     #[test]
     fn copy_paths() {

@@ -5,6 +5,7 @@ pub mod cilogs;
 pub mod forge;
 pub mod fs;
 pub mod git;
+pub mod gitlab_ci;
 pub mod image;
 pub mod spill;
 
