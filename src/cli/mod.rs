@@ -69,8 +69,9 @@ pub enum Command {
     /// Revoke secrets of an inventory at their provider (GitHub, GitLab, Slack: the APIs they
     /// offer to whoever holds a secret), after confirmation; every attempt is recorded.
     Revoke(RevokeArgs),
-    /// Delete the GitHub Actions logs and artifacts that printed secrets of an inventory (token
-    /// with actions:write from GITHUB_TOKEN), after confirmation; every attempt is recorded.
+    /// Delete the CI logs and artifacts that printed secrets of an inventory (GitHub Actions
+    /// runs: GITHUB_TOKEN with actions:write; GitLab jobs: GITLAB_TOKEN), after confirmation;
+    /// every attempt is recorded.
     PurgeLogs(PurgeLogsArgs),
     /// Understand CI pipelines: which jobs and steps consume which named secrets.
     Ci {
@@ -197,6 +198,9 @@ pub struct PurgeLogsArgs {
     /// The API base (GitHub Enterprise: https://HOST/api/v3).
     #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
     pub ci_api: String,
+    /// The GitLab base URL (self-managed: https://HOST; token from GITLAB_TOKEN).
+    #[arg(long, value_name = "URL", default_value = "https://gitlab.com")]
+    pub ci_gitlab_url: String,
     /// Trust only the certificates in this PEM file for the CI API (tests).
     #[arg(long, value_name = "FILE", hide = true)]
     pub ci_api_ca: Option<PathBuf>,

@@ -156,10 +156,52 @@ fn confirmed(n: usize) -> bool {
     confirmed_word(n, "revoke")
 }
 
-/// Runs `sprawl purge-logs`: the runs whose logs printed the chosen secrets (and the artifacts
-/// that carried them) are listed, then deleted after an explicit yes; each attempt is recorded
-/// with the secret. Exit 0 when everything was deleted, 1 when something was not, 2 on errors
-/// or without consent.
+/// A place that printed secrets and can be deleted.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Place {
+    /// Every job log of a GitHub Actions run, or one of its artifacts.
+    Gha {
+        target: String,
+        run: u64,
+        artifact: Option<String>,
+    },
+    /// A GitLab job: erasing it removes its trace and artifacts.
+    GitLab { target: String, job: u64 },
+}
+
+impl Place {
+    /// Where a stored `ci-log` copy is.
+    fn of(path: &str) -> Option<Place> {
+        if let Some((t, run, artifact)) = crate::source::cilogs::parse_copy_path(path) {
+            return Some(Place::Gha {
+                target: t.shown(),
+                run,
+                artifact,
+            });
+        }
+        crate::source::gitlab_ci::parse_copy_path(path).map(|(t, job)| Place::GitLab {
+            target: t.shown(),
+            job,
+        })
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Place::Gha {
+                target,
+                run,
+                artifact: Some(a),
+            } => format!("{target} run {run}: artifact {a}"),
+            Place::Gha { target, run, .. } => format!("{target} run {run}: every job log"),
+            Place::GitLab { target, job } => format!("{target} job {job}: trace and artifacts"),
+        }
+    }
+}
+
+/// Runs `sprawl purge-logs`: the places whose logs printed the chosen secrets (GitHub Actions
+/// runs and artifacts, GitLab jobs) are listed, then deleted after an explicit yes; each
+/// attempt is recorded with the secret. Exit 0 when everything was deleted, 1 when something
+/// was not, 2 on errors or without consent.
 pub fn purge_logs(args: PurgeLogsArgs) -> i32 {
     let (mut store, secrets) = match super::report::open_with_secrets(&args.store) {
         Ok(x) => x,
@@ -174,24 +216,19 @@ pub fn purge_logs(args: PurgeLogsArgs) -> i32 {
             return EXIT_ERROR;
         }
     }
-    // (run logs or artifact) → the secrets it holds.
-    type Place = (String, u64, Option<String>);
     let mut places: std::collections::BTreeMap<Place, Vec<String>> = Default::default();
-    let mut targets: std::collections::BTreeMap<String, crate::source::cilogs::GhaTarget> =
-        Default::default();
     for s in &secrets {
         if !args.fingerprints.is_empty() && !args.fingerprints.contains(&s.fingerprint) {
             continue;
         }
         for o in s.occurrences.iter().filter(|o| o.source == "ci-log") {
-            let Some((t, run, artifact)) = crate::source::cilogs::parse_copy_path(&o.path) else {
+            let Some(place) = Place::of(&o.path) else {
                 continue;
             };
-            let fps = places.entry((t.shown(), run, artifact)).or_default();
+            let fps = places.entry(place).or_default();
             if !fps.contains(&s.fingerprint) {
                 fps.push(s.fingerprint.clone());
             }
-            targets.insert(t.shown(), t);
         }
     }
     if places.is_empty() {
@@ -199,17 +236,8 @@ pub fn purge_logs(args: PurgeLogsArgs) -> i32 {
         return EXIT_CLEAN;
     }
     println!("To delete:");
-    for ((target, run, artifact), fps) in &places {
-        match artifact {
-            Some(a) => println!(
-                "  {target} run {run}: artifact {a} ({} secret(s))",
-                fps.len()
-            ),
-            None => println!(
-                "  {target} run {run}: every job log ({} secret(s))",
-                fps.len()
-            ),
-        }
+    for (place, fps) in &places {
+        println!("  {} ({} secret(s))", place.describe(), fps.len());
     }
     if !args.yes && !confirmed_word(places.len(), "delete") {
         eprintln!("not deleted: no confirmation (--yes, or answer 'delete' at a terminal)");
@@ -218,9 +246,16 @@ pub fn purge_logs(args: PurgeLogsArgs) -> i32 {
     let opts = crate::source::cilogs::CiLogOptions {
         api: args.ci_api.clone(),
         ca_pem: args.ci_api_ca.as_ref().and_then(|p| std::fs::read(p).ok()),
+        gitlab_url: args.ci_gitlab_url.clone(),
         ..Default::default()
     };
-    let client = match crate::source::cilogs::Client::new(&opts) {
+    let clients = crate::source::cilogs::Client::new(&opts).and_then(|gh| {
+        Ok((
+            gh,
+            crate::source::gitlab_ci::GitLabClient::new(&opts.gitlab_url, &opts)?,
+        ))
+    });
+    let (github, gitlab) = match clients {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -228,36 +263,59 @@ pub fn purge_logs(args: PurgeLogsArgs) -> i32 {
         }
     };
     let (mut not_done, mut errors) = (0, 0);
-    for ((target, run, artifact), fps) in &places {
-        let Some(t) = targets.get(target) else {
-            continue;
-        };
-        let (method, result) = match artifact {
-            Some(a) => (
-                "GitHub Actions: delete the run's artifact",
-                client.delete_artifact(t, *run, a).map(|s| s.unwrap_or(404)),
-            ),
-            None => (
-                "GitHub Actions: delete the run's logs",
-                client.delete_run_logs(t, *run),
-            ),
+    for (place, fps) in &places {
+        let (provider, method, done_status, result) = match place {
+            Place::Gha {
+                target,
+                run,
+                artifact,
+            } => {
+                let Some(t) = crate::source::cilogs::GhaTarget::parse(target) else {
+                    continue;
+                };
+                match artifact {
+                    Some(a) => (
+                        "GitHub Actions",
+                        "GitHub Actions: delete the run's artifact",
+                        204,
+                        github
+                            .delete_artifact(&t, *run, a)
+                            .map(|s| s.unwrap_or(404)),
+                    ),
+                    None => (
+                        "GitHub Actions",
+                        "GitHub Actions: delete the run's logs",
+                        204,
+                        github.delete_run_logs(&t, *run),
+                    ),
+                }
+            }
+            Place::GitLab { target, job } => {
+                let Some(t) = crate::source::gitlab_ci::GitLabTarget::parse(target) else {
+                    continue;
+                };
+                (
+                    "GitLab CI",
+                    "GitLab CI: erase the job (trace and artifacts)",
+                    201,
+                    gitlab.erase(&t, *job),
+                )
+            }
         };
         let (outcome, http, detail) = match result {
-            Ok(204) => ("deleted", Some(204), String::new()),
+            Ok(s) if s == done_status => ("deleted", Some(s), String::new()),
             Ok(404) | Ok(410) => ("failed", None, "not found: already deleted?".to_string()),
             Ok(s @ 400..=499) => (
                 "failed",
                 Some(s),
-                "refused (the token needs actions:write)".into(),
+                "refused (the token needs write access to the pipelines)".into(),
             ),
             Ok(s) => ("unknown", Some(s), String::new()),
             Err(e) => ("unknown", None, e),
         };
-        let what = artifact
-            .as_ref()
-            .map_or_else(|| "logs".to_string(), |a| format!("artifact {a}"));
         println!(
-            "{target} run {run} {what}: {outcome}{}",
+            "{}: {outcome}{}",
+            place.describe(),
             if detail.is_empty() {
                 String::new()
             } else {
@@ -271,14 +329,8 @@ pub fn purge_logs(args: PurgeLogsArgs) -> i32 {
             let record = inventory::Revocation {
                 fingerprint: fp.clone(),
                 attempted_at: crate::time::now_iso(),
-                provider: "GitHub Actions".into(),
-                method: format!(
-                    "{method} ({target} run {run}{})",
-                    artifact
-                        .as_ref()
-                        .map(|a| format!(", {a}"))
-                        .unwrap_or_default()
-                ),
+                provider: provider.into(),
+                method: format!("{method} ({})", place.describe()),
                 outcome: outcome.to_string(),
                 http_status: http,
                 detail: detail.clone(),

@@ -370,6 +370,7 @@ fn gitlab_job_traces_and_artifacts() {
         "zips": {"11": base64::engine::general_purpose::STANDARD.encode(&zip)}
     });
     let api = start_script(work.path(), &plan, "gitlab_ci_api.py");
+    let store = work.path().join("inv.db");
     let out = sprawl()
         .args([
             "scan",
@@ -379,6 +380,8 @@ fn gitlab_job_traces_and_artifacts() {
             "--no-progress",
             "--show-secrets",
         ])
+        .arg("--store")
+        .arg(&store)
         .args([
             "--ci-gitlab-url",
             &format!("https://127.0.0.1:{}", api.port),
@@ -391,9 +394,7 @@ fn gitlab_job_traces_and_artifacts() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains(
-            "2 pipeline(s), 2 job trace(s) and 1 artifact archive(s) read, 1 expired"
-        ),
+        err.contains("2 pipeline(s), 2 job trace(s) and 1 artifact archive(s) read, 1 expired"),
         "{err}"
     );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -426,4 +427,32 @@ fn gitlab_job_traces_and_artifacts() {
         let blob = r["path"].as_str().unwrap().starts_with("/blob/");
         assert_eq!(r["token"], !blob, "the token goes to the API only: {r}");
     }
+    // purge-logs erases the two jobs that printed secrets (trace and artifacts).
+    let purged = sprawl()
+        .args(["purge-logs", "--yes", "--store"])
+        .arg(&store)
+        .args([
+            "--ci-gitlab-url",
+            &format!("https://127.0.0.1:{}", api.port),
+        ])
+        .arg("--ci-api-ca")
+        .arg(&api.ca)
+        .env("GITLAB_TOKEN", "gl-token")
+        .output()
+        .unwrap();
+    assert_eq!(
+        purged.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&purged.stdout)
+    );
+    let erased: Vec<String> = std::fs::read_to_string(&api.log)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("/erase"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(erased.len(), 2, "{erased:?}");
+    assert!(erased.iter().any(|l| l.contains("/jobs/11/erase")));
+    assert!(erased.iter().any(|l| l.contains("/jobs/12/erase")));
 }

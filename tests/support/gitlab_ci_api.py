@@ -79,6 +79,18 @@ def main():
                     return self.send(200, base64.b64decode(plan["zips"][job]), "application/zip")
             return self.send(404, b'{"message": "404 Not Found"}')
 
+    def do_POST(self):
+        token = self.headers.get("PRIVATE-TOKEN")
+        with lock:
+            with open(args.log, "a") as f:
+                f.write(json.dumps({"method": "POST", "path": self.path, "token": token is not None}) + "\n")
+        if token != plan["token"]:
+            return self.send(401, b'{"message": "401 Unauthorized"}')
+        if self.path.startswith(f"/api/v4/projects/{plan['project']}/jobs/") and self.path.endswith("/erase"):
+            return self.send(201, b'{"id": 0, "status": "success"}')
+        return self.send(404, b'{"message": "404 Not Found"}')
+
+    Handler.do_POST = do_POST
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)

@@ -370,9 +370,13 @@ pub fn scan_gitlab(
             pipelines.push(job.pipeline);
         }
         let origin = |step: Option<String>, artifact: Option<String>| {
+            // The job id is in the path: `purge-logs` erases by it.
             let path = match &artifact {
-                Some(a) => format!("{shown} pipeline {} artifact {a}", job.pipeline),
-                None => format!("{shown} pipeline {} job {}", job.pipeline, job.name),
+                Some(a) => format!("{shown} job {} artifact {a}", job.id),
+                None => format!(
+                    "{shown} job {} {} (pipeline {})",
+                    job.id, job.name, job.pipeline
+                ),
             };
             Origin::CiLog(Box::new(CiLogOrigin {
                 target: shown.clone(),

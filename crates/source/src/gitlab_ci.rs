@@ -162,6 +162,19 @@ impl GitLabClient {
         Ok(out)
     }
 
+    /// Erases a job: its trace and artifacts (`POST /projects/:id/jobs/:job_id/erase`; 201
+    /// when done). The HTTP status.
+    pub fn erase(&self, t: &GitLabTarget, job: u64) -> Result<u16, String> {
+        let url = format!("{}/api/v4/projects/{}/jobs/{job}/erase", self.base, t.id());
+        let mut req = self.agent.post(&url);
+        if let Some(tok) = &self.token {
+            req = req.header("PRIVATE-TOKEN", tok.as_str());
+        }
+        req.send_empty()
+            .map(|r| r.status().as_u16())
+            .map_err(|e| format!("{}: {e}", shown(&url)))
+    }
+
     /// A job's trace as a stream.
     pub fn trace(&self, t: &GitLabTarget, job: u64) -> Result<Box<dyn Read + Send>, LogError> {
         self.download(&format!(
@@ -205,8 +218,27 @@ impl GitLabClient {
     }
 }
 
+/// The target and job of a stored GitLab copy path (`gitlab-ci://G/P job ID …`).
+pub fn parse_copy_path(path: &str) -> Option<(GitLabTarget, u64)> {
+    let (target, rest) = path.split_once(" job ")?;
+    let t = GitLabTarget::parse(target)?;
+    let id = rest.split(' ').next()?.parse().ok()?;
+    Some((t, id))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn copy_paths() {
+        let (t, id) =
+            super::parse_copy_path("gitlab-ci://acme/api job 11 deploy (pipeline 5)").unwrap();
+        assert_eq!((t.path.as_str(), id), ("acme/api", 11));
+        let (_, id) =
+            super::parse_copy_path("gitlab-ci://acme/api job 12 artifact x.zip!/a").unwrap();
+        assert_eq!(id, 12);
+        assert!(super::parse_copy_path("gha://acme/app run 1 job x").is_none());
+    }
+
     #[test]
     fn targets() {
         let t = super::GitLabTarget::parse("gitlab-ci://acme/platform/api").unwrap();
