@@ -385,7 +385,8 @@ pub struct CommonScanArgs {
     /// `gha://` targets: the newest N workflow runs.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub ci_runs: usize,
-    /// `gha://` targets: only runs created on or after this date (YYYY-MM-DD).
+    /// `gha://` and `gitlab-ci://` targets: only runs or pipelines created on or after this
+    /// date (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     pub ci_since: Option<String>,
     /// `gha://` targets: the API base (GitHub Enterprise: https://HOST/api/v3).

@@ -343,7 +343,7 @@ pub fn scan_gitlab(
 ) {
     let shown = target.shown();
     let listed = GitLabClient::new(&opts.gitlab_url, opts).and_then(|c| {
-        let jobs = c.jobs(target, opts.runs)?;
+        let jobs = c.jobs(target, opts.runs, opts.since.as_deref())?;
         Ok((c, jobs))
     });
     let (client, jobs) = match listed {

@@ -281,7 +281,7 @@ impl Client {
                     ));
                 }
             }
-            url = next.filter(|n| n.starts_with(&self.api));
+            url = next.filter(|n| n.starts_with(&format!("{}/", self.api)));
         }
         Ok(out)
     }
@@ -318,7 +318,7 @@ impl Client {
                     steps,
                 });
             }
-            url = next.filter(|n| n.starts_with(&self.api));
+            url = next.filter(|n| n.starts_with(&format!("{}/", self.api)));
         }
         Ok(out)
     }
@@ -348,7 +348,7 @@ impl Client {
                     ));
                 }
             }
-            url = next.filter(|n| n.starts_with(&self.api));
+            url = next.filter(|n| n.starts_with(&format!("{}/", self.api)));
         }
         Ok(out)
     }

@@ -103,8 +103,14 @@ impl GitLabClient {
         Err(format!("{}: rate limited, gave up", shown(url)))
     }
 
-    /// The jobs of the newest `pipelines` pipelines, newest first.
-    pub fn jobs(&self, t: &GitLabTarget, pipelines: usize) -> Result<Vec<GlJob>, String> {
+    /// The jobs of the newest `pipelines` pipelines (started on or after `since`, a
+    /// `YYYY-MM-DD` date, when given), newest first.
+    pub fn jobs(
+        &self,
+        t: &GitLabTarget,
+        pipelines: usize,
+        since: Option<&str>,
+    ) -> Result<Vec<GlJob>, String> {
         let mut out = Vec::new();
         let mut seen: Vec<u64> = Vec::new();
         let mut page = Some("1".to_string());
@@ -134,6 +140,14 @@ impl GitLabClient {
                 else {
                     continue;
                 };
+                // Jobs come newest first: the first one started before `since` ends the list.
+                let started = j["started_at"].as_str().unwrap_or("");
+                if let Some(d) = since
+                    && !started.is_empty()
+                    && started.get(..10).is_some_and(|day| day < d)
+                {
+                    return Ok(out);
+                }
                 if !seen.contains(&pipeline) {
                     if seen.len() >= pipelines {
                         return Ok(out);
