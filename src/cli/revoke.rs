@@ -243,9 +243,19 @@ pub fn purge_logs(args: PurgeLogsArgs) -> i32 {
         eprintln!("not deleted: no confirmation (--yes, or answer 'delete' at a terminal)");
         return EXIT_ERROR;
     }
+    let ca_pem = match &args.ci_api_ca {
+        Some(p) => match std::fs::read(p) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("error: {}: {e}", p.display());
+                return EXIT_ERROR;
+            }
+        },
+        None => None,
+    };
     let opts = crate::source::cilogs::CiLogOptions {
         api: args.ci_api.clone(),
-        ca_pem: args.ci_api_ca.as_ref().and_then(|p| std::fs::read(p).ok()),
+        ca_pem,
         gitlab_url: args.ci_gitlab_url.clone(),
         ..Default::default()
     };
@@ -304,7 +314,8 @@ pub fn purge_logs(args: PurgeLogsArgs) -> i32 {
         };
         let (outcome, http, detail) = match result {
             Ok(s) if s == done_status => ("deleted", Some(s), String::new()),
-            Ok(404) | Ok(410) => ("failed", None, "not found: already deleted?".to_string()),
+            // Already gone (deleted before, or expired): nothing left to delete.
+            Ok(s @ (404 | 410)) => ("deleted", Some(s), "already gone".to_string()),
             Ok(s @ 400..=499) => (
                 "failed",
                 Some(s),
@@ -355,7 +366,7 @@ fn confirmed_word(n: usize, word: &str) -> bool {
     if !std::io::stdin().is_terminal() {
         return false;
     }
-    eprint!("{word} at {n} place(s)? This cannot be undone. Type '{word}': ");
+    eprint!("Go ahead with {n} item(s) listed above? This cannot be undone. Type '{word}': ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == word

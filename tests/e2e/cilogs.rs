@@ -326,6 +326,39 @@ fn audit_records_log_copies_in_the_inventory() {
         md.contains("deleted via GitHub Actions: delete the run's logs"),
         "{md}"
     );
+
+    // After the purge, the next audit no longer finds the copy (memory is not trusted for a
+    // deleted log), so a rotation started before it can complete.
+    let fp = first["secrets"][0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rotation = |cmd: &str| {
+        let mut c = sprawl();
+        c.arg("rotation").arg(cmd);
+        if cmd == "start" {
+            c.arg(&fp);
+        }
+        c.arg("--store").arg(&store).output().unwrap()
+    };
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(rotation("start").status.code(), Some(0));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let after = audit();
+    assert_eq!(
+        after.status.code(),
+        Some(0),
+        "nothing left: {}",
+        String::from_utf8_lossy(&after.stderr)
+    );
+    assert_eq!(blob_reads(), 1, "still no download");
+    let status = rotation("status");
+    assert_eq!(
+        status.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
 }
 
 /// GitLab job traces (`gitlab-ci://GROUP/PROJECT`): jobs paged by `X-Next-Page`, traces with

@@ -32,6 +32,8 @@ def main():
     plan = json.load(open(args.plan))
     lock = threading.Lock()
     seen = {}
+    deleted_runs = set()
+    run_of = {str(j["id"]): run for run, jobs in plan["jobs"].items() for j in jobs}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -88,6 +90,8 @@ def main():
             # /repos/O/R/actions/jobs/ID/logs
             if len(parts) == 7 and parts[4] == "jobs" and parts[6] == "logs":
                 job = parts[5]
+                if run_of.get(job) in deleted_runs:
+                    return self.send(410, b'{"message": "Gone"}')
                 spec = plan["logs"].get(job)
                 if spec is None:
                     return self.send(404, b'{"message": "Not Found"}')
@@ -109,8 +113,10 @@ def main():
             if auth != "Bearer " + plan["token"]:
                 return self.send(401, b'{"message": "Bad credentials"}')
             parts = self.path.strip("/").split("/")
-            if (len(parts) == 7 and parts[4] == "runs" and parts[6] == "logs") or \
-                    (len(parts) == 6 and parts[4] == "artifacts"):
+            if len(parts) == 7 and parts[4] == "runs" and parts[6] == "logs":
+                deleted_runs.add(parts[5])
+                return self.send(204)
+            if len(parts) == 6 and parts[4] == "artifacts":
                 return self.send(204)
             return self.send(404, b'{"message": "Not Found"}')
 

@@ -56,9 +56,13 @@ impl Reader<'_> {
         &mut self,
         stream: Box<dyn Read + Send>,
         step_starts: Vec<String>,
+        gitlab: bool,
         outcome: &mut ScanOutcome,
     ) -> std::io::Result<LogRead> {
         let mut cleaner = LogCleaner::new(BufReader::with_capacity(64 << 10, stream), step_starts);
+        if gitlab {
+            cleaner = cleaner.gitlab();
+        }
         let windowing = self.windowing;
         let (read, matches) =
             sprawl_detect::stream::detect_stream(self.engine, self.fp, &mut self.scratch, |f| {
@@ -206,10 +210,20 @@ pub fn scan_gha(
                 for (id, name, size) in list {
                     let key = format!("gha-artifact {id}");
                     let zip_name = format!("{name}.zip");
+                    if size > sprawl_source::cilogs::MAX_ARTIFACT {
+                        outcome.errors.push(format!(
+                            "{shown}: run {run}, artifact {zip_name}: {size} bytes, over the {} MiB artifacts are read up to: not scanned",
+                            sprawl_source::cilogs::MAX_ARTIFACT >> 20
+                        ));
+                        continue;
+                    }
                     let found = match reader.recall(&key, "member") {
                         Some(found) => found,
                         None => match client.artifact(target, id) {
                             Ok(stream) => {
+                                // The API's size may lie: never read past the limit.
+                                let stream: Box<dyn Read + Send> =
+                                    Box::new(stream.take(sprawl_source::cilogs::MAX_ARTIFACT + 1));
                                 let (found, walked) =
                                     reader.archive(&zip_name, size, stream, outcome);
                                 match walked {
@@ -254,6 +268,21 @@ pub fn scan_gha(
         };
         for job in jobs {
             let key = format!("gha-job {} {}", job.id, job.attempt);
+            // A log read before comes back from memory, unless it was deleted or expired since
+            // (`purge-logs`, retention); when that cannot be told, its copies are kept.
+            if reader.known.contains_key(&key) {
+                match client.log_exists(target, job.id) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        reader.counts.expired += 1;
+                        continue;
+                    }
+                    Err(e) => outcome.errors.push(format!(
+                        "{shown}: run {run}, job {} ({}): {e}",
+                        job.name, job.id
+                    )),
+                }
+            }
             let found = match reader.recall(&key, "step") {
                 Some(found) => found,
                 None => {
@@ -268,7 +297,7 @@ pub fn scan_gha(
                         .collect();
                     match read.and_then(|s| {
                         reader
-                            .log(s, starts, outcome)
+                            .log(s, starts, false, outcome)
                             .map_err(|e| Some(format!("log read failed: {e}")))
                     }) {
                         Ok(log) => {
@@ -391,11 +420,16 @@ pub fn scan_gitlab(
                 path,
             }))
         };
+        if job.erased {
+            // Erased: no trace, no artifacts, nothing to remember either.
+            reader.counts.expired += 1;
+            continue;
+        }
         let key = format!("gl-job {}", job.id);
         let found = match reader.recall(&key, "step") {
             Some(found) => Some(found),
             None => match client.trace(target, job.id) {
-                Ok(stream) => match reader.log(stream, Vec::new(), outcome) {
+                Ok(stream) => match reader.log(stream, Vec::new(), true, outcome) {
                     Ok(log) => {
                         let found: Vec<(String, BlobMatch)> = log
                             .matches
@@ -443,6 +477,8 @@ pub fn scan_gitlab(
             Some(found) => found,
             None => match client.artifacts(target, job.id) {
                 Ok(stream) => {
+                    let stream: Box<dyn Read + Send> =
+                        Box::new(stream.take(sprawl_source::cilogs::MAX_ARTIFACT + 1));
                     let (found, walked) =
                         reader.archive(&zip_name, job.archive_size, stream, outcome);
                     match walked {

@@ -29,6 +29,8 @@ impl GhaTarget {
         let (owner, repo) = rest.trim_end_matches('/').split_once('/')?;
         let ok = |s: &str| {
             !s.is_empty()
+                && s != "."
+                && s != ".."
                 && s.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         };
@@ -118,6 +120,12 @@ pub enum LogError {
     Other(String),
 }
 
+/// Pages of one listing followed at most.
+const MAX_PAGES: usize = 1000;
+
+/// Artifacts larger than this are not downloaded (zips are read in memory to be walked).
+pub const MAX_ARTIFACT: u64 = 512 << 20;
+
 /// The GitHub Actions API client.
 pub struct Client {
     agent: ureq::Agent,
@@ -201,7 +209,9 @@ impl Client {
             if with_token && let Some(t) = &self.token {
                 req = req.header("Authorization", format!("Bearer {t}"));
             }
-            let resp = req.call().map_err(|e| format!("{}: {e}", shown(url)))?;
+            let resp = req
+                .call()
+                .map_err(|e| format!("{}: {}", shown(url), without_queries(&e.to_string())))?;
             let status = resp.status().as_u16();
             let limited = status == 429
                 || (status == 403
@@ -263,7 +273,13 @@ impl Client {
                 .unwrap_or_default()
         ));
         let mut out = Vec::new();
+        let mut pages = 0;
         while let Some(u) = url.take() {
+            // At most 1,000 pages: a hostile server cannot loop us.
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(format!("{}: more than {MAX_PAGES} pages", shown(&u)));
+            }
             let (v, next) = self.get_json(&u)?;
             for r in v["workflow_runs"]
                 .as_array()
@@ -293,7 +309,13 @@ impl Client {
             self.api, t.owner, t.repo
         ));
         let mut out = Vec::new();
+        let mut pages = 0;
         while let Some(u) = url.take() {
+            // At most 1,000 pages: a hostile server cannot loop us.
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(format!("{}: more than {MAX_PAGES} pages", shown(&u)));
+            }
             let (v, next) = self.get_json(&u)?;
             for j in v["jobs"].as_array().map(Vec::as_slice).unwrap_or_default() {
                 let Some(id) = j["id"].as_u64() else { continue };
@@ -330,7 +352,13 @@ impl Client {
             self.api, t.owner, t.repo
         ));
         let mut out = Vec::new();
+        let mut pages = 0;
         while let Some(u) = url.take() {
+            // At most 1,000 pages: a hostile server cannot loop us.
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(format!("{}: more than {MAX_PAGES} pages", shown(&u)));
+            }
             let (v, next) = self.get_json(&u)?;
             for a in v["artifacts"]
                 .as_array()
@@ -361,6 +389,20 @@ impl Client {
         ))
     }
 
+    /// Whether the job's log is still kept: the API answers its redirect (or the log) when it
+    /// is, 404 or 410 once deleted or expired. Nothing is downloaded.
+    pub fn log_exists(&self, t: &GhaTarget, job: u64) -> Result<bool, String> {
+        let url = format!(
+            "{}/repos/{}/{}/actions/jobs/{job}/logs",
+            self.api, t.owner, t.repo
+        );
+        match self.get(&url, true)?.status().as_u16() {
+            200 | 301 | 302 | 303 | 307 | 308 => Ok(true),
+            404 | 410 => Ok(false),
+            s => Err(format!("{}: HTTP {s}", shown(&url))),
+        }
+    }
+
     /// The job's log as a stream: the API answers with a redirect to blob storage, which is
     /// fetched without the token.
     pub fn log(&self, t: &GhaTarget, job: u64) -> Result<Box<dyn Read + Send>, LogError> {
@@ -388,6 +430,7 @@ impl Client {
                         LogError::Other(format!("{}: redirect without Location", shown(&url)))
                     })?;
                     hops += 1;
+                    let loc = absolute(&loc, &url);
                     // Blob storage gets no Authorization header: the URL is signed.
                     resp = self.get(&loc, false).map_err(LogError::Other)?;
                 }
@@ -450,6 +493,36 @@ pub fn parse_copy_path(path: &str) -> Option<(GhaTarget, u64, Option<String>)> {
     Some((t, run, artifact))
 }
 
+/// An error text without URL queries (blob storage signs its URLs there).
+pub(crate) fn without_queries(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut skipping = false;
+    for c in text.chars() {
+        if c == '?' {
+            skipping = true;
+            out.push_str("?…");
+        } else if skipping && (c.is_whitespace() || c == '"' || c == ')') {
+            skipping = false;
+            out.push(c);
+        } else if !skipping {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `location` as an absolute URL: a relative one (`/blob/…`) is on the host of `from`.
+pub(crate) fn absolute(location: &str, from: &str) -> String {
+    if location.starts_with("https://") || location.starts_with("http://") {
+        return location.to_string();
+    }
+    let scheme_end = from.find("://").map_or(0, |i| i + 3);
+    let host_end = from[scheme_end..]
+        .find('/')
+        .map_or(from.len(), |i| scheme_end + i);
+    format!("{}/{}", &from[..host_end], location.trim_start_matches('/'))
+}
+
 /// A URL as messages show it: without its query (blob storage signs URLs there).
 pub(crate) fn shown(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
@@ -469,6 +542,10 @@ pub struct LogCleaner<R: BufRead> {
     pub step_lines: Vec<Option<u64>>,
     /// GitLab sections (`section_start:TS:NAME`): the 1-based line each one starts on.
     pub sections: Vec<(u64, String)>,
+    /// Strip and record GitLab section markers (GitLab traces only).
+    gitlab: bool,
+    /// The next piece read starts a line (lines over 1 MiB come in several pieces).
+    at_line_start: bool,
 }
 
 impl<R: BufRead> LogCleaner<R> {
@@ -484,7 +561,15 @@ impl<R: BufRead> LogCleaner<R> {
             step_starts,
             step_lines: vec![None; n],
             sections: Vec::new(),
+            gitlab: false,
+            at_line_start: true,
         }
+    }
+
+    /// Also strips GitLab's section markers and records where each section starts.
+    pub fn gitlab(mut self) -> LogCleaner<R> {
+        self.gitlab = true;
+        self
     }
 
     /// Lines read so far.
@@ -518,15 +603,24 @@ fn strip_ansi(line: &[u8], out: &mut Vec<u8>) {
         if line[i] == 0x1b {
             i += 1;
             if line.get(i) == Some(&b'[') {
-                i += 1;
-                while i < line.len() && !line[i].is_ascii_alphabetic() {
-                    i += 1;
+                // CSI: parameter and intermediate bytes, then one final byte (0x40..=0x7E);
+                // never past the end of the line, never longer than 32 bytes.
+                let start = i + 1;
+                let mut j = start;
+                while j < line.len() && j - start < 32 && (0x20..0x40).contains(&line[j]) {
+                    j += 1;
                 }
-                i += 1;
+                if j < line.len() && (0x40..=0x7e).contains(&line[j]) {
+                    i = j + 1;
+                } else {
+                    // Not a complete sequence: keep what follows.
+                    i = start;
+                }
             }
             continue;
         }
-        out.push(line[i]);
+        // A NUL would make the text look binary to the reader.
+        out.push(if line[i] == 0 { b' ' } else { line[i] });
         i += 1;
     }
 }
@@ -544,10 +638,21 @@ impl<R: BufRead> Read for LogCleaner<R> {
             if n == 0 {
                 return Ok(0);
             }
-            if self.line.last() == Some(&b'\n') || n < (1 << 20) {
+            let starts_line = self.at_line_start;
+            self.at_line_start = self.line.last() == Some(&b'\n');
+            if starts_line {
                 self.lines += 1;
+                if self.lines == 1 && self.line.starts_with(b"\xef\xbb\xbf") {
+                    // GitHub's logs start with a UTF-8 byte-order mark.
+                    self.line.drain(..3);
+                }
             }
-            let skip = timestamp_len(&self.line).unwrap_or(0);
+            // Timestamps and markers only where a line starts.
+            let skip = if starts_line {
+                timestamp_len(&self.line).unwrap_or(0)
+            } else {
+                0
+            };
             if skip > 0 {
                 // Compared to the second: step times have no fraction, log stamps do.
                 let stamp = String::from_utf8_lossy(&self.line[..skip.min(19)]).to_string();
@@ -561,7 +666,11 @@ impl<R: BufRead> Read for LogCleaner<R> {
             let line = std::mem::take(&mut self.line);
             let mut cleaned = Vec::with_capacity(line.len());
             strip_ansi(&line[skip..], &mut cleaned);
-            strip_sections(&cleaned, self.lines, &mut self.sections, &mut self.out);
+            if self.gitlab {
+                strip_sections(&cleaned, self.lines, &mut self.sections, &mut self.out);
+            } else {
+                self.out.extend_from_slice(&cleaned);
+            }
             self.line = line;
         }
         let n = (self.out.len() - self.pos).min(buf.len());
@@ -576,29 +685,34 @@ impl<R: BufRead> Read for LogCleaner<R> {
 fn strip_sections(line: &[u8], line_no: u64, sections: &mut Vec<(u64, String)>, out: &mut Vec<u8>) {
     let mut rest = line;
     loop {
-        let start = memchr::memmem::find(rest, b"section_start:");
-        let end = memchr::memmem::find(rest, b"section_end:");
-        let (at, is_start) = match (start, end) {
-            (Some(s), Some(e)) if s < e => (s, true),
-            (Some(s), None) => (s, true),
-            (_, Some(e)) => (e, false),
-            (None, None) => break,
+        let found = [&b"section_start:"[..], &b"section_end:"[..]]
+            .iter()
+            .filter_map(|m| memchr::memmem::find(rest, m).map(|at| (at, m.len())))
+            .min();
+        let Some((at, tag)) = found else { break };
+        // Only `section_(start|end):DIGITS:NAME\r` is a marker; anything else is text.
+        let marker = &rest[at..];
+        let cr = marker.iter().position(|&b| b == b'\r' || b == b'\n');
+        let well_formed = cr.is_some_and(|cr| marker[cr] == b'\r')
+            && cr.is_some_and(|cr| {
+                let body = &marker[tag..cr];
+                let digits = body.iter().take_while(|b| b.is_ascii_digit()).count();
+                digits > 0 && body.get(digits) == Some(&b':') && body.len() > digits + 1
+            });
+        let Some(cr) = cr.filter(|_| well_formed) else {
+            out.extend_from_slice(&rest[..at + tag]);
+            rest = &rest[at + tag..];
+            continue;
         };
         out.extend_from_slice(&rest[..at]);
-        let marker = &rest[at..];
-        let stop = marker
-            .iter()
-            .position(|&b| b == b'\r')
-            .unwrap_or(marker.len());
-        if is_start {
-            // section_start:TIMESTAMP:NAME[collapsed=true]
-            let text = String::from_utf8_lossy(&marker[..stop]);
-            if let Some(name) = text.splitn(3, ':').nth(2) {
+        if tag == b"section_start:".len() {
+            let text = String::from_utf8_lossy(&marker[tag..cr]);
+            if let Some((_, name)) = text.split_once(':') {
                 let name = name.split('[').next().unwrap_or(name);
                 sections.push((line_no, name.to_string()));
             }
         }
-        rest = &marker[(stop + 1).min(marker.len())..];
+        rest = &marker[cr + 1..];
     }
     out.extend_from_slice(rest);
 }
@@ -632,7 +746,7 @@ mod tests {
                    Running on runner-1\n\
                    \x1b[0Ksection_end:1700000001:prepare_script\r\x1b[0K\x1b[0Ksection_start:1700000002:step_script[collapsed=true]\r\x1b[0K$ ./deploy.sh\n\
                    token=abc\n";
-        let mut c = LogCleaner::new(log.as_bytes(), Vec::new());
+        let mut c = LogCleaner::new(log.as_bytes(), Vec::new()).gitlab();
         let mut out = String::new();
         c.read_to_string(&mut out).unwrap();
         assert_eq!(
@@ -644,6 +758,31 @@ mod tests {
             Some("prepare_script")
         );
         assert_eq!(section_of(&c.sections, 4).as_deref(), Some("step_script"));
+    }
+
+    #[test]
+    fn odd_bytes_never_swallow_lines() {
+        // An unfinished escape, a marker-looking text, a NUL, a BOM, a line over 1 MiB.
+        let long = "x".repeat((1 << 20) + 10);
+        let log = format!(
+            "\u{feff}2026-10-02T10:00:00.0Z first\na\x1b[12\necho section_end: TOKEN=a\nnul\0here\n{long}\n2026-10-02T10:00:09.0Z last\n"
+        );
+        let mut c = LogCleaner::new(log.as_bytes(), vec!["2026-10-02T10:00:05Z".into()]).gitlab();
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 6, "{:?}", &lines[..4]);
+        assert_eq!(lines[0], "first");
+        assert_eq!(lines[1], "a12", "an unfinished escape keeps the line end");
+        assert_eq!(lines[2], "echo section_end: TOKEN=a");
+        assert_eq!(lines[3], "nul here");
+        assert_eq!(lines[5], "last");
+        assert_eq!(c.lines(), 6);
+        assert_eq!(
+            c.step_lines,
+            vec![Some(6)],
+            "the step starts on the line after the long one"
+        );
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub struct GlJob {
     pub has_archive: bool,
     /// The archive's size in bytes (for the archive walker's ratio guard).
     pub archive_size: u64,
+    /// The job was erased (trace and artifacts deleted).
+    pub erased: bool,
 }
 
 /// The GitLab client.
@@ -90,7 +92,13 @@ impl GitLabClient {
             if with_token && let Some(t) = &self.token {
                 req = req.header("PRIVATE-TOKEN", t.as_str());
             }
-            let resp = req.call().map_err(|e| format!("{}: {e}", shown(url)))?;
+            let resp = req.call().map_err(|e| {
+                format!(
+                    "{}: {}",
+                    shown(url),
+                    crate::cilogs::without_queries(&e.to_string())
+                )
+            })?;
             if resp.status().as_u16() != 429 {
                 return Ok(resp);
             }
@@ -135,7 +143,11 @@ impl GitLabClient {
             }
             let v: Value = serde_json::from_str(&body)
                 .map_err(|e| format!("{}: not JSON: {e}", shown(&url)))?;
-            for j in v.as_array().map(Vec::as_slice).unwrap_or_default() {
+            let page_jobs = v.as_array().map(Vec::as_slice).unwrap_or_default();
+            if page_jobs.is_empty() {
+                break;
+            }
+            for j in page_jobs {
                 let (Some(id), Some(pipeline)) = (j["id"].as_u64(), j["pipeline"]["id"].as_u64())
                 else {
                     continue;
@@ -164,6 +176,7 @@ impl GitLabClient {
                     has_archive: j["artifacts"]
                         .as_array()
                         .is_some_and(|a| a.iter().any(|x| x["file_type"] == "archive")),
+                    erased: !j["erased_at"].is_null(),
                     archive_size: j["artifacts"]
                         .as_array()
                         .and_then(|a| a.iter().find(|x| x["file_type"] == "archive"))
@@ -222,6 +235,7 @@ impl GitLabClient {
                         LogError::Other(format!("{}: redirect without Location", shown(url)))
                     })?;
                     hops += 1;
+                    let loc = crate::cilogs::absolute(&loc, url);
                     // Object storage gets no token: the URL is signed.
                     resp = self.get(&loc, false).map_err(LogError::Other)?;
                 }
