@@ -292,7 +292,7 @@ fn page(i: usize, s: &SecretRecord) -> String {
         );
     }
     if s.occurrences.iter().any(|o| o.source == "ci-log") {
-        p.push_str("<p>Delete the CI logs that printed it: anyone who can read the repository's Actions can read them (the run's page &gt; Delete all logs, or <code>DELETE /repos/OWNER/REPO/actions/runs/RUN_ID/logs</code>).</p>");
+        p.push_str("<p>Delete the CI logs that printed it: anyone who can read the pipelines can read them (<code>sprawl purge-logs</code>; GitHub: the run's page &gt; Delete all logs; GitLab: the job's page &gt; Erase job log and artifacts).</p>");
     }
     let _ = write!(
         p,

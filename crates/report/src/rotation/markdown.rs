@@ -158,7 +158,7 @@ pub fn markdown(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Resul
             )?;
         }
         if s.occurrences.iter().any(|o| o.source == "ci-log") {
-            say(out, "Delete the CI logs that printed it: anyone who can read the repository's Actions can read them (GitHub: the run's page > Delete all logs, or `DELETE /repos/OWNER/REPO/actions/runs/RUN_ID/logs`).".to_string())?;
+            say(out, "Delete the CI logs that printed it: anyone who can read the pipelines can read them (`sprawl purge-logs`; GitHub: the run's page > Delete all logs; GitLab: the job's page > Erase job log and artifacts).".to_string())?;
         }
         if s.occurrences.iter().any(|o| !o.present) {
             say(out, "History-only and hidden-layer copies stay in every clone and pulled image: treat the secret as exposed; purge history or rebuild the images if the repository or image is shared.".to_string())?;
