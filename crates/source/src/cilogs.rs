@@ -250,6 +250,33 @@ impl Client {
         Ok((v, next_link(link.as_deref())))
     }
 
+    /// Every item of the list `field` of `first` and its next pages (followed only under the
+    /// API base, at most [`MAX_PAGES`]), in order, until `visit` answers false.
+    fn paged(
+        &self,
+        first: String,
+        field: &str,
+        mut visit: impl FnMut(&Value) -> bool,
+    ) -> Result<(), String> {
+        let mut url = Some(first);
+        let mut pages = 0;
+        while let Some(u) = url.take() {
+            // At most 1,000 pages: a hostile server cannot loop us.
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(format!("{}: more than {MAX_PAGES} pages", shown(&u)));
+            }
+            let (v, next) = self.get_json(&u)?;
+            for item in v[field].as_array().map(Vec::as_slice).unwrap_or_default() {
+                if !visit(item) {
+                    return Ok(());
+                }
+            }
+            url = next.filter(|n| n.starts_with(&format!("{}/", self.api)));
+        }
+        Ok(())
+    }
+
     /// The newest `limit` runs (created on or after `since`), newest first: (id, attempt,
     /// workflow name).
     pub fn runs(
@@ -263,7 +290,7 @@ impl Client {
         {
             return Err(format!("--ci-since {d:?}: expected YYYY-MM-DD"));
         }
-        let mut url = Some(format!(
+        let first = format!(
             "{}/repos/{}/{}/actions/runs?per_page=100{}",
             self.api,
             t.owner,
@@ -271,113 +298,79 @@ impl Client {
             since
                 .map(|d| format!("&created=%3E%3D{d}"))
                 .unwrap_or_default()
-        ));
+        );
         let mut out = Vec::new();
-        let mut pages = 0;
-        while let Some(u) = url.take() {
-            // At most 1,000 pages: a hostile server cannot loop us.
-            pages += 1;
-            if pages > MAX_PAGES {
-                return Err(format!("{}: more than {MAX_PAGES} pages", shown(&u)));
+        self.paged(first, "workflow_runs", |r| {
+            if out.len() >= limit {
+                return false;
             }
-            let (v, next) = self.get_json(&u)?;
-            for r in v["workflow_runs"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-            {
-                if out.len() >= limit {
-                    return Ok(out);
-                }
-                if let Some(id) = r["id"].as_u64() {
-                    out.push((
-                        id,
-                        r["run_attempt"].as_u64().unwrap_or(1),
-                        r["name"].as_str().unwrap_or("").to_string(),
-                    ));
-                }
+            if let Some(id) = r["id"].as_u64() {
+                out.push((
+                    id,
+                    r["run_attempt"].as_u64().unwrap_or(1),
+                    r["name"].as_str().unwrap_or("").to_string(),
+                ));
             }
-            url = next.filter(|n| n.starts_with(&format!("{}/", self.api)));
-        }
+            true
+        })?;
         Ok(out)
     }
 
     /// Every job of run `run` (its latest attempt).
     pub fn jobs(&self, t: &GhaTarget, run: u64, workflow: &str) -> Result<Vec<Job>, String> {
-        let mut url = Some(format!(
+        let first = format!(
             "{}/repos/{}/{}/actions/runs/{run}/jobs?per_page=100",
             self.api, t.owner, t.repo
-        ));
+        );
         let mut out = Vec::new();
-        let mut pages = 0;
-        while let Some(u) = url.take() {
-            // At most 1,000 pages: a hostile server cannot loop us.
-            pages += 1;
-            if pages > MAX_PAGES {
-                return Err(format!("{}: more than {MAX_PAGES} pages", shown(&u)));
-            }
-            let (v, next) = self.get_json(&u)?;
-            for j in v["jobs"].as_array().map(Vec::as_slice).unwrap_or_default() {
-                let Some(id) = j["id"].as_u64() else { continue };
-                let steps = j["steps"]
-                    .as_array()
-                    .map(Vec::as_slice)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|s| Step {
-                        name: s["name"].as_str().unwrap_or("?").to_string(),
-                        started_at: s["started_at"].as_str().map(str::to_string),
-                    })
-                    .collect();
-                out.push(Job {
-                    run,
-                    attempt: j["run_attempt"].as_u64().unwrap_or(1),
-                    workflow: workflow.to_string(),
-                    id,
-                    name: j["name"].as_str().unwrap_or("?").to_string(),
-                    started_at: j["started_at"].as_str().unwrap_or("").to_string(),
-                    url: j["html_url"].as_str().unwrap_or("").to_string(),
-                    steps,
-                });
-            }
-            url = next.filter(|n| n.starts_with(&format!("{}/", self.api)));
-        }
+        self.paged(first, "jobs", |j| {
+            let Some(id) = j["id"].as_u64() else {
+                return true;
+            };
+            let steps = j["steps"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|s| Step {
+                    name: s["name"].as_str().unwrap_or("?").to_string(),
+                    started_at: s["started_at"].as_str().map(str::to_string),
+                })
+                .collect();
+            out.push(Job {
+                run,
+                attempt: j["run_attempt"].as_u64().unwrap_or(1),
+                workflow: workflow.to_string(),
+                id,
+                name: j["name"].as_str().unwrap_or("?").to_string(),
+                started_at: j["started_at"].as_str().unwrap_or("").to_string(),
+                url: j["html_url"].as_str().unwrap_or("").to_string(),
+                steps,
+            });
+            true
+        })?;
         Ok(out)
     }
 
     /// The run's artifacts that are still kept: (id, name, size in bytes).
     pub fn artifacts(&self, t: &GhaTarget, run: u64) -> Result<Vec<(u64, String, u64)>, String> {
-        let mut url = Some(format!(
+        let first = format!(
             "{}/repos/{}/{}/actions/runs/{run}/artifacts?per_page=100",
             self.api, t.owner, t.repo
-        ));
+        );
         let mut out = Vec::new();
-        let mut pages = 0;
-        while let Some(u) = url.take() {
-            // At most 1,000 pages: a hostile server cannot loop us.
-            pages += 1;
-            if pages > MAX_PAGES {
-                return Err(format!("{}: more than {MAX_PAGES} pages", shown(&u)));
-            }
-            let (v, next) = self.get_json(&u)?;
-            for a in v["artifacts"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
+        self.paged(first, "artifacts", |a| {
+            if a["expired"].as_bool() != Some(true)
+                && let Some(id) = a["id"].as_u64()
             {
-                if a["expired"].as_bool() == Some(true) {
-                    continue;
-                }
-                if let Some(id) = a["id"].as_u64() {
-                    out.push((
-                        id,
-                        a["name"].as_str().unwrap_or("artifact").to_string(),
-                        a["size_in_bytes"].as_u64().unwrap_or(0),
-                    ));
-                }
+                out.push((
+                    id,
+                    a["name"].as_str().unwrap_or("artifact").to_string(),
+                    a["size_in_bytes"].as_u64().unwrap_or(0),
+                ));
             }
-            url = next.filter(|n| n.starts_with(&format!("{}/", self.api)));
-        }
+            true
+        })?;
         Ok(out)
     }
 

@@ -103,34 +103,11 @@ pub fn sts_headers(
     access_key: &str,
     secret_key: &str,
 ) -> Vec<(String, String)> {
-    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-    let payload_hash = hex(&Sha256::digest(STS_BODY.as_bytes()));
-    let input = SignInput {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers: &[
-            ("content-type", content_type),
-            ("host", host),
-            ("x-amz-date", amz_date),
-        ],
-        payload_hash: &payload_hash,
-        amz_date,
-        region: "us-east-1",
-        service: "sts",
-    };
-    vec![
-        ("Content-Type".to_string(), content_type.to_string()),
-        ("X-Amz-Date".to_string(), amz_date.to_string()),
-        (
-            "Authorization".to_string(),
-            authorization(&input, access_key, secret_key),
-        ),
-    ]
+    form_headers(host, amz_date, "sts", STS_BODY, access_key, secret_key)
 }
 
-/// Headers (besides Host) for a signed form POST of `body` to `service` in `region` at
-/// `host` (the query APIs: STS, IAM).
+/// Headers (besides Host) for a signed form POST of `body` to `service` (us-east-1) at `host`
+/// (the query APIs: STS, IAM).
 pub fn form_headers(
     host: &str,
     amz_date: &str,
