@@ -158,6 +158,8 @@ fn scan(provider: &Provider, tree: &Path, extra: &[&str]) -> (i32, Value, String
         "sendgrid",
         "npm",
         "twilio",
+        "pypi",
+        "dockerhub",
     ] {
         cmd.args(["--verify-endpoint", &format!("{p}={base}")]);
     }
@@ -900,5 +902,199 @@ fn blast_radius_of_a_gcp_service_account_key() {
             .as_str()
             .unwrap()
             .contains("resourcemanager.projects.setIamPolicy")
+    );
+}
+
+/// Generated PyPI tokens (V2 macaroons with a random signature; PyPI would refuse them): a
+/// user-wide token (`[3, user_id]`), a TestPyPI token limited to `acme-utils` by name and id and
+/// expiring 2027-01-01 (`[1, …]`, `[2, …]`, `[0, exp, nbf]`), and a token with the first
+/// tokens' `{"version": 1, "permissions": "user"}` caveat.
+const PYPI_USER: &str = "pypi-AgEIcHlwaS5vcmcCJDZjMGQyZjdlLTFhNGItNGMzZC05ZThmLTdhNmI1YzRkM2UyZgACK1szLCAiMGYxZTJkM2MtNGI1YS00Njk3LTg4NzctNjY1NTQ0MzMyMjExIl0AAAYgBPiZbadjt6lpsQKO4wB1aerzpjVIbdqyEdUSyFud-Ps";
+const PYPI_PROJECT: &str = "pypi-AgENdGVzdC5weXBpLm9yZwIkN2QxZTNhOGYtMmI1Yy00ZDRlLThmOWEtOGI3YzZkNWU0ZjNhAAITWzEsIFsiYWNtZS11dGlscyJdXQACLVsyLCBbIjNhMmIxYzBkLTVlNGYtNGE2Yi05YzhkLTdlNmY1YTRiM2MyZCJdXQACG1swLCAxNzk4NzYxNjAwLCAxNzY3MjI1NjAwXQAABiAkQhDkhDe2VWmApwJJqZNpk0o1JCkDTO-de9JTs78sAQ";
+const PYPI_LEGACY: &str = "pypi-AgEIcHlwaS5vcmcCJDhlMmY0YjlhLTNjNmQtNGU1Zi05YTBiLTljOGQ3ZTZmNWE0YgACJXsidmVyc2lvbiI6IDEsICJwZXJtaXNzaW9ucyI6ICJ1c2VyIn0AAAYgKKOl6B0eifDvxwtjv3F7khNz_H-scLwbfk1GZ5nAxrA";
+
+/// A registry token (JWT) granting `actions` on `repository`; the signature is a stand-in.
+fn fake_registry_jwt(repository: &str, actions: &[&str]) -> String {
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    format!(
+        "{}.{}.{}",
+        b64(&json!({"alg": "RS256", "typ": "JWT"})),
+        b64(
+            &json!({"iss": "auth.docker.io", "aud": "registry.docker.io",
+                    "access": [{"type": "repository", "name": repository, "actions": actions}]})
+        ),
+        fake(ALNUM, 43, 77)
+    )
+}
+
+/// Package and image registries: PyPI tokens (verified by the upload endpoint's 400-vs-403,
+/// analysed from their caveats with no further call) and Docker Hub tokens with the Docker ID
+/// beside them (verified by the token exchange; scope from the registry token's `access` claim,
+/// reach from the repository list).
+#[test]
+fn blast_radius_of_package_and_image_registry_tokens() {
+    let work = TempDir::new().unwrap();
+    let tree = work.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    let (pypi_user, pypi_project, pypi_dead) = (PYPI_USER, PYPI_PROJECT, PYPI_LEGACY);
+    let docker_admin = format!("dckr_pat_{}", fake(ALNUM, 27, 501));
+    let docker_oat = format!("dckr_oat_{}", fake(ALNUM, 32, 502));
+    let docker_dead = format!("dckr_pat_{}", fake(ALNUM, 27, 503));
+    for (name, text) in [
+        (
+            ".pypirc",
+            format!(
+                "[pypi]\n  username = __token__\n  password = {pypi_user}\n\n[testpypi]\n  username = __token__\n  password = {pypi_project}\n"
+            ),
+        ),
+        ("old-release.env", format!("TWINE_PASSWORD={pypi_dead}\n")),
+        (
+            "push.sh",
+            format!("echo \"{docker_admin}\" | docker login -u acmebuild --password-stdin\n"),
+        ),
+        (
+            "org.env",
+            format!("DOCKERHUB_ORG=acmeorg\nDOCKERHUB_TOKEN={docker_oat}\n"),
+        ),
+        (
+            "stale.env",
+            format!("DOCKERHUB_USERNAME=gone-user\nDOCKERHUB_TOKEN={docker_dead}\n"),
+        ),
+    ] {
+        std::fs::write(tree.join(name), text).unwrap();
+    }
+    let basic = |user: &str, secret: &str| {
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"))
+    };
+    let upload_400 = json!({"message": "Invalid value for metadata_version.", "code": "400 Bad Request", "title": "Bad Request"});
+    let upload_403 = json!({"message": "Invalid or non-existent authentication information. See https://pypi.org/help/#invalid-auth for more information.",
+                            "code": "403 Forbidden", "title": "Forbidden"});
+    let routes = json!({
+        "pypi": [{"match": "POST /legacy/", "body": "%3Aaction=file_upload", "status": 400, "json": upload_400}],
+        "pypi-dead": [{"match": "POST /legacy/", "status": 403, "json": upload_403}],
+        "docker-admin": [
+            {"match": "POST /v2/auth/token", "json": {"access_token": "hubjwt-acmebuild"}},
+            {"match": "GET /token", "json": {"token": fake_registry_jwt("acmebuild/sprawl-access-probe", &["pull", "push", "delete"]),
+                                             "expires_in": 300}},
+            {"match": "GET /v2/namespaces/acmebuild/repositories", "json": {"count": 3, "next": null,
+             "results": [{"name": "api", "namespace": "acmebuild", "is_private": true},
+                         {"name": "web", "namespace": "acmebuild", "is_private": false},
+                         {"name": "worker", "namespace": "acmebuild", "is_private": true}]}}],
+        "docker-oat": [
+            {"match": "POST /v2/auth/token", "json": {"access_token": "hubjwt-acmeorg"}},
+            {"match": "GET /token", "json": {"token": fake_registry_jwt("acmeorg/sprawl-access-probe", &["pull"])}},
+            {"match": "GET /v2/namespaces/acmeorg/repositories", "json": {"count": 1, "results": [{"name": "base", "is_private": false}]}}],
+        "docker-dead": [{"match": "POST /v2/auth/token", "status": 401, "json": {"message": "incorrect username or password"}}]
+    });
+    let docker_admin_basic = basic("acmebuild", &docker_admin);
+    let docker_oat_basic = basic("acmeorg", &docker_oat);
+    let pypi_user_basic = basic("__token__", pypi_user);
+    let pypi_project_basic = basic("__token__", pypi_project);
+    let pypi_dead_basic = basic("__token__", pypi_dead);
+    let scenarios = [
+        (pypi_user_basic.as_str(), "api:pypi"),
+        (pypi_project_basic.as_str(), "api:pypi"),
+        (pypi_dead_basic.as_str(), "api:pypi-dead"),
+        (docker_admin.as_str(), "api:docker-admin"),
+        (docker_admin_basic.as_str(), "api:docker-admin"),
+        ("hubjwt-acmebuild", "api:docker-admin"),
+        (docker_oat.as_str(), "api:docker-oat"),
+        (docker_oat_basic.as_str(), "api:docker-oat"),
+        ("hubjwt-acmeorg", "api:docker-oat"),
+        (docker_dead.as_str(), "api:docker-dead"),
+    ];
+    let provider = Provider::start_api(work.path(), &scenarios, "", None, Some(&routes));
+    let (_, doc, err) = scan(&provider, &tree, &[]);
+    let status = |s: &str| {
+        access_of(&doc, s)["status"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let access = |s: &str| access_of(&doc, s)["access"].clone();
+    assert_eq!(status(pypi_user), "live", "{err} {doc:#}");
+    assert_eq!(status(pypi_project), "live");
+    assert_eq!(status(pypi_dead), "dead");
+    assert_eq!(status(&docker_admin), "live");
+    assert_eq!(status(&docker_oat), "live");
+    assert_eq!(status(&docker_dead), "dead");
+
+    let a = access(pypi_user);
+    assert_eq!(a["level"], "can-write");
+    assert_eq!(a["calls"], 0, "caveats are read offline");
+    assert!(
+        a["identity"]
+            .as_str()
+            .unwrap()
+            .starts_with("API token 6c0d2f7e… on pypi.org (user 0f1e2d3c-"),
+        "{a:#}"
+    );
+    assert!(a["reach"].to_string().contains("every project the account"));
+    let a = access(pypi_project);
+    assert_eq!(a["reach"], json!(["1 projects: acme-utils"]), "{a:#}");
+    assert!(a["permissions"].to_string().contains("expires 2027-01-01"));
+    assert!(
+        a["identity"]
+            .as_str()
+            .unwrap()
+            .ends_with("on test.pypi.org")
+    );
+
+    let a = access(&docker_admin);
+    assert_eq!(a["level"], "admin", "{a:#}");
+    assert_eq!(a["identity"], "Docker ID acmebuild");
+    assert!(
+        a["permissions"]
+            .to_string()
+            .contains("Read, Write & Delete")
+    );
+    assert!(
+        a["reach"]
+            .to_string()
+            .contains("3 repositories (2 private on the first page): acmebuild/api"),
+        "{a:#}"
+    );
+    assert_eq!(a["calls"], 3);
+    let a = access(&docker_oat);
+    assert_eq!(a["level"], "read-only", "{a:#}");
+    assert_eq!(
+        a["exact"], false,
+        "an organization token's probe is a floor"
+    );
+    assert_eq!(a["identity"], "organization acmeorg");
+
+    // The companion username is never a finding of its own; no request carried a token
+    // anywhere but to the provider's endpoints; the probe asked only for a token.
+    assert!(
+        !doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == "dockerhub.username")
+    );
+    let reqs = provider.requests();
+    let registry = reqs
+        .iter()
+        .find(|r| r["path"].as_str().unwrap_or("").starts_with("/token?"))
+        .expect("registry token request");
+    assert_eq!(registry["method"], "GET");
+    assert!(
+        registry["path"]
+            .as_str()
+            .unwrap()
+            .contains("scope=repository:acmebuild/sprawl-access-probe:pull,push,delete")
+            || registry["path"]
+                .as_str()
+                .unwrap()
+                .contains("scope=repository:acmeorg/sprawl-access-probe:pull,push,delete")
+    );
+    let upload = reqs
+        .iter()
+        .find(|r| r["path"] == "/legacy/")
+        .expect("upload probe");
+    assert_eq!(upload["method"], "POST");
+    assert!(
+        !upload["body"].as_str().unwrap().contains("content="),
+        "the probe uploads nothing"
     );
 }

@@ -60,6 +60,31 @@ fn start_script(dir: &Path, plan: &Value, script: &str) -> Api {
     }
 }
 
+/// Runs `cmd` against the local API with its CA and token.
+fn on_api(cmd: &mut assert_cmd::Command, api: &Api) -> std::process::Output {
+    cmd.args(["--ci-api", &format!("https://127.0.0.1:{}", api.port)])
+        .arg("--ci-api-ca")
+        .arg(&api.ca)
+        .env("GITHUB_TOKEN", "test-token")
+        .output()
+        .unwrap()
+}
+
+/// `sprawl scan TARGET --format json --show-secrets` against the local API.
+fn scan_gha(api: &Api, target: &str) -> std::process::Output {
+    on_api(
+        sprawl().args([
+            "scan",
+            target,
+            "--format",
+            "json",
+            "--no-progress",
+            "--show-secrets",
+        ]),
+        api,
+    )
+}
+
 const STEP1: &str = "2026-10-02T10:00:00Z";
 const STEP2: &str = "2026-10-02T10:00:05Z";
 
@@ -68,6 +93,8 @@ fn job_logs_are_scanned_with_run_job_and_step() {
     let work = TempDir::new().unwrap();
     let leaked = fake_github("ghp_", 7701);
     let big = fake_github("ghp_", 7702);
+    // Printed by the run's failed first attempt, then re-run: the first attempt's log stays.
+    let first_try = fake_github("ghp_", 7704);
     let log = format!(
         "2026-10-02T10:00:00.1000000Z ##[group]Run actions/checkout@v4\n\
          2026-10-02T10:00:01.0000000Z Fetching the repository\n\
@@ -98,8 +125,13 @@ fn job_logs_are_scanned_with_run_job_and_step() {
         "token": "test-token",
         "runs": [[{"id": 101, "run_attempt": 2, "name": "release"}],
                  [{"id": 102, "run_attempt": 1, "name": "nightly"}]],
-        "jobs": {"101": [job(1001, "publish"), job(1002, "old")], "102": [job(1003, "big")]},
-        "logs": {"1001": {"first": 429, "text": log}, "1002": {"status": 410},
+        "jobs": {"101": [job(1001, "publish"), job(1002, "old"),
+                         {"id": 1000, "name": "publish", "run_attempt": 1, "started_at": STEP1,
+                          "html_url": "https://github.com/acme/app/actions/runs/101/job/1000",
+                          "steps": [{"name": "Publish", "number": 1, "started_at": STEP1}]}],
+                 "102": [job(1003, "big")]},
+        "logs": {"1000": {"text": format!("2026-10-02T09:00:00.0000000Z + echo {first_try}\n")},
+                 "1001": {"first": 429, "text": log}, "1002": {"status": 410},
                  "1003": {"generate_mb": 64, "secret": big}},
         "artifacts": {"101": [
             {"id": 501, "name": "test-results", "size_in_bytes": zip.len(), "expired": false},
@@ -109,21 +141,7 @@ fn job_logs_are_scanned_with_run_job_and_step() {
                  "502": base64::engine::general_purpose::STANDARD.encode(b"PK\x03\x04 not really a zip archive at all")}
     });
     let api = start(work.path(), &plan);
-    let out = sprawl()
-        .args([
-            "scan",
-            "gha://acme/app",
-            "--format",
-            "json",
-            "--no-progress",
-            "--show-secrets",
-        ])
-        .args(["--ci-api", &format!("https://127.0.0.1:{}", api.port)])
-        .arg("--ci-api-ca")
-        .arg(&api.ca)
-        .env("GITHUB_TOKEN", "test-token")
-        .output()
-        .unwrap();
+    let out = scan_gha(&api, "gha://acme/app");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -132,7 +150,13 @@ fn job_logs_are_scanned_with_run_job_and_step() {
     );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let findings = doc["findings"].as_array().unwrap();
-    assert_eq!(findings.len(), 3, "{doc:#}");
+    assert_eq!(findings.len(), 4, "{doc:#}");
+    let earlier = findings
+        .iter()
+        .find(|f| f["secret"] == first_try.as_str())
+        .expect("the first attempt's log is read too");
+    assert_eq!(earlier["ci_log"]["attempt"], 1);
+    assert_eq!(earlier["ci_log"]["run"], 101);
     let a = findings
         .iter()
         .find(|f| f["secret"] == in_artifact.as_str())
@@ -164,7 +188,7 @@ fn job_logs_are_scanned_with_run_job_and_step() {
         .expect("end of the 64 MiB log");
     assert_eq!(b["ci_log"]["run"], 102);
     assert!(
-        err.contains("2 run(s), 2 job log(s) and 1 artifact(s) read, 1 expired"),
+        err.contains("2 run(s), 3 job log(s) and 1 artifact(s) read, 1 expired"),
         "{err}"
     );
     // The token went to the API only, never to blob storage.
@@ -177,7 +201,7 @@ fn job_logs_are_scanned_with_run_job_and_step() {
         .iter()
         .filter(|r| r["path"].as_str().unwrap().starts_with("/blob/"))
         .collect();
-    assert_eq!(blobs.len(), 4, "two logs, two artifacts");
+    assert_eq!(blobs.len(), 5, "three logs, two artifacts");
     assert!(blobs.iter().all(|r| r["auth"] == false), "{blobs:?}");
     assert!(
         requests
@@ -212,6 +236,46 @@ fn bad_gha_targets_and_tokens_are_clear_errors() {
     assert!(!err.contains("wrong"), "the token is never printed");
 }
 
+/// A renamed repository: every API call under the old name answers 301 to
+/// `/repositories/ID/…`; sprawl follows with the token (it stays on the API) and reads the logs.
+#[test]
+fn a_renamed_repository_is_followed_on_the_api() {
+    let work = TempDir::new().unwrap();
+    let leaked = fake_github("ghp_", 7711);
+    let plan = json!({
+        "token": "test-token",
+        "moved": {"from": "acme/old-app", "to": "acme/app", "id": 4242},
+        "runs": [[{"id": 201, "run_attempt": 1, "name": "ci"}]],
+        "jobs": {"201": [{"id": 2001, "name": "build", "run_attempt": 1, "started_at": STEP1,
+                          "html_url": "https://github.com/acme/app/actions/runs/201/job/2001",
+                          "steps": [{"name": "Build", "number": 1, "started_at": STEP1}]}]},
+        "logs": {"2001": {"text": format!("2026-10-02T10:00:01.0000000Z + curl -H 'token {leaked}'\n")}}
+    });
+    let api = start(work.path(), &plan);
+    let out = scan_gha(&api, "gha://acme/old-app");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &doc["findings"][0];
+    assert_eq!(f["secret"], leaked.as_str(), "{doc:#}");
+    assert_eq!(f["ci_log"]["job"], "build");
+    let requests: Vec<Value> = std::fs::read_to_string(&api.log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(requests.iter().any(|r| {
+        r["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/repositories/4242/actions/runs")
+    }));
+    for r in &requests {
+        let blob = r["path"].as_str().unwrap().starts_with("/blob/");
+        assert_eq!(r["auth"], !blob, "the token on the API only: {r}");
+    }
+}
+
 /// `sprawl audit` takes `gha://` targets: log copies go into the inventory as `ci-log` copies
 /// ("printed in the log of job …"), and the rotation report says to delete the logs.
 #[test]
@@ -232,17 +296,14 @@ fn audit_records_log_copies_in_the_inventory() {
     std::fs::write(&targets, "gha://acme/app\n").unwrap();
     let store = work.path().join("inv.db");
     let audit = || {
-        sprawl()
-            .args(["audit", "--no-progress", "--targets"])
-            .arg(&targets)
-            .arg("--store")
-            .arg(&store)
-            .args(["--ci-api", &format!("https://127.0.0.1:{}", api.port)])
-            .arg("--ci-api-ca")
-            .arg(&api.ca)
-            .env("GITHUB_TOKEN", "test-token")
-            .output()
-            .unwrap()
+        on_api(
+            sprawl()
+                .args(["audit", "--no-progress", "--targets"])
+                .arg(&targets)
+                .arg("--store")
+                .arg(&store),
+            &api,
+        )
     };
     let blob_reads = || {
         std::fs::read_to_string(&api.log)

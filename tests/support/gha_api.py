@@ -63,6 +63,14 @@ def main():
                 return self.blob(path[len("/blob/"):])
             if auth != "Bearer " + plan["token"]:
                 return self.send(401, b'{"message": "Bad credentials"}')
+            # A renamed repository: its old name answers 301 to /repositories/ID/… .
+            moved = plan.get("moved")
+            if moved and path.startswith(f"/repos/{moved['from']}/"):
+                rest = path[len(f"/repos/{moved['from']}/"):]
+                where = f"https://{host}/repositories/{moved['id']}/{rest}" + (f"?{query}" if query else "")
+                return self.send(301, b'{"message": "Moved Permanently"}', extra={"Location": where})
+            if moved and path.startswith(f"/repositories/{moved['id']}/"):
+                path = f"/repos/{moved['to']}/" + path[len(f"/repositories/{moved['id']}/"):]
             parts = path.strip("/").split("/")
             # /repos/O/R/actions/runs
             if parts[4:] == ["runs"]:
@@ -86,6 +94,10 @@ def main():
             # /repos/O/R/actions/runs/ID/jobs
             if len(parts) == 7 and parts[4] == "runs" and parts[6] == "jobs":
                 jobs = plan["jobs"].get(parts[5], [])
+                # GitHub lists the latest attempt's jobs unless asked for all of them.
+                if "filter=all" not in query.split("&"):
+                    latest = max((j.get("run_attempt", 1) for j in jobs), default=1)
+                    jobs = [j for j in jobs if j.get("run_attempt", 1) == latest]
                 return self.send(200, json.dumps({"total_count": len(jobs), "jobs": jobs}).encode())
             # /repos/O/R/actions/jobs/ID/logs
             if len(parts) == 7 and parts[4] == "jobs" and parts[6] == "logs":

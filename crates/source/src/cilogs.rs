@@ -228,8 +228,32 @@ impl Client {
         Err(format!("{}: rate limited, gave up", shown(url)))
     }
 
+    /// GET an API URL with the token. A renamed or transferred repository answers 301 to
+    /// `{api}/repositories/ID/…`; such redirects (and only those: the token never leaves the
+    /// API) are followed with the token, at most 3. Any other answer, redirects to blob
+    /// storage included, is the caller's, with the URL that gave it.
+    fn get_api(&self, url: &str) -> Result<(ureq::http::Response<ureq::Body>, String), String> {
+        let moved_base = format!("{}/repositories/", self.api);
+        let mut url = url.to_string();
+        for _ in 0..=3 {
+            let resp = self.get(&url, true)?;
+            let status = resp.status().as_u16();
+            let moved = matches!(status, 301 | 302 | 307 | 308)
+                .then(|| header(&resp, "location"))
+                .flatten()
+                .map(|l| absolute(&l, &url))
+                .filter(|t| t.starts_with(&moved_base));
+            match moved {
+                Some(t) => url = t,
+                None => return Ok((resp, url)),
+            }
+        }
+        Err(format!("{}: more than 3 redirects", shown(&url)))
+    }
+
     fn get_json(&self, url: &str) -> Result<(Value, Option<String>), String> {
-        let mut resp = self.get(url, true)?;
+        let (mut resp, url) = self.get_api(url)?;
+        let url = url.as_str();
         let status = resp.status().as_u16();
         let link = header(&resp, "link");
         let body = resp
@@ -316,10 +340,12 @@ impl Client {
         Ok(out)
     }
 
-    /// Every job of run `run` (its latest attempt).
+    /// Every job of run `run`, of every attempt: a re-run keeps the earlier attempts' logs,
+    /// and a secret printed by a failed first attempt is still there (`filter=all`; the
+    /// default lists the latest attempt only).
     pub fn jobs(&self, t: &GhaTarget, run: u64, workflow: &str) -> Result<Vec<Job>, String> {
         let first = format!(
-            "{}/repos/{}/{}/actions/runs/{run}/jobs?per_page=100",
+            "{}/repos/{}/{}/actions/runs/{run}/jobs?per_page=100&filter=all",
             self.api, t.owner, t.repo
         );
         let mut out = Vec::new();
@@ -389,7 +415,7 @@ impl Client {
             "{}/repos/{}/{}/actions/jobs/{job}/logs",
             self.api, t.owner, t.repo
         );
-        match self.get(&url, true)?.status().as_u16() {
+        match self.get_api(&url)?.0.status().as_u16() {
             200 | 301 | 302 | 303 | 307 | 308 => Ok(true),
             404 | 410 => Ok(false),
             s => Err(format!("{}: HTTP {s}", shown(&url))),
@@ -408,8 +434,7 @@ impl Client {
     /// GET `url` with the token, then its redirect to blob storage without it; the body as a
     /// stream.
     fn download(&self, url: &str) -> Result<Box<dyn Read + Send>, LogError> {
-        let url = url.to_string();
-        let mut resp = self.get(&url, true).map_err(LogError::Other)?;
+        let (mut resp, url) = self.get_api(url).map_err(LogError::Other)?;
         let mut hops = 0;
         loop {
             let status = resp.status().as_u16();
@@ -589,6 +614,21 @@ fn timestamp_len(line: &[u8]) -> Option<usize> {
     })
 }
 
+/// GitLab's timestamped traces (GitLab 17 and runners with timestamps on) follow the time with
+/// the stream: two hex digits, `O` (stdout) or `E` (stderr), `+` when the line continues the
+/// previous one, and a space (`00O `, `01E+ `). Its length after a stripped timestamp, or 0.
+fn gitlab_stream_len(rest: &[u8]) -> usize {
+    let hex = |b: Option<&u8>| b.is_some_and(u8::is_ascii_hexdigit);
+    if !(hex(rest.first()) && hex(rest.get(1)) && matches!(rest.get(2), Some(b'O' | b'E'))) {
+        return 0;
+    }
+    match rest.get(3) {
+        Some(b' ') => 4,
+        Some(b'+') if rest.get(4) == Some(&b' ') => 5,
+        _ => 0,
+    }
+}
+
 /// `line` without ANSI escape sequences (CSI `ESC [ … letter`, and lone ESC).
 fn strip_ansi(line: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
@@ -656,6 +696,11 @@ impl<R: BufRead> Read for LogCleaner<R> {
                     }
                 }
             }
+            let skip = if self.gitlab && skip > 0 {
+                skip + gitlab_stream_len(&self.line[skip..])
+            } else {
+                skip
+            };
             let line = std::mem::take(&mut self.line);
             let mut cleaned = Vec::with_capacity(line.len());
             strip_ansi(&line[skip..], &mut cleaned);
@@ -751,6 +796,27 @@ mod tests {
             Some("prepare_script")
         );
         assert_eq!(section_of(&c.sections, 4).as_deref(), Some("step_script"));
+    }
+
+    #[test]
+    fn gitlab_timestamped_traces_lose_time_and_stream() {
+        let log = "2026-10-02T10:00:00.123456Z 00O \x1b[0Ksection_start:1700000002:step_script\r\x1b[0K$ ./deploy.sh\n\
+                   2026-10-02T10:00:01.000001Z 01E token=abc\n\
+                   2026-10-02T10:00:01.500000Z 01E+ def\n\
+                   2026-10-02T10:00:02.000000Z 0OE not a stream prefix\n";
+        let mut c = LogCleaner::new(log.as_bytes(), Vec::new()).gitlab();
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        assert_eq!(
+            out,
+            "$ ./deploy.sh\ntoken=abc\ndef\n0OE not a stream prefix\n"
+        );
+        assert_eq!(section_of(&c.sections, 2).as_deref(), Some("step_script"));
+        // GitHub logs keep such text: the stream prefix is GitLab's only.
+        let mut gh = LogCleaner::new("2026-10-02T10:00:01.0Z 01E x\n".as_bytes(), Vec::new());
+        let mut out = String::new();
+        gh.read_to_string(&mut out).unwrap();
+        assert_eq!(out, "01E x\n");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod buildkite;
 mod circleci;
 mod datadog;
 mod discord;
+mod dockerhub;
 mod gcp;
 mod github;
 mod gitlab;
@@ -23,6 +24,7 @@ mod huggingface;
 mod mapbox;
 mod npm;
 mod openai;
+mod pypi;
 mod sendgrid;
 mod slack;
 mod stripe;
@@ -76,6 +78,10 @@ pub const ANALYSED: &[(&str, &str)] = &[
     ("heroku.api-key.legacy", "Heroku"),
     ("circleci.personal-token", "CircleCI"),
     ("circleci.api-token.legacy", "CircleCI"),
+    ("pypi.upload-token", "PyPI"),
+    ("pypi.upload-token.test", "PyPI"),
+    ("dockerhub.pat", "Docker Hub"),
+    ("dockerhub.oat", "Docker Hub"),
 ];
 
 /// Calls to one provider for one secret, counted: read-only for blast radius; `revoke` sends
@@ -311,6 +317,12 @@ pub(crate) fn analyse(
         "circleci.personal-token" | "circleci.api-token.legacy" => {
             circleci::analyse(&mut s, secret)
         }
+        "dockerhub.pat" | "dockerhub.oat" => {
+            let user = vars.get("user")?;
+            dockerhub::analyse(&mut s, user, secret, rule_id == "dockerhub.oat")
+        }
+        // Offline: the token's caveats are the whole answer.
+        "pypi.upload-token" | "pypi.upload-token.test" => pypi::analyse(secret),
         _ => return None,
     };
     Some(found.map(|f| Access {
