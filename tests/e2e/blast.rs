@@ -160,6 +160,16 @@ fn scan(provider: &Provider, tree: &Path, extra: &[&str]) -> (i32, Value, String
         "twilio",
         "pypi",
         "dockerhub",
+        "azure",
+        "openai",
+        "anthropic",
+        "discord",
+        "telegram",
+        "mapbox",
+        "buildkite",
+        "datadog",
+        "heroku",
+        "circleci",
     ] {
         cmd.args(["--verify-endpoint", &format!("{p}={base}")]);
     }
@@ -719,35 +729,7 @@ fn blast_radius_of_ai_chat_ci_and_platform_keys() {
         (circleci.as_str(), "api:circleci"),
     ];
     let provider = Provider::start_api(work.path(), &scenarios, "", None, Some(&routes));
-    let base = format!("https://127.0.0.1:{}", provider.port);
-    let mut cmd = sprawl();
-    cmd.arg("scan")
-        .arg(&tree)
-        .args([
-            "--format",
-            "json",
-            "--show-secrets",
-            "--no-progress",
-            "--verify",
-        ])
-        .args(["--allow-internal", "--blast-radius", "--verify-ca"])
-        .arg(&provider.ca);
-    for p in [
-        "openai",
-        "anthropic",
-        "discord",
-        "telegram",
-        "mapbox",
-        "buildkite",
-        "datadog",
-        "heroku",
-        "circleci",
-    ] {
-        cmd.args(["--verify-endpoint", &format!("{p}={base}")]);
-    }
-    let out = cmd.output().unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (_, doc, err) = scan(&provider, &tree, &[]);
     assert!(
         err.contains("blast radius of 11 live secret(s)"),
         "{err} {doc:#}"
@@ -913,17 +895,22 @@ const PYPI_USER: &str = "pypi-AgEIcHlwaS5vcmcCJDZjMGQyZjdlLTFhNGItNGMzZC05ZThmLT
 const PYPI_PROJECT: &str = "pypi-AgENdGVzdC5weXBpLm9yZwIkN2QxZTNhOGYtMmI1Yy00ZDRlLThmOWEtOGI3YzZkNWU0ZjNhAAITWzEsIFsiYWNtZS11dGlscyJdXQACLVsyLCBbIjNhMmIxYzBkLTVlNGYtNGE2Yi05YzhkLTdlNmY1YTRiM2MyZCJdXQACG1swLCAxNzk4NzYxNjAwLCAxNzY3MjI1NjAwXQAABiAkQhDkhDe2VWmApwJJqZNpk0o1JCkDTO-de9JTs78sAQ";
 const PYPI_LEGACY: &str = "pypi-AgEIcHlwaS5vcmcCJDhlMmY0YjlhLTNjNmQtNGU1Zi05YTBiLTljOGQ3ZTZmNWE0YgACJXsidmVyc2lvbiI6IDEsICJwZXJtaXNzaW9ucyI6ICJ1c2VyIn0AAAYgKKOl6B0eifDvxwtjv3F7khNz_H-scLwbfk1GZ5nAxrA";
 
-/// A registry token (JWT) granting `actions` on `repository`; the signature is a stand-in.
-fn fake_registry_jwt(repository: &str, actions: &[&str]) -> String {
+/// A JWT with these claims and a stand-in signature (nobody checks it: sprawl reads claims).
+fn fake_jwt(claims: &Value) -> String {
     let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     format!(
         "{}.{}.{}",
         b64(&json!({"alg": "RS256", "typ": "JWT"})),
-        b64(
-            &json!({"iss": "auth.docker.io", "aud": "registry.docker.io",
-                    "access": [{"type": "repository", "name": repository, "actions": actions}]})
-        ),
+        b64(claims),
         fake(ALNUM, 43, 77)
+    )
+}
+
+/// A registry token (JWT) granting `actions` on `repository`.
+fn fake_registry_jwt(repository: &str, actions: &[&str]) -> String {
+    fake_jwt(
+        &json!({"iss": "auth.docker.io", "aud": "registry.docker.io",
+                     "access": [{"type": "repository", "name": repository, "actions": actions}]}),
     )
 }
 
@@ -1097,4 +1084,162 @@ fn blast_radius_of_package_and_image_registry_tokens() {
         !upload["body"].as_str().unwrap().contains("content="),
         "the probe uploads nothing"
     );
+}
+
+/// Microsoft Entra client secrets with their tenant and client IDs: verified by the
+/// client-credentials grant (a wrong secret is `invalid_client`, dead; an unknown app stays
+/// unknown), analysed from the Graph token's `roles` claim and the service principal's Azure
+/// role assignments (a subscription whose assignments it may not read makes a floor).
+#[test]
+fn blast_radius_of_azure_client_secrets() {
+    let work = TempDir::new().unwrap();
+    let tenant = "3f2b8c4e-9d1a-4e6f-8b7c-2a1d0e9f8c7b";
+    let secret = |seed: u64| {
+        format!(
+            "{}8Q~{}",
+            fake(ALNUM, 3, seed),
+            fake(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.",
+                34,
+                seed + 1
+            )
+        )
+    };
+    let (admin, reader, dead, unknown) = (secret(601), secret(611), secret(621), secret(631));
+    let apps = [
+        ("deploy", "7c1e5a9b-2d4f-4b8e-a6c3-9f0e1d2c3b4a", &admin),
+        ("reporting", "8d2f6b0c-3e5a-4c9f-b7d4-0a1f2e3d4c5b", &reader),
+        ("retired", "9e3a7c1d-4f6b-4dab-88e5-1b2a3f4e5d6c", &dead),
+        (
+            "unknown-app",
+            "0f4b8d2e-5a7c-4ebc-99f6-2c3b4a5f6e7d",
+            &unknown,
+        ),
+    ];
+    for (dir, client, secret) in apps {
+        let d = work.path().join("tree").join(dir);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join(".env"),
+            format!(
+                "AZURE_TENANT_ID={tenant}\nAZURE_CLIENT_ID={client}\nAZURE_CLIENT_SECRET={secret}\n"
+            ),
+        )
+        .unwrap();
+    }
+    let (sub1, sub2) = (
+        "11111111-2222-4333-8444-555555555555",
+        "66666666-7777-4888-9999-aaaaaaaaaaaa",
+    );
+    let contributor = format!(
+        "/subscriptions/{sub1}/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"
+    );
+    let reader_role = format!(
+        "/subscriptions/{sub1}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3d6f-4e99-b9a8-9a2b3c4d5e6f"
+    );
+    let graph_admin = fake_jwt(&json!({"aud": "https://graph.microsoft.com", "tid": tenant,
+        "app_displayname": "deploy-pipeline", "appid": apps[0].1, "idtyp": "app",
+        "roles": ["Application.ReadWrite.All", "Mail.Send"]}));
+    let arm_admin = fake_jwt(
+        &json!({"aud": "https://management.azure.com", "tid": tenant,
+        "oid": "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", "idtyp": "app"}),
+    );
+    let graph_reader = fake_jwt(&json!({"aud": "https://graph.microsoft.com", "tid": tenant,
+        "app_displayname": "reporting", "roles": ["User.Read.All"]}));
+    let arm_reader = fake_jwt(
+        &json!({"aud": "https://management.azure.com", "tid": tenant,
+        "oid": "bbbbbbbb-cccc-4ddd-8eee-ffffffffffff"}),
+    );
+    let token_path = format!("POST /{tenant}/oauth2/v2.0/token");
+    let roles_path = |sub: &str| {
+        format!("GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments")
+    };
+    let routes = json!({
+        "az-admin": [
+            {"match": token_path, "body": "graph.microsoft.com", "json": {"token_type": "Bearer", "access_token": graph_admin}},
+            {"match": token_path, "body": "management.azure.com", "json": {"token_type": "Bearer", "access_token": arm_admin}},
+            {"match": "GET /subscriptions", "json": {"value": [
+                {"subscriptionId": sub1, "displayName": "prod"}, {"subscriptionId": sub2, "displayName": "shared"}]}},
+            {"match": roles_path(sub1), "json": {"value": [{"properties": {"roleDefinitionId": contributor, "scope": format!("/subscriptions/{sub1}")}}]}},
+            {"match": format!("GET {contributor}"), "json": {"properties": {"roleName": "Contributor", "type": "BuiltInRole"}}},
+            {"match": roles_path(sub2), "status": 403, "json": {"error": {"code": "AuthorizationFailed"}}}],
+        "az-reader": [
+            {"match": token_path, "body": "graph.microsoft.com", "json": {"access_token": graph_reader}},
+            {"match": token_path, "body": "management.azure.com", "json": {"access_token": arm_reader}},
+            {"match": "GET /subscriptions", "json": {"value": [{"subscriptionId": sub1, "displayName": "prod"}]}},
+            {"match": roles_path(sub1), "json": {"value": [{"properties": {"roleDefinitionId": reader_role,
+                "scope": format!("/subscriptions/{sub1}/resourceGroups/reports")}}]}},
+            {"match": format!("GET {reader_role}"), "json": {"properties": {"roleName": "Reader"}}}],
+        "az-dead": [{"match": token_path, "status": 401, "json": {"error": "invalid_client",
+            "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215]}}],
+        "az-unknown": [{"match": token_path, "status": 400, "json": {"error": "unauthorized_client",
+            "error_description": "AADSTS700016: Application not found in the directory.", "error_codes": [700016]}}]
+    });
+    let scenarios = [
+        (admin.as_str(), "api:az-admin"),
+        (arm_admin.as_str(), "api:az-admin"),
+        (reader.as_str(), "api:az-reader"),
+        (arm_reader.as_str(), "api:az-reader"),
+        (dead.as_str(), "api:az-dead"),
+        (unknown.as_str(), "api:az-unknown"),
+    ];
+    let provider = Provider::start_api(work.path(), &scenarios, "", None, Some(&routes));
+    let (_, doc, err) = scan(&provider, &work.path().join("tree"), &[]);
+    let v = |s: &str| access_of(&doc, s).clone();
+    assert_eq!(v(&admin)["status"], "live", "{err} {doc:#}");
+    assert_eq!(v(&reader)["status"], "live");
+    assert_eq!(
+        v(&dead)["status"],
+        "dead",
+        "invalid_client: the secret is wrong"
+    );
+    assert_eq!(
+        v(&unknown)["status"],
+        "unknown",
+        "an unknown app says nothing of the secret"
+    );
+    let a = &v(&admin)["access"];
+    assert_eq!(a["level"], "admin", "{a:#}");
+    assert_eq!(
+        a["exact"], false,
+        "one subscription's assignments unreadable"
+    );
+    assert_eq!(
+        a["identity"],
+        format!(
+            "application deploy-pipeline ({}) in tenant {tenant}",
+            apps[0].1
+        )
+    );
+    let text = a.to_string();
+    assert!(text.contains("Application.ReadWrite.All"), "{text}");
+    assert!(text.contains("Contributor on subscription prod"), "{text}");
+    assert!(
+        text.contains("2 Azure subscriptions: prod, shared"),
+        "{text}"
+    );
+    assert_eq!(a["calls"], 6);
+    let a = &v(&reader)["access"];
+    assert_eq!(a["level"], "read-only", "{a:#}");
+    assert_eq!(a["exact"], true);
+    assert!(
+        a.to_string().contains("Reader on resourceGroups/reports"),
+        "{a:#}"
+    );
+    // The tenant and client ids are companions, never findings; the secret went only to the
+    // token endpoint (in the form body), never into a URL.
+    let findings = doc["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["rule_id"] == "azure.entra.client-secret"),
+        "{doc:#}"
+    );
+    for r in provider.requests() {
+        let path = r["path"].as_str().unwrap();
+        assert!(
+            !path.contains(admin.as_str()) && !path.contains(reader.as_str()),
+            "{path}"
+        );
+    }
 }

@@ -11,6 +11,7 @@
 
 mod anthropic;
 mod aws;
+mod azure;
 mod buildkite;
 mod circleci;
 mod datadog;
@@ -82,6 +83,7 @@ pub const ANALYSED: &[(&str, &str)] = &[
     ("pypi.upload-token.test", "PyPI"),
     ("dockerhub.pat", "Docker Hub"),
     ("dockerhub.oat", "Docker Hub"),
+    ("azure.entra.client-secret", "Microsoft Azure"),
 ];
 
 /// Calls to one provider for one secret, counted: read-only for blast radius; `revoke` sends
@@ -316,6 +318,10 @@ pub(crate) fn analyse(
         "heroku.api-key" | "heroku.api-key.legacy" => heroku::analyse(&mut s, secret),
         "circleci.personal-token" | "circleci.api-token.legacy" => {
             circleci::analyse(&mut s, secret)
+        }
+        "azure.entra.client-secret" => {
+            let (tenant, client) = (vars.get("tenant")?, vars.get("client")?);
+            azure::analyse(&mut s, tenant, client, secret)
         }
         "dockerhub.pat" | "dockerhub.oat" => {
             let user = vars.get("user")?;
