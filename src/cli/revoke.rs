@@ -38,7 +38,9 @@ pub fn run(args: RevokeArgs) -> i32 {
         let known = crate::verify::access::ANALYSED
             .iter()
             .any(|(id, _)| id.split('.').next() == Some(p.as_str()))
-            || crate::verify::revoke::method_for(&format!("{p}.pat")).is_some();
+            || crate::verify::revoke::REVOCABLE
+                .iter()
+                .any(|(id, _)| id.split('.').next() == Some(p.as_str()));
         if !known {
             eprintln!(
                 "error: --provider {p}: sprawl knows no such provider (a rule-id prefix: github, gitlab, slack, …)"

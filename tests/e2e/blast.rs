@@ -458,6 +458,33 @@ fn fail_on_access_gates_on_the_level_reached() {
 /// `sprawl revoke`: nothing without consent; with `--yes`, GitHub's credential revocation API
 /// (no authentication), GitLab's self-revocation and Slack's `auth.revoke`, each outcome
 /// honest (a refusal is failed, a 429 that stays is unknown) and recorded in the inventory.
+/// Writes `text` to `work/tree/name` and records the tree's findings into `store` with their
+/// values (what `sprawl revoke` needs).
+fn store_with_values(work: &Path, store: &Path, name: &str, text: &str) {
+    let tree = work.join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join(name), text).unwrap();
+    let out = sprawl()
+        .arg("scan")
+        .arg(&tree)
+        .args([
+            "--no-progress",
+            "--store-secrets",
+            "-o",
+            "/dev/null",
+            "--store",
+        ])
+        .arg(store)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn revoke_asks_first_then_records_every_attempt() {
     let work = TempDir::new().unwrap();
@@ -477,34 +504,14 @@ fn revoke_asks_first_then_records_every_attempt() {
         fake(ALNUM, 24, 9939)
     );
     let hf = format!("hf_{}", fake(LETTERS, 34, 9940));
-    let tree = work.path().join("tree");
-    std::fs::create_dir_all(&tree).unwrap();
-    std::fs::write(
-        tree.join("ci.env"),
-        format!("GITHUB_TOKEN={gh}\nGITLAB_TOKEN={gl}\nGL_BACKUP_TOKEN={gl_busy}\nSLACK_BOT_TOKEN={slack}\nSLACK_OLD_TOKEN={slack_dead}\nHF_TOKEN={hf}\n"),
-    )
-    .unwrap();
     let store = work.path().join("inv.db");
-    let out = sprawl()
-        .arg("scan")
-        .arg(&tree)
-        .args([
-            "--no-progress",
-            "--store-secrets",
-            "--format",
-            "json",
-            "-o",
-            "/dev/null",
-            "--store",
-        ])
-        .arg(&store)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    store_with_values(
+        work.path(),
+        &store,
+        "ci.env",
+        &format!(
+            "GITHUB_TOKEN={gh}\nGITLAB_TOKEN={gl}\nGL_BACKUP_TOKEN={gl_busy}\nSLACK_BOT_TOKEN={slack}\nSLACK_OLD_TOKEN={slack_dead}\nHF_TOKEN={hf}\n"
+        ),
     );
     let routes = json!({
         "gh": [{"match": "POST /credentials/revoke", "status": 202, "json": {}}],
@@ -617,6 +624,81 @@ fn revoke_asks_first_then_records_every_attempt() {
             "no value printed"
         );
     }
+}
+
+/// Revocation beyond the first three: Buildkite (`DELETE /v2/access-token`), Dropbox
+/// (`auth/token/revoke`), Doppler (`auth/revoke`) and Google OAuth tokens (`/revoke`; an
+/// already-invalid token is refused: failed). Each call carries only the secret it revokes.
+#[test]
+fn revoke_buildkite_dropbox_doppler_and_google_tokens() {
+    let work = TempDir::new().unwrap();
+    let buildkite = format!("bkua_{}", fake(HEX, 40, 9971));
+    let dropbox = format!("sl.u.{}", fake(ALNUM, 140, 9972));
+    let doppler = format!("dp.pt.{}", fake(ALNUM, 43, 9973));
+    let google = format!("1//0{}", fake(ALNUM, 60, 9974));
+    let google_gone = format!("ya29.{}", fake(ALNUM, 80, 9975));
+    let store = work.path().join("inv.db");
+    store_with_values(
+        work.path(),
+        &store,
+        "ops.env",
+        &format!(
+            "BUILDKITE_API_TOKEN={buildkite}\nDROPBOX_TOKEN={dropbox}\nDOPPLER_TOKEN={doppler}\nrefresh_token={google}\nGOOGLE_ACCESS={google_gone}\n"
+        ),
+    );
+    let routes = json!({
+        "buildkite": [{"match": "DELETE /v2/access-token", "status": 204, "text": ""}],
+        "dropbox": [{"match": "POST /2/auth/token/revoke", "text": "null", "type": "application/json"}],
+        "doppler": [{"match": "POST /v3/auth/revoke", "json": {"success": true}}],
+        "google": [{"match": "POST /revoke", "text": "", "type": "application/json"}],
+        "google-gone": [{"match": "POST /revoke", "status": 400, "json": {"error": "invalid_token", "error_description": "Token expired or revoked"}}]
+    });
+    let google_form = google.replace('/', "%2F");
+    let scenarios = [
+        (buildkite.as_str(), "api:buildkite"),
+        (dropbox.as_str(), "api:dropbox"),
+        (doppler.as_str(), "api:doppler"),
+        (google_form.as_str(), "api:google"),
+        (google_gone.as_str(), "api:google-gone"),
+    ];
+    let provider = Provider::start_api(work.path(), &scenarios, "", None, Some(&routes));
+    let base = format!("https://127.0.0.1:{}", provider.port);
+    let mut cmd = sprawl();
+    cmd.args(["revoke", "--yes", "--allow-internal", "--store"])
+        .arg(&store)
+        .arg("--verify-ca")
+        .arg(&provider.ca);
+    for p in ["buildkite", "dropbox", "doppler", "gcp"] {
+        cmd.args(["--provider", p, "--verify-endpoint", &format!("{p}={base}")]);
+    }
+    let done = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&done.stdout).into_owned();
+    assert_eq!(done.status.code(), Some(1), "one was not revoked: {stdout}");
+    let doc: Value = serde_json::from_slice(&crate::common::report(&store, "json")).unwrap();
+    let outcome = |name: &str| -> String {
+        doc["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["occurrences"][0]["name"].as_str() == Some(name))
+            .and_then(|s| s["revocations"][0]["outcome"].as_str())
+            .unwrap_or("none")
+            .to_string()
+    };
+    assert_eq!(outcome("BUILDKITE_API_TOKEN"), "revoked", "{doc:#}");
+    assert_eq!(outcome("DROPBOX_TOKEN"), "revoked");
+    assert_eq!(outcome("DOPPLER_TOKEN"), "revoked");
+    assert_eq!(outcome("refresh_token"), "revoked");
+    assert_eq!(outcome("GOOGLE_ACCESS"), "failed", "invalid_token: failed");
+    let requests = provider.requests();
+    assert_eq!(requests.len(), 5, "one call per secret");
+    let google_call = requests
+        .iter()
+        .find(|r| r["body"].as_str().unwrap_or("").contains(&google_form))
+        .expect("Google revocation");
+    assert_eq!(google_call["body"], format!("token={google_form}"));
+    assert!(google_call["headers"].get("Authorization").is_none());
+    assert!(!stdout.contains(&doppler) && !stdout.contains(&google));
 }
 
 /// The second group of providers: OpenAI and Anthropic (admin keys and plain keys), Discord,
@@ -794,6 +876,12 @@ fn analysed_rules_exist_and_have_verifiers() {
         providers.insert(*provider);
     }
     assert!(providers.len() >= 15, "{providers:?}");
+    for (id, _) in sprawl::verify::revoke::REVOCABLE {
+        assert!(
+            rules.iter().any(|r| r.spec.id == *id),
+            "{id}: revocable but no such rule"
+        );
+    }
 }
 
 /// A Google Cloud service-account key: the JWT-bearer exchange, then `testIamPermissions` on

@@ -8,7 +8,10 @@
 //!
 //! GitHub: `POST /credentials/revoke` (no authentication: anyone holding a leaked token may
 //! revoke it; 202 Accepted). GitLab: `DELETE /personal_access_tokens/self` (204). Slack:
-//! `auth.revoke` (`{"ok": true, "revoked": true}`).
+//! `auth.revoke` (`{"ok": true, "revoked": true}`). Buildkite: `DELETE /v2/access-token`
+//! (204). Dropbox: `POST /2/auth/token/revoke` (200). Doppler: `POST /v3/auth/revoke` with the
+//! token (200). Google OAuth access and refresh tokens: `POST oauth2.googleapis.com/revoke`
+//! (200; revoking a refresh token ends the whole grant).
 
 use serde::Serialize;
 
@@ -16,23 +19,49 @@ use crate::access::Session;
 use crate::http::Client;
 use crate::{RateLimiter, VerifyOptions, provider_key};
 
-/// How a rule's secrets are revoked, if their provider offers it to the holder.
+const GITHUB: (&str, &str) = ("GitHub", "GitHub credential revocation API");
+const GITLAB: (&str, &str) = ("GitLab", "GitLab personal access token self-revocation");
+const SLACK: (&str, &str) = ("Slack", "Slack auth.revoke");
+const DOPPLER: (&str, &str) = ("Doppler", "Doppler auth/revoke");
+const GOOGLE: (&str, &str) = ("Google", "Google OAuth 2.0 token revocation");
+
+/// The rules whose secrets their holder can revoke: rule id, then provider and method.
+pub const REVOCABLE: &[(&str, (&str, &str))] = &[
+    ("github.pat.classic", GITHUB),
+    ("github.pat.fine-grained", GITHUB),
+    ("github.oauth-token", GITHUB),
+    ("github.user-to-server-token", GITHUB),
+    ("github.refresh-token", GITHUB),
+    ("github.refresh-token.long", GITHUB),
+    ("gitlab.pat", GITLAB),
+    ("gitlab.pat.routable", GITLAB),
+    ("slack.bot-token", SLACK),
+    ("slack.user-token", SLACK),
+    ("slack.workspace-token", SLACK),
+    ("slack.legacy-token", SLACK),
+    (
+        "buildkite.api-token",
+        ("Buildkite", "Buildkite DELETE /v2/access-token"),
+    ),
+    (
+        "dropbox.access-token",
+        ("Dropbox", "Dropbox auth/token/revoke"),
+    ),
+    ("doppler.personal-token", DOPPLER),
+    ("doppler.service-token", DOPPLER),
+    ("doppler.service-account-token", DOPPLER),
+    ("doppler.cli-token", DOPPLER),
+    ("gcp.oauth.refresh-token", GOOGLE),
+    ("gcp.oauth.access-token", GOOGLE),
+];
+
+/// How a rule's secrets are revoked (provider, method), if their provider offers it to the
+/// holder.
 pub fn method_for(rule_id: &str) -> Option<(&'static str, &'static str)> {
-    Some(match rule_id {
-        "github.pat.classic"
-        | "github.pat.fine-grained"
-        | "github.oauth-token"
-        | "github.user-to-server-token"
-        | "github.refresh-token"
-        | "github.refresh-token.long" => ("GitHub", "GitHub credential revocation API"),
-        "gitlab.pat" | "gitlab.pat.routable" => {
-            ("GitLab", "GitLab personal access token self-revocation")
-        }
-        "slack.bot-token" | "slack.user-token" | "slack.workspace-token" | "slack.legacy-token" => {
-            ("Slack", "Slack auth.revoke")
-        }
-        _ => return None,
-    })
+    REVOCABLE
+        .iter()
+        .find(|(id, _)| *id == rule_id)
+        .map(|(_, how)| *how)
 }
 
 /// The outcome of one attempt.
@@ -114,13 +143,44 @@ pub fn revoke(rule_id: &str, secret: &str, opts: &VerifyOptions) -> Option<Attem
             &[("PRIVATE-TOKEN", secret)],
             None,
         ),
-        _ => {
-            let auth = format!("Bearer {secret}");
+        "Slack" => s.send(
+            "GET",
+            "https://slack.com/api/auth.revoke",
+            &[("Authorization", &format!("Bearer {secret}"))],
+            None,
+        ),
+        "Buildkite" => s.send(
+            "DELETE",
+            "https://api.buildkite.com/v2/access-token",
+            &[("Authorization", &format!("Bearer {secret}"))],
+            None,
+        ),
+        "Dropbox" => s.send(
+            "POST",
+            "https://api.dropboxapi.com/2/auth/token/revoke",
+            &[("Authorization", &format!("Bearer {secret}"))],
+            None,
+        ),
+        "Doppler" => {
+            let body = serde_json::json!({ "token": secret }).to_string();
             s.send(
-                "GET",
-                "https://slack.com/api/auth.revoke",
-                &[("Authorization", &auth)],
-                None,
+                "POST",
+                "https://api.doppler.com/v3/auth/revoke",
+                &[
+                    ("Authorization", &format!("Bearer {secret}")),
+                    ("Accept", "application/json"),
+                    ("Content-Type", "application/json"),
+                ],
+                Some(&body),
+            )
+        }
+        _ => {
+            let body = format!("token={}", crate::url_encode(secret));
+            s.send(
+                "POST",
+                "https://oauth2.googleapis.com/revoke",
+                &[("Content-Type", "application/x-www-form-urlencoded")],
+                Some(&body),
             )
         }
     };
@@ -144,7 +204,9 @@ pub fn revoke(rule_id: &str, secret: &str, opts: &VerifyOptions) -> Option<Attem
         ),
         // Validation failed or the endpoint is throttled: no conclusion.
         ("GitHub", 422) => attempt(Outcome::Unknown, status, short),
-        ("GitLab", 204) => attempt(Outcome::Revoked, status, String::new()),
+        ("GitLab" | "Buildkite", 204) | ("Dropbox" | "Doppler" | "Google", 200) => {
+            attempt(Outcome::Revoked, status, String::new())
+        }
         ("Slack", 200) => match serde_json::from_str::<serde_json::Value>(&a.body) {
             Ok(v) if v["ok"].as_bool() == Some(true) && v["revoked"].as_bool() == Some(true) => {
                 attempt(Outcome::Revoked, status, String::new())
