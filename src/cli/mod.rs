@@ -320,7 +320,8 @@ pub enum BaselineCommand {
 pub struct CommonScanArgs {
     /// Files, directories, git repositories (local or URL), container images (a `docker save`
     /// archive, an OCI layout directory or tar, or `oci://HOST/REPO:TAG` in a registry), the
-    /// GitHub Actions job logs of a repository (`gha://OWNER/REPO`, token from GITHUB_TOKEN);
+    /// GitHub Actions job logs of a repository (`gha://OWNER/REPO`, or `gha://HOST/OWNER/REPO`
+    /// on GitHub Enterprise Server; token from GITHUB_TOKEN);
     /// `-` reads stdin. Default: the current directory.
     #[arg(value_name = "TARGET")]
     pub targets: Vec<PathBuf>,

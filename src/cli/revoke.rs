@@ -285,6 +285,22 @@ pub fn purge_logs(args: PurgeLogsArgs) -> i32 {
                 let Some(t) = crate::source::cilogs::GhaTarget::parse(target) else {
                     continue;
                 };
+                // A target that names its GitHub Enterprise host carries its own API.
+                let own;
+                let github = match &t.host {
+                    None => &github,
+                    Some(_) => match crate::source::cilogs::Client::new(&t.options(&opts)) {
+                        Ok(c) => {
+                            own = c;
+                            &own
+                        }
+                        Err(e) => {
+                            eprintln!("error: {target}: {e}");
+                            errors += 1;
+                            continue;
+                        }
+                    },
+                };
                 match artifact {
                     Some(a) => (
                         "GitHub Actions",

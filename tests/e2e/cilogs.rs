@@ -85,6 +85,18 @@ fn scan_gha(api: &Api, target: &str) -> std::process::Output {
     )
 }
 
+/// A zip archive holding one member `name` with `text` (an artifact).
+fn zip_with(name: &str, text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut buf);
+    z.start_file(name, zip::write::SimpleFileOptions::default())
+        .unwrap();
+    z.write_all(text.as_bytes()).unwrap();
+    z.finish().unwrap();
+    buf.into_inner()
+}
+
 const STEP1: &str = "2026-10-02T10:00:00Z";
 const STEP2: &str = "2026-10-02T10:00:05Z";
 
@@ -104,17 +116,10 @@ fn job_logs_are_scanned_with_run_job_and_step() {
     );
     // An artifact whose report carries a .env file.
     let in_artifact = fake_github("ghp_", 7703);
-    let zip = {
-        use std::io::Write;
-        let mut buf = std::io::Cursor::new(Vec::new());
-        let mut z = zip::ZipWriter::new(&mut buf);
-        z.start_file("reports/.env", zip::write::SimpleFileOptions::default())
-            .unwrap();
-        z.write_all(format!("# test env\nGH_TOKEN={in_artifact}\n").as_bytes())
-            .unwrap();
-        z.finish().unwrap();
-        buf.into_inner()
-    };
+    let zip = zip_with(
+        "reports/.env",
+        &format!("# test env\nGH_TOKEN={in_artifact}\n"),
+    );
     let job = |id: u64, name: &str| {
         json!({"id": id, "name": name, "run_attempt": 2, "started_at": STEP1,
                "html_url": format!("https://github.com/acme/app/actions/runs/101/job/{id}"),
@@ -274,6 +279,84 @@ fn a_renamed_repository_is_followed_on_the_api() {
         let blob = r["path"].as_str().unwrap().starts_with("/blob/");
         assert_eq!(r["auth"], !blob, "the token on the API only: {r}");
     }
+}
+
+/// GitHub Enterprise Server: `gha://HOST/OWNER/REPO` reaches `https://HOST/api/v3` with no
+/// `--ci-api`; the inventory keeps the host with the copy, so `purge-logs` finds the same API
+/// later without being told, and the artifact's run link points at the host.
+#[test]
+fn a_github_enterprise_target_carries_its_host() {
+    let work = TempDir::new().unwrap();
+    let leaked = fake_github("ghp_", 7721);
+    let zip = zip_with(
+        "dist/.npmrc",
+        &format!("//npm.pkg.github.com/:_authToken={leaked}\n"),
+    );
+    let plan = json!({
+        "token": "test-token",
+        "runs": [[{"id": 401, "run_attempt": 1, "name": "release"}]],
+        "jobs": {"401": []},
+        "logs": {},
+        "artifacts": {"401": [{"id": 601, "name": "dist", "size_in_bytes": zip.len(), "expired": false}]},
+        "zips": {"601": base64::engine::general_purpose::STANDARD.encode(&zip)}
+    });
+    let api = start(work.path(), &plan);
+    let target = format!("gha://127.0.0.1:{}/acme/app", api.port);
+    let targets = work.path().join("targets.txt");
+    std::fs::write(&targets, format!("{target}\n")).unwrap();
+    let store = work.path().join("inv.db");
+    let run = |args: &[&str]| {
+        sprawl()
+            .args(args)
+            .arg("--store")
+            .arg(&store)
+            .arg("--ci-api-ca")
+            .arg(&api.ca)
+            .env("GITHUB_TOKEN", "test-token")
+            .write_stdin("")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "audit",
+        "--no-progress",
+        "--targets",
+        targets.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&crate::common::report(&store, "json")).unwrap();
+    let o = &doc["secrets"][0]["occurrences"][0];
+    assert_eq!(o["target"], target.as_str(), "{doc:#}");
+    assert!(
+        o["ci"].as_str().unwrap().contains(&format!(
+            "https://127.0.0.1:{}/acme/app/actions/runs/401",
+            api.port
+        )),
+        "{o:#}"
+    );
+    let done = run(&["purge-logs", "--yes"]);
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&done.stdout)
+    );
+    let log = std::fs::read_to_string(&api.log).unwrap();
+    assert!(
+        log.contains("\"DELETE\", \"path\": \"/api/v3/repos/acme/app/actions/artifacts/601\""),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .filter(|l| !l.contains("/blob/"))
+            .all(|l| l.contains("\"path\": \"/api/v3/")),
+        "every API call under /api/v3: {log}"
+    );
 }
 
 /// `sprawl audit` takes `gha://` targets: log copies go into the inventory as `ci-log` copies
@@ -436,17 +519,7 @@ fn gitlab_job_traces_and_artifacts() {
          \x1b[0Ksection_end:1700000001:prepare_script\r\x1b[0K\x1b[0Ksection_start:1700000002:step_script\r\x1b[0K$ ./deploy.sh\n\
          \x1b[32;1mGH_TOKEN={in_trace}\x1b[0;m\n"
     );
-    let zip = {
-        use std::io::Write;
-        let mut buf = std::io::Cursor::new(Vec::new());
-        let mut z = zip::ZipWriter::new(&mut buf);
-        z.start_file("coverage/env.txt", zip::write::SimpleFileOptions::default())
-            .unwrap();
-        z.write_all(format!("GH_TOKEN={in_artifact}\n").as_bytes())
-            .unwrap();
-        z.finish().unwrap();
-        buf.into_inner()
-    };
+    let zip = zip_with("coverage/env.txt", &format!("GH_TOKEN={in_artifact}\n"));
     let job = |id: u64, name: &str, pipeline: u64, archive: bool| {
         json!({"id": id, "name": name, "stage": "deploy", "status": "success",
                "started_at": "2026-10-02T10:00:00Z", "pipeline": {"id": pipeline},

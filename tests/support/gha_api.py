@@ -56,6 +56,9 @@ def main():
                 with open(args.log, "a") as f:
                     f.write(json.dumps({"method": "GET", "path": self.path, "auth": auth is not None}) + "\n")
             path, _, query = self.path.partition("?")
+            # GitHub Enterprise Server serves the same API under /api/v3.
+            prefix = "/api/v3" if path.startswith("/api/v3/") else ""
+            path = path[len(prefix):]
             host = self.headers.get("Host")
             if path.startswith("/blob/"):
                 if auth is not None:
@@ -67,7 +70,7 @@ def main():
             moved = plan.get("moved")
             if moved and path.startswith(f"/repos/{moved['from']}/"):
                 rest = path[len(f"/repos/{moved['from']}/"):]
-                where = f"https://{host}/repositories/{moved['id']}/{rest}" + (f"?{query}" if query else "")
+                where = f"https://{host}{prefix}/repositories/{moved['id']}/{rest}" + (f"?{query}" if query else "")
                 return self.send(301, b'{"message": "Moved Permanently"}', extra={"Location": where})
             if moved and path.startswith(f"/repositories/{moved['id']}/"):
                 path = f"/repos/{moved['to']}/" + path[len(f"/repositories/{moved['id']}/"):]
@@ -82,7 +85,7 @@ def main():
                 body = {"total_count": sum(len(p) for p in pages), "workflow_runs": pages[page - 1]}
                 extra = {}
                 if page < len(pages):
-                    extra["Link"] = f'<https://{host}/{"/".join(parts)}?per_page=100&page={page + 1}>; rel="next"'
+                    extra["Link"] = f'<https://{host}{prefix}/{"/".join(parts)}?per_page=100&page={page + 1}>; rel="next"'
                 return self.send(200, json.dumps(body).encode(), extra=extra)
             # /repos/O/R/actions/runs/ID/artifacts
             if len(parts) == 7 and parts[4] == "runs" and parts[6] == "artifacts":
@@ -124,7 +127,8 @@ def main():
                     f.write(json.dumps({"method": "DELETE", "path": self.path, "auth": auth is not None}) + "\n")
             if auth != "Bearer " + plan["token"]:
                 return self.send(401, b'{"message": "Bad credentials"}')
-            parts = self.path.strip("/").split("/")
+            path = self.path[len("/api/v3"):] if self.path.startswith("/api/v3/") else self.path
+            parts = path.strip("/").split("/")
             if len(parts) == 7 and parts[4] == "runs" and parts[6] == "logs":
                 deleted_runs.add(parts[5])
                 return self.send(204)

@@ -166,6 +166,7 @@ pub fn scan_gha(
     outcome: &mut ScanOutcome,
 ) {
     let shown = target.shown();
+    let opts = &target.options(opts);
     let runs = match Client::new(opts).and_then(|c| {
         let runs = c.runs(target, opts.runs, opts.since.as_deref())?;
         Ok((c, runs))
@@ -198,10 +199,7 @@ pub fn scan_gha(
             job: "(artifact)".into(),
             step: None,
             date: String::new(),
-            url: format!(
-                "https://github.com/{}/{}/actions/runs/{run}",
-                target.owner, target.repo
-            ),
+            url: target.run_url(&opts.api, *run),
             artifact: None,
             path: String::new(),
         };

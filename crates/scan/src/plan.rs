@@ -270,7 +270,9 @@ pub fn classify(
         } else if text.starts_with("gha://") {
             match sprawl_source::cilogs::GhaTarget::parse(&text) {
                 Some(g) => out.push(Target::CiLogs(g)),
-                None => errors.push(format!("{text}: expected gha://OWNER/REPO")),
+                None => errors.push(format!(
+                    "{text}: expected gha://OWNER/REPO or gha://HOST/OWNER/REPO"
+                )),
             }
         } else if let Some(kind) = (!git_only && !sprawl_source::git::is_repository(t))
             .then(|| store::sniff(t))

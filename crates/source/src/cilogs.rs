@@ -13,9 +13,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-/// A `gha://OWNER/REPO` target.
+/// A `gha://OWNER/REPO` target (github.com, or the API `--ci-api` names), or
+/// `gha://HOST/OWNER/REPO` (GitHub Enterprise Server at HOST: its API is
+/// `https://HOST/api/v3`). Naming the host in the target keeps it with every copy the inventory
+/// records, so `purge-logs` and report links need no `--ci-api` later.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GhaTarget {
+    /// GitHub Enterprise Server host (`ghe.example.com`, `ghe.example.com:8443`).
+    pub host: Option<String>,
     /// Owner (user or organisation).
     pub owner: String,
     /// Repository.
@@ -23,10 +28,11 @@ pub struct GhaTarget {
 }
 
 impl GhaTarget {
-    /// Parses `gha://OWNER/REPO`.
+    /// Parses `gha://OWNER/REPO` or `gha://HOST/OWNER/REPO` (a host has a dot or a port:
+    /// GitHub owner names have neither).
     pub fn parse(text: &str) -> Option<GhaTarget> {
         let rest = text.strip_prefix("gha://")?;
-        let (owner, repo) = rest.trim_end_matches('/').split_once('/')?;
+        let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
         let ok = |s: &str| {
             !s.is_empty()
                 && s != "."
@@ -34,15 +40,57 @@ impl GhaTarget {
                 && s.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         };
-        (ok(owner) && ok(repo) && !repo.contains('/')).then(|| GhaTarget {
+        let host_ok = |h: &str| {
+            let (name, port) = h.split_once(':').unwrap_or((h, "443"));
+            (h.contains('.') || h.contains(':'))
+                && !name.is_empty()
+                && !name.starts_with(['.', '-'])
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b))
+                && port.parse::<u16>().is_ok_and(|p| p > 0)
+        };
+        let (host, owner, repo) = match parts.as_slice() {
+            [owner, repo] => (None, *owner, *repo),
+            [host, owner, repo] if host_ok(host) => {
+                (Some(host.to_ascii_lowercase()), *owner, *repo)
+            }
+            _ => return None,
+        };
+        (ok(owner) && ok(repo)).then(|| GhaTarget {
+            host,
             owner: owner.to_string(),
             repo: repo.to_string(),
         })
     }
 
-    /// `gha://OWNER/REPO`.
+    /// `gha://OWNER/REPO` or `gha://HOST/OWNER/REPO`.
     pub fn shown(&self) -> String {
-        format!("gha://{}/{}", self.owner, self.repo)
+        match &self.host {
+            Some(h) => format!("gha://{h}/{}/{}", self.owner, self.repo),
+            None => format!("gha://{}/{}", self.owner, self.repo),
+        }
+    }
+
+    /// `opts` with this target's API: GitHub Enterprise Server's for a target that names its
+    /// host, `opts.api` (`--ci-api`) otherwise.
+    pub fn options(&self, opts: &CiLogOptions) -> CiLogOptions {
+        let mut o = opts.clone();
+        if let Some(h) = &self.host {
+            o.api = format!("https://{h}/api/v3");
+        }
+        o
+    }
+
+    /// The web page of run `run`, on the site the API `api` belongs to (`api.github.com` →
+    /// `github.com`, `HOST/api/v3` → `HOST`, `api.SUB.ghe.com` → `SUB.ghe.com`).
+    pub fn run_url(&self, api: &str, run: u64) -> String {
+        let api = api.trim_end_matches('/');
+        let web = match api.strip_suffix("/api/v3") {
+            Some(w) => w.to_string(),
+            None => api.replacen("://api.", "://", 1),
+        };
+        format!("{web}/{}/{}/actions/runs/{run}", self.owner, self.repo)
     }
 }
 
@@ -865,6 +913,26 @@ mod tests {
         assert!(GhaTarget::parse("gha://acme").is_none());
         assert!(GhaTarget::parse("gha://acme/app/x").is_none());
         assert!(GhaTarget::parse("gha://ac me/app").is_none());
+        assert!(GhaTarget::parse("gha://a/b/c/d").is_none());
+        assert!(GhaTarget::parse("gha://host:0/acme/app").is_none());
+        assert!(GhaTarget::parse("gha://.evil/acme/app").is_none());
+        assert!(GhaTarget::parse("gha://a@b.example/acme/app").is_none());
+        let ghe = GhaTarget::parse("gha://GHE.Example.com:8443/acme/app").unwrap();
+        assert_eq!(ghe.shown(), "gha://ghe.example.com:8443/acme/app");
+        let o = ghe.options(&CiLogOptions::default());
+        assert_eq!(o.api, "https://ghe.example.com:8443/api/v3");
+        assert_eq!(
+            ghe.run_url(&o.api, 7),
+            "https://ghe.example.com:8443/acme/app/actions/runs/7"
+        );
+        assert_eq!(
+            t.run_url("https://api.github.com", 7),
+            "https://github.com/acme/app/actions/runs/7"
+        );
+        assert_eq!(
+            t.run_url("https://api.acme.ghe.com", 7),
+            "https://acme.ghe.com/acme/app/actions/runs/7"
+        );
     }
 
     #[test]
