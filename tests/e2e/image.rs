@@ -126,6 +126,46 @@ fn docker_save_archive_every_layer_config_and_visibility() {
     assert_eq!(doc["stats"]["layers_read"], 3);
 }
 
+/// An image names who answers for it (`org.opencontainers.image.authors`): every copy in it,
+/// layer file or config, has those owners; an image without the label has none.
+#[test]
+fn image_authors_label_owns_its_copies() {
+    let dir = TempDir::new().unwrap();
+    let (mut img, [deleted, _, in_env, _]) = layered_image();
+    img.labels = vec![(
+        "org.opencontainers.image.authors",
+        "payments@acme.example, @acme/payments".to_string(),
+    )];
+    let archive = dir.path().join("owned.tar");
+    oci::docker_save(&archive, &[("registry.example/pay:2", &oci::build(&img))]);
+    let (plain, _) = layered_image();
+    let unowned = dir.path().join("plain.tar");
+    oci::docker_save(
+        &unowned,
+        &[("registry.example/plain:1", &oci::build(&plain))],
+    );
+    let (code, doc, err) = scan(&archive, &["--show-secrets"]);
+    assert_eq!(code, 1, "{err}");
+    let all = findings(&doc);
+    assert!(!all.is_empty());
+    for f in &all {
+        assert_eq!(
+            f["owners"],
+            serde_json::json!(["payments@acme.example", "@acme/payments"]),
+            "{f:#}"
+        );
+    }
+    assert!(all.iter().any(|f| f["secret"] == deleted.as_str()));
+    assert!(all.iter().any(|f| f["secret"] == in_env.as_str()));
+    let (_, doc, _) = scan(&unowned, &[]);
+    assert!(
+        findings(&doc)
+            .iter()
+            .all(|f| f["owners"].as_array().is_none_or(Vec::is_empty)),
+        "{doc:#}"
+    );
+}
+
 #[test]
 fn text_report_names_image_layer_step_and_visibility() {
     let dir = TempDir::new().unwrap();

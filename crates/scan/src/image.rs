@@ -177,7 +177,9 @@ pub fn scan_images(
     }
     let mut scratch = Scratch::default();
     for img in &images {
+        let first = out.findings.len();
         scan_config(engine, fp, &mut scratch, img, out);
+        give_owners(img, &mut out.findings[first..]);
     }
 
     let seen_before = SeenFile(opts.seen_file.as_deref()).load(
@@ -214,7 +216,9 @@ pub fn scan_images(
         }
     }
     for img in &images {
+        let first = out.findings.len();
         attribute(engine, img, &slots, &results, &matches, out);
+        give_owners(img, &mut out.findings[first..]);
     }
     let layers: Vec<&String> = read_ok
         .iter()
@@ -242,6 +246,16 @@ fn open_target(
             let listing = r.list(platform)?;
             Ok((r.shown().to_string(), Box::new(r), listing))
         }
+    }
+}
+
+/// The image's own owners (its authors or maintainer label) for its findings that have none.
+fn give_owners(img: &Image, findings: &mut [sprawl_core::finding::Finding]) {
+    if img.config.owners.is_empty() {
+        return;
+    }
+    for f in findings.iter_mut().filter(|f| f.owners.is_empty()) {
+        f.owners = img.config.owners.clone();
     }
 }
 

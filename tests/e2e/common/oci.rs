@@ -103,6 +103,8 @@ pub(crate) struct Img {
     pub(crate) empty_history: Vec<String>,
     /// `os`, `architecture`.
     pub(crate) platform: (&'static str, &'static str),
+    /// `config.Labels`.
+    pub(crate) labels: Vec<(&'static str, String)>,
 }
 
 impl Default for Img {
@@ -112,6 +114,7 @@ impl Default for Img {
             env: vec!["PATH=/usr/local/bin:/usr/bin".to_string()],
             empty_history: Vec::new(),
             platform: ("linux", "amd64"),
+            labels: vec![("org.example.team", "platform".to_string())],
         }
     }
 }
@@ -151,7 +154,8 @@ pub(crate) fn build(img: &Img) -> Built {
     let config = serde_json::to_vec(&json!({
         "architecture": img.platform.1,
         "os": img.platform.0,
-        "config": {"Env": img.env, "Cmd": ["/bin/sh"], "Labels": {"org.example.team": "platform"}},
+        "config": {"Env": img.env, "Cmd": ["/bin/sh"],
+                   "Labels": img.labels.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>()},
         "rootfs": {"type": "layers", "diff_ids": layers.iter().map(|l| l.2.clone()).collect::<Vec<_>>()},
         "history": history,
     }))

@@ -15,6 +15,27 @@ pub struct ImageConfig {
     pub platform: Option<String>,
     /// The config fields as a text document, one field per line, for the detector.
     pub document: ConfigDocument,
+    /// Who answers for the image: its `org.opencontainers.image.authors` label, else its
+    /// `maintainer` label, else the legacy `author` field (`MAINTAINER`); split at commas. The
+    /// owners of its copies when no CODEOWNERS names them.
+    pub owners: Vec<String>,
+}
+
+/// The image's owners from its config (see [`ImageConfig::owners`]): at most 5, each at most
+/// 200 characters.
+fn owners_of(v: &Value) -> Vec<String> {
+    let labels = &v["config"]["Labels"];
+    let text = ["org.opencontainers.image.authors", "maintainer"]
+        .iter()
+        .find_map(|k| labels[*k].as_str().filter(|s| !s.trim().is_empty()))
+        .or_else(|| v["author"].as_str().filter(|s| !s.trim().is_empty()))
+        .unwrap_or("");
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && s.chars().count() <= 200)
+        .take(5)
+        .map(str::to_string)
+        .collect()
 }
 
 /// The config's secret-bearing fields laid out as text: `ENV K=V`, `CMD …`, `LABEL k=v`, and
@@ -131,6 +152,7 @@ pub fn parse(bytes: &[u8]) -> Result<ImageConfig, String> {
         diff_ids,
         layer_created_by,
         platform,
+        owners: owners_of(&v),
         document: doc,
     })
 }
@@ -162,5 +184,28 @@ mod tests {
         assert_eq!(c.document.field(at("b")), "history[2].created_by");
         assert_eq!(c.document.field(at("maintainer")), "Labels.maintainer");
         assert_eq!(c.document.field(at("CMD run --x")), "Cmd");
+        assert_eq!(c.owners, ["me"]);
+    }
+
+    #[test]
+    fn owners_from_authors_then_maintainer_then_author() {
+        let owners = |cfg: &str| parse(cfg.as_bytes()).unwrap().owners;
+        assert_eq!(
+            owners(
+                r#"{"author":"old","config":{"Labels":{"maintainer":"m","org.opencontainers.image.authors":"team-a@acme.example, @acme/payments"}}}"#
+            ),
+            ["team-a@acme.example", "@acme/payments"]
+        );
+        assert_eq!(
+            owners(r#"{"author":"Jo <jo@acme.example>","config":{}}"#),
+            ["Jo <jo@acme.example>"]
+        );
+        assert!(owners(r#"{"config":{"Labels":{"maintainer":"  "}}}"#).is_empty());
+        assert!(owners(r#"{"config":{"Labels":null}}"#).is_empty());
+        let many = format!(
+            r#"{{"config":{{"Labels":{{"maintainer":"{}"}}}}}}"#,
+            ["x"; 9].join(",")
+        );
+        assert_eq!(owners(&many).len(), 5);
     }
 }
