@@ -390,6 +390,15 @@ fn rotation_completes_only_when_no_copy_remains() {
     );
     let v: Value = serde_json::from_slice(&s.stdout).unwrap();
     assert!(v[0]["completed_at"].is_string());
+    // Every report tells the rotation's dates (the HTML page in its timeline).
+    let doc: Value = serde_json::from_str(&report(&store, "json")).unwrap();
+    assert_eq!(
+        doc["secrets"][0]["rotation_completed"],
+        v[0]["completed_at"]
+    );
+    assert!(doc["secrets"][0]["rotation_started"].is_string());
+    assert!(report(&store, "md").contains("- rotation: started "));
+    assert!(report(&store, "html").contains(" — rotation completed: no copy left"));
 }
 
 /// `sprawl audit --github-org/--gitlab-group` enumerates repositories through a local server

@@ -136,6 +136,12 @@ pub struct SecretRecord {
     /// Every revocation attempt, oldest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub revocations: Vec<Revocation>,
+    /// When `sprawl rotation start` was last run for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation_started: Option<String>,
+    /// When an audit after that found no copy left and the old value not live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation_completed: Option<String>,
 }
 
 /// One attempt to revoke a secret at its provider (`sprawl revoke`).

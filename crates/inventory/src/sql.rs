@@ -697,6 +697,15 @@ impl<C: Conn> Store for SqlStore<C> {
                     detail: r[6].as_text(),
                 });
         }
+        let mut rotations: std::collections::HashMap<String, (String, Option<String>)> = self
+            .conn
+            .query(
+                "SELECT fingerprint, started_at, completed_at FROM rotations",
+                &[],
+            )?
+            .into_iter()
+            .map(|r| (r[0].as_text(), (r[1].as_text(), r[2].as_opt_text())))
+            .collect();
         // Consumers by (target, join name).
         let mut by_name: std::collections::HashMap<(String, String), Vec<ConsumerRow>> =
             std::collections::HashMap::new();
@@ -780,7 +789,7 @@ impl<C: Conn> Store for SqlStore<C> {
                     }
                 }
                 consumers.sort();
-                SecretRecord {
+                let mut record = SecretRecord {
                     fingerprint: r[1].as_text(),
                     rule_id,
                     provider: r[3].as_text(),
@@ -802,7 +811,14 @@ impl<C: Conn> Store for SqlStore<C> {
                         .as_opt_text()
                         .and_then(|t| serde_json::from_str(&t).ok()),
                     revocations: revocations.remove(&r[1].as_text()).unwrap_or_default(),
+                    rotation_started: None,
+                    rotation_completed: None,
+                };
+                if let Some((started, completed)) = rotations.remove(&record.fingerprint) {
+                    record.rotation_started = Some(started);
+                    record.rotation_completed = completed;
                 }
+                record
             })
             .collect())
     }

@@ -337,6 +337,25 @@ fn page(i: usize, s: &SecretRecord) -> String {
     if let Some(t) = &s.verified_at {
         let _ = write!(p, "<li>{} — verified: {}</li>", esc(t), esc(status));
     }
+    for r in &s.revocations {
+        let _ = write!(
+            p,
+            "<li>{} — revocation via {}: {}</li>",
+            esc(&r.attempted_at),
+            esc(&r.method),
+            esc(&r.outcome)
+        );
+    }
+    if let Some(t) = &s.rotation_started {
+        let _ = write!(p, "<li>{} — rotation started</li>", esc(t));
+    }
+    if let Some(t) = &s.rotation_completed {
+        let _ = write!(
+            p,
+            "<li>{} — rotation completed: no copy left, the old value not live</li>",
+            esc(t)
+        );
+    }
     p.push_str("</ul>");
     // Consumers.
     if !s.consumers.is_empty() {

@@ -67,6 +67,9 @@ pub fn markdown(secrets: &[SecretRecord], out: &mut dyn Write) -> std::io::Resul
         for r in &s.revocations {
             writeln!(out, "- revocation: {}", code(&super::revocation_line(r)))?;
         }
+        if let Some(line) = super::rotation_line(s) {
+            writeln!(out, "- {line}")?;
+        }
         if !s.owners.is_empty() {
             let owners: Vec<String> = s.owners.iter().map(|o| code(o)).collect();
             writeln!(out, "- owners: {}", owners.join(", "))?;

@@ -54,6 +54,17 @@ pub fn access_line(a: &sprawl_core::finding::Access) -> String {
     line
 }
 
+/// `rotation: started …, completed …` (or `not completed yet`), when a rotation was started.
+pub fn rotation_line(s: &SecretRecord) -> Option<String> {
+    let started = s.rotation_started.as_ref()?;
+    Some(match &s.rotation_completed {
+        Some(done) => format!("rotation: started {started}, completed {done}"),
+        None => format!(
+            "rotation: started {started}, not completed yet (`sprawl rotation status` lists what remains)"
+        ),
+    })
+}
+
 /// A revocation attempt in one line.
 pub fn revocation_line(r: &sprawl_inventory::Revocation) -> String {
     format!(
