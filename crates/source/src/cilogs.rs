@@ -179,6 +179,49 @@ pub struct Client {
     agent: ureq::Agent,
     api: String,
     token: Option<String>,
+    waits: WaitBudget,
+}
+
+/// Seconds one client may spend waiting out rate limits over all its requests; past it a
+/// throttled request is an error at once, so an API that throttles for hours cannot hold a
+/// scan for hours (each wait is also at most 60 s, at most 3 per request).
+pub(crate) const WAIT_BUDGET_SECS: u64 = 900;
+
+/// A client's rate-limit waits, counted against a budget.
+#[derive(Debug)]
+pub(crate) struct WaitBudget {
+    spent: std::sync::atomic::AtomicU64,
+    limit: u64,
+}
+
+impl Default for WaitBudget {
+    fn default() -> Self {
+        WaitBudget {
+            spent: std::sync::atomic::AtomicU64::new(0),
+            limit: WAIT_BUDGET_SECS,
+        }
+    }
+}
+
+impl WaitBudget {
+    /// Counts `secs` of waiting; false (nothing counted) when that would pass the budget.
+    fn take(&self, secs: u64) -> bool {
+        use std::sync::atomic::Ordering;
+        self.spent
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+                (s + secs <= self.limit).then_some(s + secs)
+            })
+            .is_ok()
+    }
+
+    /// Sleeps `secs` if the budget allows; false when it is spent.
+    pub(crate) fn wait(&self, secs: u64) -> bool {
+        let ok = self.take(secs);
+        if ok {
+            std::thread::sleep(Duration::from_secs(secs));
+        }
+        ok
+    }
 }
 
 pub(crate) fn header(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
@@ -200,6 +243,7 @@ impl Client {
             agent: agent(opts)?,
             api: opts.api.trim_end_matches('/').to_string(),
             token: opts.token.clone(),
+            waits: WaitBudget::default(),
         })
     }
 }
@@ -271,7 +315,12 @@ impl Client {
                 .and_then(|s| s.trim().parse::<u64>().ok())
                 .unwrap_or(5)
                 .min(60);
-            std::thread::sleep(Duration::from_secs(wait));
+            if !self.waits.wait(wait) {
+                return Err(format!(
+                    "{}: rate limited, and {WAIT_BUDGET_SECS} s of waiting already spent on this target: gave up",
+                    shown(url)
+                ));
+            }
         }
         Err(format!("{}: rate limited, gave up", shown(url)))
     }
@@ -904,6 +953,18 @@ mod tests {
                 .unwrap();
         assert_eq!(art.as_deref(), Some("test-results"));
         assert!(parse_copy_path("/tmp/file").is_none());
+    }
+
+    #[test]
+    fn rate_limit_waits_stop_at_the_budget() {
+        let b = WaitBudget {
+            spent: std::sync::atomic::AtomicU64::new(0),
+            limit: 100,
+        };
+        assert!(b.take(60));
+        assert!(b.take(40));
+        assert!(!b.take(1), "spent");
+        assert!(b.take(0));
     }
 
     #[test]

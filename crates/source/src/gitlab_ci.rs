@@ -7,7 +7,6 @@
 //! each section (`step_script`, `after_script`, …) starts.
 
 use std::io::Read;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -74,6 +73,7 @@ pub struct GitLabClient {
     agent: ureq::Agent,
     base: String,
     token: Option<String>,
+    waits: crate::cilogs::WaitBudget,
 }
 
 impl GitLabClient {
@@ -83,6 +83,7 @@ impl GitLabClient {
             agent: crate::cilogs::agent(opts)?,
             base: base.trim_end_matches('/').to_string(),
             token: std::env::var("GITLAB_TOKEN").ok().filter(|t| !t.is_empty()),
+            waits: crate::cilogs::WaitBudget::default(),
         })
     }
 
@@ -106,7 +107,13 @@ impl GitLabClient {
                 .and_then(|s| s.trim().parse::<u64>().ok())
                 .unwrap_or(5)
                 .min(60);
-            std::thread::sleep(Duration::from_secs(wait));
+            if !self.waits.wait(wait) {
+                return Err(format!(
+                    "{}: rate limited, and {} s of waiting already spent on this project: gave up",
+                    shown(url),
+                    crate::cilogs::WAIT_BUDGET_SECS
+                ));
+            }
         }
         Err(format!("{}: rate limited, gave up", shown(url)))
     }
