@@ -81,10 +81,18 @@ pub fn run(args: RevokeArgs) -> i32 {
             s.occurrences.len(),
             s.verification.as_deref().unwrap_or("not verified")
         );
+        let companion = crate::verify::revoke::companion_for(&s.rule_id)
+            .map(|prefix| companion_value(s, prefix, &secrets));
         match (how, &s.secret) {
+            (Some(_), Some(_)) if companion == Some(None) => {
+                println!(
+                    "{line} — its access key id is not stored beside it (record with --store-secrets): not revocable here"
+                );
+                not_revoked += 1;
+            }
             (Some((_, method)), Some(_)) => {
                 println!("{line} — via {method}");
-                todo.push(*s);
+                todo.push((*s, companion.flatten()));
             }
             (None, _) => {
                 println!("{line} — no revocation API for the holder: rotate it at the provider");
@@ -106,9 +114,9 @@ pub fn run(args: RevokeArgs) -> i32 {
         return EXIT_ERROR;
     }
     let mut errors = 0;
-    for s in todo {
+    for (s, companion) in todo {
         let Some(secret) = &s.secret else { continue };
-        let Some(a) = crate::verify::revoke::revoke(&s.rule_id, secret, &opts) else {
+        let Some(a) = crate::verify::revoke::revoke(&s.rule_id, secret, companion, &opts) else {
             continue;
         };
         println!(
@@ -151,6 +159,34 @@ pub fn run(args: RevokeArgs) -> i32 {
     } else {
         EXIT_CLEAN
     }
+}
+
+/// The stored value of a secret whose rule id starts with `prefix` (a companion such as an
+/// AWS access key id) found beside a copy of `s`: same target and file, the nearest line.
+fn companion_value<'a>(
+    s: &inventory::SecretRecord,
+    prefix: &str,
+    all: &'a [inventory::SecretRecord],
+) -> Option<&'a str> {
+    let mut best: Option<(u64, &str)> = None;
+    for c in all.iter().filter(|c| c.rule_id.starts_with(prefix)) {
+        let Some(value) = c.secret.as_deref() else {
+            continue;
+        };
+        for o in &s.occurrences {
+            for co in c
+                .occurrences
+                .iter()
+                .filter(|co| co.target == o.target && co.path == o.path)
+            {
+                let distance = o.line.abs_diff(co.line);
+                if best.is_none_or(|(d, _)| distance < d) {
+                    best = Some((distance, value));
+                }
+            }
+        }
+    }
+    best.map(|(_, v)| v)
 }
 
 /// Asks at a terminal; never when stdin is not one.

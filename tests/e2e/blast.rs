@@ -458,12 +458,14 @@ fn fail_on_access_gates_on_the_level_reached() {
 /// `sprawl revoke`: nothing without consent; with `--yes`, GitHub's credential revocation API
 /// (no authentication), GitLab's self-revocation and Slack's `auth.revoke`, each outcome
 /// honest (a refusal is failed, a 429 that stays is unknown) and recorded in the inventory.
-/// Writes `text` to `work/tree/name` and records the tree's findings into `store` with their
-/// values (what `sprawl revoke` needs).
-fn store_with_values(work: &Path, store: &Path, name: &str, text: &str) {
+/// Writes `files` (name, text) under `work/tree` and records the tree's findings into `store`
+/// with their values (what `sprawl revoke` needs).
+fn store_with_values(work: &Path, store: &Path, files: &[(&str, &str)]) {
     let tree = work.join("tree");
     std::fs::create_dir_all(&tree).unwrap();
-    std::fs::write(tree.join(name), text).unwrap();
+    for (name, text) in files {
+        std::fs::write(tree.join(name), text).unwrap();
+    }
     let out = sprawl()
         .arg("scan")
         .arg(&tree)
@@ -508,10 +510,12 @@ fn revoke_asks_first_then_records_every_attempt() {
     store_with_values(
         work.path(),
         &store,
-        "ci.env",
-        &format!(
-            "GITHUB_TOKEN={gh}\nGITLAB_TOKEN={gl}\nGL_BACKUP_TOKEN={gl_busy}\nSLACK_BOT_TOKEN={slack}\nSLACK_OLD_TOKEN={slack_dead}\nHF_TOKEN={hf}\n"
-        ),
+        &[(
+            "ci.env",
+            &format!(
+                "GITHUB_TOKEN={gh}\nGITLAB_TOKEN={gl}\nGL_BACKUP_TOKEN={gl_busy}\nSLACK_BOT_TOKEN={slack}\nSLACK_OLD_TOKEN={slack_dead}\nHF_TOKEN={hf}\n"
+            ),
+        )],
     );
     let routes = json!({
         "gh": [{"match": "POST /credentials/revoke", "status": 202, "json": {}}],
@@ -641,10 +645,12 @@ fn revoke_buildkite_dropbox_doppler_and_google_tokens() {
     store_with_values(
         work.path(),
         &store,
-        "ops.env",
-        &format!(
-            "BUILDKITE_API_TOKEN={buildkite}\nDROPBOX_TOKEN={dropbox}\nDOPPLER_TOKEN={doppler}\nrefresh_token={google}\nGOOGLE_ACCESS={google_gone}\n"
-        ),
+        &[(
+            "ops.env",
+            &format!(
+                "BUILDKITE_API_TOKEN={buildkite}\nDROPBOX_TOKEN={dropbox}\nDOPPLER_TOKEN={doppler}\nrefresh_token={google}\nGOOGLE_ACCESS={google_gone}\n"
+            ),
+        )],
     );
     let routes = json!({
         "buildkite": [{"match": "DELETE /v2/access-token", "status": 204, "text": ""}],
@@ -699,6 +705,118 @@ fn revoke_buildkite_dropbox_doppler_and_google_tokens() {
     assert_eq!(google_call["body"], format!("token={google_form}"));
     assert!(google_call["headers"].get("Authorization").is_none());
     assert!(!stdout.contains(&doppler) && !stdout.contains(&google));
+}
+
+/// AWS keys are deactivated with IAM `UpdateAccessKey`, signed by the key itself with the key
+/// id stored beside it; a key that may not do so is refused (failed), and a secret whose key id
+/// the inventory lacks is not sent anywhere.
+#[test]
+fn revoke_deactivates_aws_keys_signed_with_their_key_id() {
+    let work = TempDir::new().unwrap();
+    let b64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let (id_ok, id_denied) = (fake_aws_key(9981), fake_aws_key(9982));
+    let (ok, denied, alone) = (
+        fake(b64, 40, 9983),
+        fake(b64, 40, 9984),
+        fake(b64, 40, 9985),
+    );
+    let store = work.path().join("inv.db");
+    let pairs = format!(
+        "[deploy]\naws_access_key_id = {id_ok}\naws_secret_access_key = {ok}\n\n[ci]\naws_access_key_id = {id_denied}\naws_secret_access_key = {denied}\n"
+    );
+    let lone = format!("AWS_SECRET_ACCESS_KEY={alone}\n");
+    store_with_values(
+        work.path(),
+        &store,
+        &[("aws.env", pairs.as_str()), ("other.env", lone.as_str())],
+    );
+    let routes = json!({
+        "aws-ok": [{"match": "POST /", "body": "Action=UpdateAccessKey", "type": "text/xml",
+            "text": "<UpdateAccessKeyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><ResponseMetadata><RequestId>7a62c49f</RequestId></ResponseMetadata></UpdateAccessKeyResponse>"}],
+        "aws-denied": [{"match": "POST /", "status": 403, "type": "text/xml",
+            "text": "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform: iam:UpdateAccessKey</Message></Error></ErrorResponse>"}]
+    });
+    let scenarios = [
+        (id_ok.as_str(), "api:aws-ok"),
+        (id_denied.as_str(), "api:aws-denied"),
+    ];
+    let provider = Provider::start_api(work.path(), &scenarios, "", None, Some(&routes));
+    let done = sprawl()
+        .args([
+            "revoke",
+            "--yes",
+            "--allow-internal",
+            "--provider",
+            "aws",
+            "--store",
+        ])
+        .arg(&store)
+        .arg("--verify-ca")
+        .arg(&provider.ca)
+        .args([
+            "--verify-endpoint",
+            &format!("aws=https://127.0.0.1:{}", provider.port),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&done.stdout).into_owned();
+    assert_eq!(done.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("its access key id is not stored beside it"),
+        "{stdout}"
+    );
+    let requests = provider.requests();
+    assert_eq!(
+        requests.len(),
+        2,
+        "one call per key with its id: {requests:#?}"
+    );
+    for r in &requests {
+        let auth = r["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            .and_then(|(_, v)| v.as_str())
+            .unwrap_or("");
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIA"),
+            "{auth}"
+        );
+        assert!(auth.contains("/us-east-1/iam/aws4_request"), "{auth}");
+        assert!(
+            r["body"]
+                .as_str()
+                .unwrap()
+                .ends_with("&Status=Inactive&Version=2010-05-08")
+        );
+        assert!(
+            !r["body"].as_str().unwrap().contains(&ok),
+            "the secret signs, it is never sent"
+        );
+    }
+    let doc: Value = serde_json::from_slice(&crate::common::report(&store, "json")).unwrap();
+    let outcome = |secret_id: &str| -> String {
+        doc["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| {
+                s["rule_id"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("aws.secret-access-key")
+            })
+            .find(|s| {
+                s["revocations"][0]["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains(secret_id))
+            })
+            .map(|s| s["revocations"][0]["outcome"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(outcome("deactivated"), "revoked", "{doc:#}");
+    assert_eq!(outcome("may not deactivate itself"), "failed");
 }
 
 /// The second group of providers: OpenAI and Anthropic (admin keys and plain keys), Discord,

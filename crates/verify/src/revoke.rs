@@ -11,7 +11,9 @@
 //! `auth.revoke` (`{"ok": true, "revoked": true}`). Buildkite: `DELETE /v2/access-token`
 //! (204). Dropbox: `POST /2/auth/token/revoke` (200). Doppler: `POST /v3/auth/revoke` with the
 //! token (200). Google OAuth access and refresh tokens: `POST oauth2.googleapis.com/revoke`
-//! (200; revoking a refresh token ends the whole grant).
+//! (200; revoking a refresh token ends the whole grant). AWS access keys: IAM
+//! `UpdateAccessKey` with `Status=Inactive`, signed by the key itself (IAM takes the user from
+//! the signing key; 200 means deactivated — the key still exists, inactive, until deleted).
 
 use serde::Serialize;
 
@@ -24,6 +26,7 @@ const GITLAB: (&str, &str) = ("GitLab", "GitLab personal access token self-revoc
 const SLACK: (&str, &str) = ("Slack", "Slack auth.revoke");
 const DOPPLER: (&str, &str) = ("Doppler", "Doppler auth/revoke");
 const GOOGLE: (&str, &str) = ("Google", "Google OAuth 2.0 token revocation");
+const AWS: (&str, &str) = ("AWS", "IAM UpdateAccessKey (deactivate the key)");
 
 /// The rules whose secrets their holder can revoke: rule id, then provider and method.
 pub const REVOCABLE: &[(&str, (&str, &str))] = &[
@@ -53,7 +56,17 @@ pub const REVOCABLE: &[(&str, (&str, &str))] = &[
     ("doppler.cli-token", DOPPLER),
     ("gcp.oauth.refresh-token", GOOGLE),
     ("gcp.oauth.access-token", GOOGLE),
+    ("aws.secret-access-key", AWS),
+    ("aws.secret-access-key.near-key-id", AWS),
 ];
+
+/// What a rule's revocation needs beside the secret: the rule-id prefix of the companion the
+/// inventory must hold next to it (AWS: the access key id), if any.
+pub fn companion_for(rule_id: &str) -> Option<&'static str> {
+    rule_id
+        .starts_with("aws.secret-access-key")
+        .then_some("aws.access-key-id")
+}
 
 /// How a rule's secrets are revoked (provider, method), if their provider offers it to the
 /// holder.
@@ -106,9 +119,14 @@ pub struct Attempt {
     pub detail: String,
 }
 
-/// Revokes `secret` (found by `rule_id`); `None` when its provider offers no revocation to
-/// the holder.
-pub fn revoke(rule_id: &str, secret: &str, opts: &VerifyOptions) -> Option<Attempt> {
+/// Revokes `secret` (found by `rule_id`, with the companion [`companion_for`] names, if any);
+/// `None` when its provider offers no revocation to the holder.
+pub fn revoke(
+    rule_id: &str,
+    secret: &str,
+    companion: Option<&str>,
+    opts: &VerifyOptions,
+) -> Option<Attempt> {
     let (provider, method) = method_for(rule_id)?;
     let attempt = |outcome, http_status, detail: String| Attempt {
         provider: provider.to_string(),
@@ -161,6 +179,30 @@ pub fn revoke(rule_id: &str, secret: &str, opts: &VerifyOptions) -> Option<Attem
             &[("Authorization", &format!("Bearer {secret}"))],
             None,
         ),
+        "AWS" => {
+            let Some(key_id) = companion.filter(|k| {
+                k.len() == 20
+                    && k.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            }) else {
+                return Some(attempt(
+                    Outcome::Unknown,
+                    None,
+                    "no access key id beside it: not sent".into(),
+                ));
+            };
+            let body = format!(
+                "Action=UpdateAccessKey&AccessKeyId={key_id}&Status=Inactive&Version=2010-05-08"
+            );
+            crate::access::aws_query(
+                &mut s,
+                "https://iam.amazonaws.com/",
+                "iam",
+                &body,
+                key_id,
+                secret,
+            )
+        }
         "Doppler" => {
             let body = serde_json::json!({ "token": secret }).to_string();
             s.send(
@@ -207,6 +249,16 @@ pub fn revoke(rule_id: &str, secret: &str, opts: &VerifyOptions) -> Option<Attem
         ("GitLab" | "Buildkite", 204) | ("Dropbox" | "Doppler" | "Google", 200) => {
             attempt(Outcome::Revoked, status, String::new())
         }
+        ("AWS", 200) if a.body.contains("UpdateAccessKeyResponse") => attempt(
+            Outcome::Revoked,
+            status,
+            "deactivated: delete it in IAM once nothing uses it".into(),
+        ),
+        ("AWS", 403) if a.body.contains("AccessDenied") => attempt(
+            Outcome::Failed,
+            status,
+            "the key may not deactivate itself (iam:UpdateAccessKey): deactivate it in the IAM console".into(),
+        ),
         ("Slack", 200) => match serde_json::from_str::<serde_json::Value>(&a.body) {
             Ok(v) if v["ok"].as_bool() == Some(true) && v["revoked"].as_bool() == Some(true) => {
                 attempt(Outcome::Revoked, status, String::new())

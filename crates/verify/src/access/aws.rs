@@ -34,7 +34,7 @@ const READ_ACTIONS: &[&str] = &[
 const ADMIN_POLICIES: &[&str] = &["AdministratorAccess", "IAMFullAccess", "PowerUserAccess"];
 
 /// A signed form POST to a query API (`service` `sts` or `iam`).
-fn call(
+pub(crate) fn call(
     s: &mut Session<'_>,
     url: &str,
     service: &str,

@@ -11,6 +11,7 @@
 
 mod anthropic;
 mod aws;
+pub(crate) use aws::call as aws_query;
 mod azure;
 mod buildkite;
 mod circleci;
