@@ -72,6 +72,19 @@ pub fn run(args: RevokeArgs) -> i32 {
     let mut todo = Vec::new();
     println!("To revoke:");
     for s in &chosen {
+        // An AWS key id chosen with --provider aws is revoked with its secret, not alone.
+        if !args.fingerprints.contains(&s.fingerprint)
+            && crate::verify::revoke::REVOCABLE.iter().any(|(id, _)| {
+                crate::verify::revoke::companion_for(id)
+                    .is_some_and(|prefix| s.rule_id.starts_with(prefix))
+            })
+        {
+            println!(
+                "  {} {} ({}) — the id half of a key: revoked with its secret",
+                s.fingerprint, s.rule_id, s.preview
+            );
+            continue;
+        }
         let how = crate::verify::revoke::method_for(&s.rule_id);
         let line = format!(
             "  {} {} ({}, {} cop(ies)) {}",

@@ -765,6 +765,10 @@ fn revoke_deactivates_aws_keys_signed_with_their_key_id() {
         stdout.contains("its access key id is not stored beside it"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("the id half of a key: revoked with its secret"),
+        "key ids are not counted as unrevocable secrets: {stdout}"
+    );
     let requests = provider.requests();
     assert_eq!(
         requests.len(),
@@ -1167,7 +1171,7 @@ fn blast_radius_of_package_and_image_registry_tokens() {
         "pypi-dead": [{"match": "POST /legacy/", "status": 403, "json": upload_403}],
         "docker-admin": [
             {"match": "POST /v2/auth/token", "json": {"access_token": "hubjwt-acmebuild"}},
-            {"match": "GET /token", "json": {"token": fake_registry_jwt("acmebuild/sprawl-access-probe", &["pull", "push", "delete"]),
+            {"match": "GET /token", "json": {"token": fake_registry_jwt("acmebuild/api", &["pull", "push", "delete"]),
                                              "expires_in": 300}},
             {"match": "GET /v2/namespaces/acmebuild/repositories", "json": {"count": 3, "next": null,
              "results": [{"name": "api", "namespace": "acmebuild", "is_private": true},
@@ -1175,7 +1179,7 @@ fn blast_radius_of_package_and_image_registry_tokens() {
                          {"name": "worker", "namespace": "acmebuild", "is_private": true}]}}],
         "docker-oat": [
             {"match": "POST /v2/auth/token", "json": {"access_token": "hubjwt-acmeorg"}},
-            {"match": "GET /token", "json": {"token": fake_registry_jwt("acmeorg/sprawl-access-probe", &["pull"])}},
+            {"match": "GET /token", "json": {"token": fake_registry_jwt("acmeorg/base", &["pull"])}},
             {"match": "GET /v2/namespaces/acmeorg/repositories", "json": {"count": 1, "results": [{"name": "base", "is_private": false}]}}],
         "docker-dead": [{"match": "POST /v2/auth/token", "status": 401, "json": {"message": "incorrect username or password"}}]
     });
@@ -1234,7 +1238,10 @@ fn blast_radius_of_package_and_image_registry_tokens() {
     );
 
     let a = access(&docker_admin);
-    assert_eq!(a["level"], "admin", "{a:#}");
+    assert_eq!(
+        a["level"], "can-write",
+        "deleting images is writing, not administering the account: {a:#}"
+    );
     assert_eq!(a["identity"], "Docker ID acmebuild");
     assert!(
         a["permissions"]
@@ -1275,11 +1282,12 @@ fn blast_radius_of_package_and_image_registry_tokens() {
         registry["path"]
             .as_str()
             .unwrap()
-            .contains("scope=repository:acmebuild/sprawl-access-probe:pull,push,delete")
+            .contains("scope=repository:acmebuild/api:pull,push,delete")
             || registry["path"]
                 .as_str()
                 .unwrap()
-                .contains("scope=repository:acmeorg/sprawl-access-probe:pull,push,delete")
+                .contains("scope=repository:acmeorg/base:pull,push,delete"),
+        "the probe asks about the namespace's first listed repository"
     );
     let upload = reqs
         .iter()

@@ -282,7 +282,7 @@ fn a_renamed_repository_is_followed_on_the_api() {
 }
 
 /// GitHub Enterprise Server: `gha://HOST/OWNER/REPO` reaches `https://HOST/api/v3` with no
-/// `--ci-api`; the inventory keeps the host with the copy, so `purge-logs` finds the same API
+/// `--ci-api` and with `GH_ENTERPRISE_TOKEN`, never `GITHUB_TOKEN`; the inventory keeps the host with the copy, so `purge-logs` finds the same API
 /// later without being told, and the artifact's run link points at the host.
 #[test]
 fn a_github_enterprise_target_carries_its_host() {
@@ -312,7 +312,10 @@ fn a_github_enterprise_target_carries_its_host() {
             .arg(&store)
             .arg("--ci-api-ca")
             .arg(&api.ca)
-            .env("GITHUB_TOKEN", "test-token")
+            // The enterprise host gets the enterprise token; GITHUB_TOKEN (github.com's)
+            // would be refused by it.
+            .env("GH_ENTERPRISE_TOKEN", "test-token")
+            .env("GITHUB_TOKEN", "a-github-com-token")
             .write_stdin("")
             .output()
             .unwrap()

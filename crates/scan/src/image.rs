@@ -249,7 +249,8 @@ fn open_target(
     }
 }
 
-/// The image's own owners (its authors or maintainer label) for its findings that have none.
+/// The image's owners (its `org.opencontainers.image.authors` label) for its findings that have
+/// none.
 fn give_owners(img: &Image, findings: &mut [sprawl_core::finding::Finding]) {
     if img.config.owners.is_empty() {
         return;

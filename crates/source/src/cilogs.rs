@@ -72,12 +72,23 @@ impl GhaTarget {
         }
     }
 
-    /// `opts` with this target's API: GitHub Enterprise Server's for a target that names its
-    /// host, `opts.api` (`--ci-api`) otherwise.
+    /// `opts` with this target's API and token: for a named host, GitHub Enterprise Cloud's
+    /// `https://api.SUB.ghe.com` or Server's `https://HOST/api/v3` with the enterprise token
+    /// (`github.com` itself: `api.github.com` with `GITHUB_TOKEN`); `opts.api` (`--ci-api`)
+    /// otherwise.
     pub fn options(&self, opts: &CiLogOptions) -> CiLogOptions {
         let mut o = opts.clone();
-        if let Some(h) = &self.host {
-            o.api = format!("https://{h}/api/v3");
+        match self.host.as_deref() {
+            None => {}
+            Some("github.com") => o.api = "https://api.github.com".into(),
+            Some(h) => {
+                o.api = if h.ends_with(".ghe.com") {
+                    format!("https://api.{h}")
+                } else {
+                    format!("https://{h}/api/v3")
+                };
+                o.token = opts.enterprise_token.clone();
+            }
         }
         o
     }
@@ -101,6 +112,10 @@ pub struct CiLogOptions {
     pub api: String,
     /// Token (`GITHUB_TOKEN`).
     pub token: Option<String>,
+    /// Token for GitHub Enterprise hosts named in targets (`GH_ENTERPRISE_TOKEN`, else
+    /// `GITHUB_ENTERPRISE_TOKEN`, as the gh CLI reads them): `GITHUB_TOKEN` never goes to a
+    /// host a target (or an inventory row) names.
+    pub enterprise_token: Option<String>,
     /// The newest N runs.
     pub runs: usize,
     /// Only runs created on or after this date (`YYYY-MM-DD`).
@@ -118,6 +133,9 @@ impl Default for CiLogOptions {
         CiLogOptions {
             api: "https://api.github.com".into(),
             token: std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty()),
+            enterprise_token: ["GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|t| !t.is_empty())),
             runs: 20,
             since: None,
             ca_pem: None,
@@ -317,7 +335,7 @@ impl Client {
                 .min(60);
             if !self.waits.wait(wait) {
                 return Err(format!(
-                    "{}: rate limited, and {WAIT_BUDGET_SECS} s of waiting already spent on this target: gave up",
+                    "{}: rate limited, and {WAIT_BUDGET_SECS} s of waiting already spent by this client: gave up",
                     shown(url)
                 ));
             }
@@ -661,6 +679,11 @@ pub struct LogCleaner<R: BufRead> {
     gitlab: bool,
     /// The next piece read starts a line (lines over 1 MiB come in several pieces).
     at_line_start: bool,
+    /// GitLab: the last cleaned line, held back until the next shows whether it continues it
+    /// (`+`), when the two are joined (a secret split at the runner's write is whole again).
+    held: Vec<u8>,
+    /// Empty lines owed after `held`: one per line joined into it, so line numbers hold.
+    held_blanks: usize,
 }
 
 impl<R: BufRead> LogCleaner<R> {
@@ -678,6 +701,8 @@ impl<R: BufRead> LogCleaner<R> {
             sections: Vec::new(),
             gitlab: false,
             at_line_start: true,
+            held: Vec::new(),
+            held_blanks: 0,
         }
     }
 
@@ -711,18 +736,19 @@ fn timestamp_len(line: &[u8]) -> Option<usize> {
     })
 }
 
-/// GitLab's timestamped traces (GitLab 17 and runners with timestamps on) follow the time with
-/// the stream: two hex digits, `O` (stdout) or `E` (stderr), `+` when the line continues the
-/// previous one, and a space (`00O `, `01E+ `). Its length after a stripped timestamp, or 0.
-fn gitlab_stream_len(rest: &[u8]) -> usize {
+/// GitLab's timestamped traces (runners with `FF_TIMESTAMPS`) follow the time with the stream:
+/// two hex digits, `O` (stdout) or `E` (stderr), then a space for a full line or `+` for a line
+/// that continues the previous one (`00O ok`, `01E+rest`). After a stripped timestamp: whether
+/// the line is a continuation (the prefix is 4 bytes), or `None` when there is no prefix.
+fn gitlab_stream_prefix(rest: &[u8]) -> Option<bool> {
     let hex = |b: Option<&u8>| b.is_some_and(u8::is_ascii_hexdigit);
     if !(hex(rest.first()) && hex(rest.get(1)) && matches!(rest.get(2), Some(b'O' | b'E'))) {
-        return 0;
+        return None;
     }
     match rest.get(3) {
-        Some(b' ') => 4,
-        Some(b'+') if rest.get(4) == Some(&b' ') => 5,
-        _ => 0,
+        Some(b' ') => Some(false),
+        Some(b'+') => Some(true),
+        _ => None,
     }
 }
 
@@ -766,7 +792,11 @@ impl<R: BufRead> Read for LogCleaner<R> {
                 .take(1 << 20)
                 .read_until(b'\n', &mut self.line)?;
             if n == 0 {
-                return Ok(0);
+                if self.held.is_empty() {
+                    return Ok(0);
+                }
+                self.flush_held();
+                continue;
             }
             let starts_line = self.at_line_start;
             self.at_line_start = self.line.last() == Some(&b'\n');
@@ -793,16 +823,32 @@ impl<R: BufRead> Read for LogCleaner<R> {
                     }
                 }
             }
-            let skip = if self.gitlab && skip > 0 {
-                skip + gitlab_stream_len(&self.line[skip..])
+            let stream = if self.gitlab && skip > 0 {
+                gitlab_stream_prefix(&self.line[skip..])
             } else {
-                skip
+                None
             };
+            let skip = skip + if stream.is_some() { 4 } else { 0 };
             let line = std::mem::take(&mut self.line);
             let mut cleaned = Vec::with_capacity(line.len());
             strip_ansi(&line[skip..], &mut cleaned);
             if self.gitlab {
-                strip_sections(&cleaned, self.lines, &mut self.sections, &mut self.out);
+                let continues = stream == Some(true) && !self.held.is_empty();
+                if starts_line && !continues {
+                    self.flush_held();
+                }
+                if continues {
+                    // Joined to the line it continues; an empty line keeps the count.
+                    if self.held.last() == Some(&b'\n') {
+                        self.held.pop();
+                    }
+                    self.held_blanks += 1;
+                }
+                strip_sections(&cleaned, self.lines, &mut self.sections, &mut self.held);
+                if self.held.len() > 1 << 20 {
+                    // Bounded memory: a line grown past 1 MiB by joins goes out as it is.
+                    self.flush_held();
+                }
             } else {
                 self.out.extend_from_slice(&cleaned);
             }
@@ -812,6 +858,16 @@ impl<R: BufRead> Read for LogCleaner<R> {
         buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
+    }
+}
+
+impl<R: BufRead> LogCleaner<R> {
+    /// Moves the held GitLab line, and the empty lines it owes, to the output.
+    fn flush_held(&mut self) {
+        self.out.append(&mut self.held);
+        for _ in 0..std::mem::take(&mut self.held_blanks) {
+            self.out.push(b'\n');
+        }
     }
 }
 
@@ -899,15 +955,19 @@ mod tests {
     fn gitlab_timestamped_traces_lose_time_and_stream() {
         let log = "2026-10-02T10:00:00.123456Z 00O \x1b[0Ksection_start:1700000002:step_script\r\x1b[0K$ ./deploy.sh\n\
                    2026-10-02T10:00:01.000001Z 01E token=abc\n\
-                   2026-10-02T10:00:01.500000Z 01E+ def\n\
-                   2026-10-02T10:00:02.000000Z 0OE not a stream prefix\n";
+                   2026-10-02T10:00:01.500000Z 01E+def\n\
+                   2026-10-02T10:00:01.600000Z 01E+ghi\n\
+                   2026-10-02T10:00:02.000000Z 0OE not a stream prefix\n\
+                   2026-10-02T10:00:03.000000Z 00O+last";
         let mut c = LogCleaner::new(log.as_bytes(), Vec::new()).gitlab();
         let mut out = String::new();
         c.read_to_string(&mut out).unwrap();
+        // Continuations join the line they continue; empty lines keep the line numbers.
         assert_eq!(
             out,
-            "$ ./deploy.sh\ntoken=abc\ndef\n0OE not a stream prefix\n"
+            "$ ./deploy.sh\ntoken=abcdefghi\n\n\n0OE not a stream prefixlast\n"
         );
+        assert_eq!(c.lines(), 6);
         assert_eq!(section_of(&c.sections, 2).as_deref(), Some("step_script"));
         // GitHub logs keep such text: the stream prefix is GitLab's only.
         let mut gh = LogCleaner::new("2026-10-02T10:00:01.0Z 01E x\n".as_bytes(), Vec::new());
@@ -980,8 +1040,28 @@ mod tests {
         assert!(GhaTarget::parse("gha://a@b.example/acme/app").is_none());
         let ghe = GhaTarget::parse("gha://GHE.Example.com:8443/acme/app").unwrap();
         assert_eq!(ghe.shown(), "gha://ghe.example.com:8443/acme/app");
-        let o = ghe.options(&CiLogOptions::default());
+        let opts = CiLogOptions {
+            token: Some("dotcom".into()),
+            enterprise_token: Some("enterprise".into()),
+            ..CiLogOptions::default()
+        };
+        let o = ghe.options(&opts);
         assert_eq!(o.api, "https://ghe.example.com:8443/api/v3");
+        assert_eq!(
+            o.token.as_deref(),
+            Some("enterprise"),
+            "GITHUB_TOKEN stays home"
+        );
+        let dotcom = GhaTarget::parse("gha://github.com/acme/app")
+            .unwrap()
+            .options(&opts);
+        assert_eq!(dotcom.api, "https://api.github.com");
+        assert_eq!(dotcom.token.as_deref(), Some("dotcom"));
+        let cloud = GhaTarget::parse("gha://acme.ghe.com/acme/app")
+            .unwrap()
+            .options(&opts);
+        assert_eq!(cloud.api, "https://api.acme.ghe.com");
+        assert_eq!(cloud.token.as_deref(), Some("enterprise"));
         assert_eq!(
             ghe.run_url(&o.api, 7),
             "https://ghe.example.com:8443/acme/app/actions/runs/7"

@@ -63,9 +63,10 @@ pub const REVOCABLE: &[(&str, (&str, &str))] = &[
 /// What a rule's revocation needs beside the secret: the rule-id prefix of the companion the
 /// inventory must hold next to it (AWS: the access key id), if any.
 pub fn companion_for(rule_id: &str) -> Option<&'static str> {
+    // Long-term keys only: a temporary (ASIA…) key cannot be deactivated, it expires.
     rule_id
         .starts_with("aws.secret-access-key")
-        .then_some("aws.access-key-id")
+        .then_some("aws.access-key-id.long-term")
 }
 
 /// How a rule's secrets are revoked (provider, method), if their provider offers it to the
@@ -216,7 +217,7 @@ pub fn revoke(
                 Some(&body),
             )
         }
-        _ => {
+        "Google" => {
             let body = format!("token={}", crate::url_encode(secret));
             s.send(
                 "POST",
@@ -225,6 +226,8 @@ pub fn revoke(
                 Some(&body),
             )
         }
+        // A provider listed without a request of its own: nothing is sent anywhere.
+        other => Err(format!("{other}: no revocation request defined")),
     };
     let a = match answer {
         Ok(a) => a,

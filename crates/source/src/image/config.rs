@@ -15,26 +15,24 @@ pub struct ImageConfig {
     pub platform: Option<String>,
     /// The config fields as a text document, one field per line, for the detector.
     pub document: ConfigDocument,
-    /// Who answers for the image: its `org.opencontainers.image.authors` label, else its
-    /// `maintainer` label, else the legacy `author` field (`MAINTAINER`); split at commas. The
-    /// owners of its copies when no CODEOWNERS names them.
+    /// Who answers for the image: its `org.opencontainers.image.authors` label, split at
+    /// commas. The owners of its copies when no CODEOWNERS names them. The `maintainer` label
+    /// and the `author` field are not used: official base images set them and every image
+    /// built on one inherits them (an `nginx`-based image would be "owned" by nginx's team).
     pub owners: Vec<String>,
 }
 
 /// The image's owners from its config (see [`ImageConfig::owners`]): at most 5, each at most
-/// 200 characters.
+/// 200 characters, control characters (the inventory stores owners one per line) removed.
 fn owners_of(v: &Value) -> Vec<String> {
-    let labels = &v["config"]["Labels"];
-    let text = ["org.opencontainers.image.authors", "maintainer"]
-        .iter()
-        .find_map(|k| labels[*k].as_str().filter(|s| !s.trim().is_empty()))
-        .or_else(|| v["author"].as_str().filter(|s| !s.trim().is_empty()))
+    let text = v["config"]["Labels"]["org.opencontainers.image.authors"]
+        .as_str()
         .unwrap_or("");
     text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && s.chars().count() <= 200)
+        .map(|o| o.chars().filter(|c| !c.is_control()).collect::<String>())
+        .map(|o| o.trim().to_string())
+        .filter(|o| !o.is_empty() && o.chars().count() <= 200)
         .take(5)
-        .map(str::to_string)
         .collect()
 }
 
@@ -184,11 +182,14 @@ mod tests {
         assert_eq!(c.document.field(at("b")), "history[2].created_by");
         assert_eq!(c.document.field(at("maintainer")), "Labels.maintainer");
         assert_eq!(c.document.field(at("CMD run --x")), "Cmd");
-        assert_eq!(c.owners, ["me"]);
+        assert!(
+            c.owners.is_empty(),
+            "a maintainer label is inherited: not an owner"
+        );
     }
 
     #[test]
-    fn owners_from_authors_then_maintainer_then_author() {
+    fn owners_from_the_authors_label_only() {
         let owners = |cfg: &str| parse(cfg.as_bytes()).unwrap().owners;
         assert_eq!(
             owners(
@@ -196,14 +197,17 @@ mod tests {
             ),
             ["team-a@acme.example", "@acme/payments"]
         );
-        assert_eq!(
-            owners(r#"{"author":"Jo <jo@acme.example>","config":{}}"#),
-            ["Jo <jo@acme.example>"]
+        assert!(
+            owners(r#"{"author":"Jo <jo@acme.example>","config":{"Labels":{"maintainer":"m"}}}"#)
+                .is_empty()
         );
-        assert!(owners(r#"{"config":{"Labels":{"maintainer":"  "}}}"#).is_empty());
+        assert_eq!(
+            owners(r#"{"config":{"Labels":{"org.opencontainers.image.authors":"a\nb, c"}}}"#),
+            ["ab", "c"]
+        );
         assert!(owners(r#"{"config":{"Labels":null}}"#).is_empty());
         let many = format!(
-            r#"{{"config":{{"Labels":{{"maintainer":"{}"}}}}}}"#,
+            r#"{{"config":{{"Labels":{{"org.opencontainers.image.authors":"{}"}}}}}}"#,
             ["x"; 9].join(",")
         );
         assert_eq!(owners(&many).len(), 5);

@@ -112,6 +112,179 @@ fn role_level(name: &str) -> Option<AccessLevel> {
     }
 }
 
+/// Graph application permissions that change data (beyond `ReadWrite`): full control,
+/// management, creation, invitations, enabling accounts, sending.
+const GRAPH_WRITE_WORDS: &[&str] = &[
+    "Write",
+    "FullControl",
+    "Manage",
+    "Create",
+    "Invite",
+    "EnableDisable",
+    "Delete",
+    ".Send",
+];
+
+/// The level Microsoft Graph application permissions grant.
+fn graph_level(roles: &[String]) -> AccessLevel {
+    if roles.iter().any(|r| GRAPH_ADMIN.contains(&r.as_str())) {
+        AccessLevel::Admin
+    } else if roles
+        .iter()
+        .any(|r| GRAPH_WRITE_WORDS.iter().any(|w| r.contains(w)))
+    {
+        AccessLevel::CanWrite
+    } else if roles.is_empty() {
+        AccessLevel::IdentityOnly
+    } else {
+        AccessLevel::ReadOnly
+    }
+}
+
+/// Role definitions looked up per analysis (distinct ids; the rest make a floor).
+const MAX_ROLE_LOOKUPS: usize = 4;
+
+/// What the Azure Resource Manager part found, folded into the answer.
+struct Arm {
+    level: AccessLevel,
+    exact: bool,
+    notes: Vec<String>,
+    held: Vec<String>,
+    reach: Vec<String>,
+}
+
+impl Arm {
+    /// Something could not be read: the level found so far is a floor.
+    fn unread(&mut self, what: String) {
+        self.notes.push(what);
+        self.exact = false;
+    }
+}
+
+/// Subscriptions, the principal's role assignments in each and their role names. Failures are
+/// notes and make the answer a floor; only the session's own limits end the analysis.
+fn arm(s: &mut Session<'_>, tenant: &str, client: &str, secret: &str) -> Arm {
+    let mut out = Arm {
+        level: AccessLevel::IdentityOnly,
+        exact: true,
+        notes: Vec::new(),
+        held: Vec::new(),
+        reach: Vec::new(),
+    };
+    let (token, claims) = match token(s, tenant, client, secret, ARM_SCOPE) {
+        Ok(x) => x,
+        Err(why) => {
+            out.unread(format!("Azure Resource Manager not analysed: {why}"));
+            return out;
+        }
+    };
+    let oid = claims["oid"].as_str().unwrap_or("").to_string();
+    let auth = format!("Bearer {token}");
+    let subs = match s.get_json(
+        &format!("{ARM}/subscriptions?api-version=2022-12-01"),
+        &[("Authorization", &auth)],
+    ) {
+        Ok((v, _)) => v,
+        Err(why) => {
+            out.unread(format!("Azure subscriptions not listed: {why}"));
+            return out;
+        }
+    };
+    let subs: Vec<(String, String)> = subs["value"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| {
+            let id = v["subscriptionId"].as_str().filter(|i| is_guid(i))?;
+            Some((
+                id.to_string(),
+                v["displayName"].as_str().unwrap_or(id).to_string(),
+            ))
+        })
+        .collect();
+    if subs.is_empty() {
+        return out;
+    }
+    let names: Vec<String> = subs.iter().map(|(_, n)| n.clone()).collect();
+    out.reach
+        .push(counted(subs.len(), "Azure subscriptions", &names));
+    // Seeing a subscription means holding some role in it: at least reads.
+    out.level = AccessLevel::ReadOnly;
+    if subs.len() > MAX_SUBSCRIPTIONS {
+        out.unread(format!(
+            "role assignments read in the first {MAX_SUBSCRIPTIONS} subscriptions only"
+        ));
+    }
+    if !is_guid(&oid) {
+        out.unread("the token names no service principal object id".into());
+        return out;
+    }
+    let mut role_names: std::collections::HashMap<String, Option<String>> =
+        std::collections::HashMap::new();
+    for (sub, sub_name) in subs.iter().take(MAX_SUBSCRIPTIONS) {
+        let url = format!(
+            "{ARM}/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&%24filter=assignedTo(%27{oid}%27)"
+        );
+        let assignments = match s.get(&url, &[("Authorization", &auth)]).and_then(json_of) {
+            Ok((v, _)) => v,
+            Err(why) => {
+                out.unread(format!("role assignments in {sub_name} not read: {why}"));
+                continue;
+            }
+        };
+        for asg in assignments["value"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            let def = asg["properties"]["roleDefinitionId"].as_str().unwrap_or("");
+            let scope = asg["properties"]["scope"].as_str().unwrap_or("");
+            if !def.starts_with('/')
+                || !def
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/-._".contains(&b))
+            {
+                continue;
+            }
+            if !role_names.contains_key(def) {
+                let name = if role_names.len() >= MAX_ROLE_LOOKUPS {
+                    None
+                } else {
+                    s.get_json(
+                        &format!("{ARM}{def}?api-version=2022-04-01"),
+                        &[("Authorization", &auth)],
+                    )
+                    .ok()
+                    .and_then(|(role, _)| {
+                        role["properties"]["roleName"].as_str().map(str::to_string)
+                    })
+                };
+                role_names.insert(def.to_string(), name);
+            }
+            let name = role_names.get(def).cloned().flatten();
+            match name.as_deref().and_then(role_level) {
+                Some(l) => out.level = out.level.max(l),
+                // A custom role, or one whose name could not be read: at least reads.
+                None => out.exact = false,
+            }
+            let at = if scope.ends_with(sub.as_str()) {
+                format!("subscription {sub_name}")
+            } else {
+                // A resource group or resource: its type segment and name.
+                let mut tail: Vec<&str> = scope.rsplit('/').take(2).collect();
+                tail.reverse();
+                tail.join("/")
+            };
+            out.held.push(format!(
+                "{} on {at}",
+                name.as_deref().unwrap_or("a role not read")
+            ));
+        }
+    }
+    out
+}
+
 /// The blast radius of a live client secret of application `client` in `tenant`.
 pub(crate) fn analyse(
     s: &mut Session<'_>,
@@ -132,135 +305,25 @@ pub(crate) fn analyse(
                 .collect()
         })
         .unwrap_or_default();
-    let mut level = AccessLevel::IdentityOnly;
-    let mut exact = true;
-    let mut permissions = Vec::new();
-    let mut reach = Vec::new();
-    if roles.is_empty() {
-        permissions.push("Microsoft Graph: no application permissions".into());
+    let mut permissions = vec![if roles.is_empty() {
+        "Microsoft Graph: no application permissions".to_string()
     } else {
-        permissions.push(format!(
+        format!(
             "Microsoft Graph application permissions: {}",
             roles.join(", ")
-        ));
-        let graph_level = if roles.iter().any(|r| GRAPH_ADMIN.contains(&r.as_str())) {
-            AccessLevel::Admin
-        } else if roles
-            .iter()
-            .any(|r| r.contains("ReadWrite") || r.ends_with(".Send") || r.contains("Write"))
-        {
-            AccessLevel::CanWrite
-        } else {
-            AccessLevel::ReadOnly
-        };
-        level = level.max(graph_level);
+        )
+    }];
+    let arm = arm(s, tenant, client, secret);
+    if !arm.held.is_empty() {
+        permissions.push(format!("Azure roles: {}", arm.held.join(", ")));
     }
-
-    // Azure Resource Manager: subscriptions and the roles held in them.
-    match token(s, tenant, client, secret, ARM_SCOPE) {
-        Ok((arm, claims)) => {
-            let oid = claims["oid"].as_str().unwrap_or("").to_string();
-            let auth = format!("Bearer {arm}");
-            let (subs, _) = s.get_json(
-                &format!("{ARM}/subscriptions?api-version=2022-12-01"),
-                &[("Authorization", &auth)],
-            )?;
-            let subs: Vec<(String, String)> = subs["value"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|v| {
-                    let id = v["subscriptionId"].as_str().filter(|i| is_guid(i))?;
-                    Some((
-                        id.to_string(),
-                        v["displayName"].as_str().unwrap_or(id).to_string(),
-                    ))
-                })
-                .collect();
-            if !subs.is_empty() {
-                let names: Vec<String> = subs.iter().map(|(_, n)| n.clone()).collect();
-                reach.push(counted(subs.len(), "Azure subscriptions", &names));
-            }
-            if subs.len() > MAX_SUBSCRIPTIONS {
-                exact = false;
-            }
-            let mut held: Vec<String> = Vec::new();
-            for (sub, sub_name) in subs.iter().take(MAX_SUBSCRIPTIONS) {
-                if !is_guid(&oid) {
-                    exact = false;
-                    break;
-                }
-                let url = format!(
-                    "{ARM}/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&%24filter=assignedTo(%27{oid}%27)"
-                );
-                let a = s.get(&url, &[("Authorization", &auth)])?;
-                if a.status == 403 {
-                    // Seeing a subscription without reading its role assignments: some role,
-                    // at least Reader-like.
-                    exact = false;
-                    level = level.max(AccessLevel::ReadOnly);
-                    continue;
-                }
-                let (assignments, _) = json_of(a)?;
-                for asg in assignments["value"]
-                    .as_array()
-                    .map(Vec::as_slice)
-                    .unwrap_or_default()
-                {
-                    let def = asg["properties"]["roleDefinitionId"].as_str().unwrap_or("");
-                    let scope = asg["properties"]["scope"].as_str().unwrap_or("");
-                    if !def.starts_with('/')
-                        || !def
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b"/-._".contains(&b))
-                    {
-                        continue;
-                    }
-                    let (role, _) = s.get_json(
-                        &format!("{ARM}{def}?api-version=2022-04-01"),
-                        &[("Authorization", &auth)],
-                    )?;
-                    let name = role["properties"]["roleName"]
-                        .as_str()
-                        .unwrap_or("?")
-                        .to_string();
-                    match role_level(&name) {
-                        Some(l) => level = level.max(l),
-                        None => {
-                            // A role whose name says nothing (a custom role): at least reads.
-                            level = level.max(AccessLevel::ReadOnly);
-                            exact = false;
-                        }
-                    }
-                    let at = if scope.ends_with(sub.as_str()) {
-                        format!("subscription {sub_name}")
-                    } else {
-                        // A resource group or resource: its type segment and name.
-                        let mut tail: Vec<&str> = scope.rsplit('/').take(2).collect();
-                        tail.reverse();
-                        tail.join("/")
-                    };
-                    held.push(format!("{name} on {at}"));
-                }
-            }
-            if !held.is_empty() {
-                permissions.push(format!("Azure roles: {}", held.join(", ")));
-            } else if !subs.is_empty() {
-                level = level.max(AccessLevel::ReadOnly);
-            }
-        }
-        Err(why) => {
-            permissions.push(format!("Azure Resource Manager not analysed: {why}"));
-            exact = false;
-        }
-    }
+    permissions.extend(arm.notes);
     Ok(Found {
-        level,
+        level: graph_level(&roles).max(arm.level),
         identity: format!("application {app} ({client}) in tenant {tenant}"),
         permissions,
-        reach,
-        exact,
+        reach: arm.reach,
+        exact: arm.exact,
     })
 }
 
@@ -286,5 +349,15 @@ mod tests {
         );
         assert_eq!(role_level("Reader"), Some(AccessLevel::ReadOnly));
         assert_eq!(role_level("Key Vault Secrets User"), None);
+        let g = |r: &[&str]| graph_level(&r.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        assert_eq!(g(&[]), AccessLevel::IdentityOnly);
+        assert_eq!(g(&["User.Read.All"]), AccessLevel::ReadOnly);
+        assert_eq!(g(&["Sites.FullControl.All"]), AccessLevel::CanWrite);
+        assert_eq!(g(&["User.Invite.All"]), AccessLevel::CanWrite);
+        assert_eq!(g(&["Mail.Send"]), AccessLevel::CanWrite);
+        assert_eq!(
+            g(&["RoleManagement.ReadWrite.Directory"]),
+            AccessLevel::Admin
+        );
     }
 }

@@ -8,8 +8,8 @@
 //! (`{"version": 1, "permissions": "user"}`, `{"permissions": {"projects": [...]}}`,
 //! `{"nbf": …, "exp": …}`) and the tagged arrays PyPI writes today (`[0, exp, nbf]` expiry,
 //! `[1, [names]]` project names, `[2, [ids]]` project ids, `[3, user_id]` the owning user,
-//! `[4, publisher_id, …]` a trusted publisher). A caveat sprawl does not know is listed as such
-//! and makes the answer a floor.
+//! `[4, publisher_id, …]` a trusted publisher). A caveat sprawl does not know is listed as such:
+//! caveats only narrow a token, so "can write" stays the exact ceiling.
 
 use base64::Engine as _;
 use serde_json::Value;
@@ -125,8 +125,9 @@ impl Reader<'_> {
 /// What the caveats allow, gathered.
 #[derive(Debug, Default, PartialEq)]
 struct Scope {
-    /// Project names the token is limited to (none: not limited by name).
-    projects: Vec<String>,
+    /// Project names the token is limited to (`None`: not limited by name; an empty list
+    /// allows no project).
+    projects: Option<Vec<String>>,
     /// Project ids it is limited to.
     project_ids: usize,
     /// The user the token belongs to.
@@ -159,7 +160,10 @@ fn read_caveats(caveats: &[String]) -> Scope {
         match &v {
             Value::Array(a) => match a.first().and_then(Value::as_u64) {
                 Some(0) => s.expires = a.get(1).and_then(Value::as_i64),
-                Some(1) => s.projects.extend(a.get(1).map(strings).unwrap_or_default()),
+                Some(1) => s
+                    .projects
+                    .get_or_insert_with(Vec::new)
+                    .extend(a.get(1).map(strings).unwrap_or_default()),
                 Some(2) => s.project_ids += a.get(1).map(|x| strings(x).len()).unwrap_or(0),
                 Some(3) => s.user = a.get(1).and_then(Value::as_str).map(str::to_string),
                 Some(4) => {
@@ -172,9 +176,12 @@ fn read_caveats(caveats: &[String]) -> Scope {
                     s.expires = Some(exp);
                 } else if let Some(p) = o.get("permissions") {
                     if p.as_str() != Some("user") {
-                        s.projects.extend(strings(&p["projects"]));
-                        if p.get("projects").is_none() {
-                            s.unknown += 1;
+                        match p.get("projects") {
+                            Some(list) => s
+                                .projects
+                                .get_or_insert_with(Vec::new)
+                                .extend(strings(list)),
+                            None => s.unknown += 1,
                         }
                     }
                 } else if let Some(ids) = o.get("project_ids") {
@@ -212,12 +219,13 @@ pub(crate) fn analyse(token: &str) -> Result<Found, String> {
     };
     let mut permissions = vec!["upload releases (new versions and files)".to_string()];
     let mut reach = Vec::new();
-    if !scope.projects.is_empty() {
-        permissions.push(format!(
-            "limited to projects: {}",
-            scope.projects.join(", ")
-        ));
-        reach.push(counted(scope.projects.len(), "projects", &scope.projects));
+    if let Some(projects) = &scope.projects {
+        if projects.is_empty() {
+            permissions.push("limited to an empty project list: it can upload nowhere".into());
+        } else {
+            permissions.push(format!("limited to projects: {}", projects.join(", ")));
+            reach.push(counted(projects.len(), "projects", projects));
+        }
     } else if scope.project_ids > 0 {
         permissions.push(format!("limited to {} project id(s)", scope.project_ids));
         reach.push(format!("{} projects", scope.project_ids));
@@ -235,15 +243,24 @@ pub(crate) fn analyse(token: &str) -> Result<Found, String> {
         permissions.push("no expiry".into());
     }
     if scope.unknown > 0 {
-        permissions.push(format!("{} caveat(s) sprawl does not read", scope.unknown));
+        permissions.push(format!(
+            "{} caveat(s) sprawl does not read (they can only narrow it)",
+            scope.unknown
+        ));
     }
+    let nowhere = scope.projects.as_ref().is_some_and(Vec::is_empty);
     Ok(Found {
-        level: AccessLevel::CanWrite,
+        level: if nowhere {
+            AccessLevel::IdentityOnly
+        } else {
+            AccessLevel::CanWrite
+        },
         identity,
         permissions,
         reach,
-        // An unread caveat may narrow the token further; upload is still its only power.
-        exact: scope.unknown == 0,
+        // Uploading is an upload token's only power and caveats only narrow it: the level is
+        // a ceiling the token can reach, not a floor.
+        exact: true,
     })
 }
 
@@ -340,7 +357,9 @@ mod tests {
 
         let odd = macaroon("pypi.org", "x", &[r#"[9, "future"]"#, "not json"]);
         let f = analyse(&odd).unwrap();
-        assert!(!f.exact);
+        assert!(f.exact, "caveats only narrow: can-write is a ceiling");
+        let nowhere = macaroon("pypi.org", "y", &["[1, []]"]);
+        assert_eq!(analyse(&nowhere).unwrap().level, AccessLevel::IdentityOnly);
         assert!(f.permissions.iter().any(|p| p.contains("2 caveat(s)")));
     }
 
