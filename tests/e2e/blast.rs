@@ -855,6 +855,8 @@ fn blast_radius_of_ai_chat_ci_and_platform_keys() {
     let mapbox = format!("sk.eyJ{}.{}", fake(ALNUM, 60, 9962), fake(ALNUM, 22, 9963));
     let buildkite = format!("bkua_{}", fake(HEX, 40, 9964));
     let datadog = fake(HEX, 32, 9965);
+    let datadog_app = fake(HEX, 40, 9969);
+    let app_last4 = &datadog_app[36..];
     let heroku = t("HRKU-AA", 58, 9966);
     let circleci = format!("CCIPAT_{}_{}", fake(ALNUM, 22, 9967), fake(HEX, 40, 9968));
     let tree = work.path().join("tree");
@@ -871,6 +873,7 @@ fn blast_radius_of_ai_chat_ci_and_platform_keys() {
             format!("MAPBOX_SECRET_TOKEN={mapbox}"),
             format!("BUILDKITE_API_TOKEN={buildkite}"),
             format!("DD_API_KEY={datadog}"),
+            format!("DD_APP_KEY={datadog_app}"),
             format!("HEROKU_API_KEY={heroku}"),
             format!("CIRCLE_TOKEN={circleci}"),
         ]
@@ -909,7 +912,13 @@ fn blast_radius_of_ai_chat_ci_and_platform_keys() {
         "buildkite": [
             {"match": "GET /v2/access-token", "json": {"uuid": "b1", "scopes": ["read_builds", "read_job_env", "read_user"]}},
             {"match": "GET /v2/user", "json": {"id": "u1", "name": "CI Robot", "email": "ci@acme.example"}}],
-        "datadog": [{"match": "GET /api/v1/validate", "json": {"valid": true}}],
+        "datadog": [
+            {"match": "GET /api/v1/validate", "json": {"valid": true}},
+            {"match": "GET /api/v2/validate_keys", "json": {"status": "ok"}},
+            {"match": "GET /api/v2/current_user/application_keys", "json": {"data": [
+                {"id": "k1", "type": "application_keys", "attributes": {"name": "other", "last4": "zzzz", "scopes": null}},
+                {"id": "k2", "type": "application_keys", "attributes": {"name": "ci-dashboards", "last4": app_last4,
+                 "scopes": ["dashboards_read", "monitors_write"]}}]}}],
         "heroku": [
             {"match": "GET /account", "json": {"email": "ops@acme.example", "id": "h1"}},
             {"match": "GET /apps", "json": [{"name": "acme-api"}, {"name": "acme-web"}]}],
@@ -929,13 +938,14 @@ fn blast_radius_of_ai_chat_ci_and_platform_keys() {
         (mapbox.as_str(), "api:mapbox"),
         (buildkite.as_str(), "api:buildkite"),
         (datadog.as_str(), "api:datadog"),
+        (datadog_app.as_str(), "api:datadog"),
         (heroku.as_str(), "api:heroku"),
         (circleci.as_str(), "api:circleci"),
     ];
     let provider = Provider::start_api(work.path(), &scenarios, "", None, Some(&routes));
     let (_, doc, err) = scan(&provider, &tree, &[]);
     assert!(
-        err.contains("blast radius of 11 live secret(s)"),
+        err.contains("blast radius of 12 live secret(s)"),
         "{err} {doc:#}"
     );
     let level = |s: &str| {
@@ -980,6 +990,11 @@ fn blast_radius_of_ai_chat_ci_and_platform_keys() {
     );
     assert_eq!(identity(&buildkite), "user CI Robot");
     assert_eq!(level(&datadog), "can-write");
+    assert_eq!(level(&datadog_app), "can-write", "monitors_write");
+    assert_eq!(
+        identity(&datadog_app),
+        format!("application key ci-dashboards (…{app_last4}) of a Datadog user (US1 site)")
+    );
     assert_eq!(level(&heroku), "admin");
     assert_eq!(level(&circleci), "can-write");
 }

@@ -76,6 +76,7 @@ pub const ANALYSED: &[(&str, &str)] = &[
     ("mapbox.secret-token", "Mapbox"),
     ("buildkite.api-token", "Buildkite"),
     ("datadog.api-key", "Datadog"),
+    ("datadog.app-key", "Datadog"),
     ("heroku.api-key", "Heroku"),
     ("heroku.api-key.legacy", "Heroku"),
     ("circleci.personal-token", "CircleCI"),
@@ -316,6 +317,10 @@ pub(crate) fn analyse(
         "mapbox.secret-token" => mapbox::analyse(&mut s, secret),
         "buildkite.api-token" => buildkite::analyse(&mut s, secret),
         "datadog.api-key" => datadog::analyse(&mut s, secret),
+        "datadog.app-key" => {
+            let api = vars.get("api")?;
+            datadog::analyse_app_key(&mut s, api, secret)
+        }
         "heroku.api-key" | "heroku.api-key.legacy" => heroku::analyse(&mut s, secret),
         "circleci.personal-token" | "circleci.api-token.legacy" => {
             circleci::analyse(&mut s, secret)
