@@ -133,7 +133,16 @@ struct Planted {
     twilio: String,
 }
 
+/// `sprawl scan TREE --verify --blast-radius` with every provider pointed at the local server.
 fn scan(provider: &Provider, tree: &Path, extra: &[&str]) -> (i32, Value, String) {
+    let mut with_blast = vec!["--blast-radius"];
+    with_blast.extend_from_slice(extra);
+    verify_scan(provider, tree, &with_blast)
+}
+
+/// `sprawl scan TREE --verify` (JSON, values shown) with every provider pointed at the local
+/// server.
+fn verify_scan(provider: &Provider, tree: &Path, extra: &[&str]) -> (i32, Value, String) {
     let base = format!("https://127.0.0.1:{}", provider.port);
     let mut cmd = sprawl();
     cmd.arg("scan")
@@ -145,7 +154,7 @@ fn scan(provider: &Provider, tree: &Path, extra: &[&str]) -> (i32, Value, String
             "--no-progress",
             "--verify",
         ])
-        .args(["--allow-internal", "--blast-radius"])
+        .arg("--allow-internal")
         .arg("--verify-ca")
         .arg(&provider.ca);
     for p in [
@@ -1137,6 +1146,68 @@ fn fake_registry_jwt(repository: &str, actions: &[&str]) -> String {
         &json!({"iss": "auth.docker.io", "aud": "registry.docker.io",
                      "access": [{"type": "repository", "name": repository, "actions": actions}]}),
     )
+}
+
+/// A file with two Docker IDs: the nearest belongs to another login, the token's own is
+/// further up. Dead with the nearest, the token is tried with the other before it is called
+/// dead — and is live; a token dead with every companion stays dead.
+#[test]
+fn a_dead_answer_with_the_nearest_companion_tries_the_others() {
+    let work = TempDir::new().unwrap();
+    let tree = work.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    let token = format!("dckr_pat_{}", fake(ALNUM, 27, 801));
+    let gone = format!("dckr_pat_{}", fake(ALNUM, 27, 802));
+    std::fs::write(
+        tree.join("publish.sh"),
+        format!(
+            "docker login -u acmebuild --password-stdin < token.txt\n\n\n\n\n\nDOCKERHUB_USERNAME=mirror-bot\nDOCKERHUB_TOKEN={token}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        tree.join("old.sh"),
+        format!(
+            "docker login -u retiredci --password-stdin\nDOCKERHUB_USERNAME=olduser\nDOCKERHUB_TOKEN={gone}\n"
+        ),
+    )
+    .unwrap();
+    let routes = json!({
+        "hub": [
+            {"match": "POST /v2/auth/token", "body": "\"identifier\": \"acmebuild\"", "json": {"access_token": "hub-jwt"}},
+            {"match": "POST /v2/auth/token", "status": 401, "json": {"message": "incorrect username or password"}}]
+    });
+    let provider = Provider::start_api(
+        work.path(),
+        &[(token.as_str(), "api:hub"), (gone.as_str(), "api:hub")],
+        "",
+        None,
+        Some(&routes),
+    );
+    let (_, doc, _) = verify_scan(&provider, &tree, &[]);
+    let v = access_of(&doc, &token);
+    assert_eq!(v["status"], "live", "{doc:#}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("another companion")
+    );
+    assert_eq!(
+        access_of(&doc, &gone)["status"],
+        "dead",
+        "dead with both names"
+    );
+    let asked: Vec<String> = provider
+        .requests()
+        .iter()
+        .map(|r| r["body"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        asked.len(),
+        4,
+        "nearest then the other, for each token: {asked:#?}"
+    );
 }
 
 /// Package and image registries: PyPI tokens (verified by the upload endpoint's 400-vs-403,

@@ -104,8 +104,15 @@ struct Job<'a> {
     spec: &'a VerifySpec,
     secret: String,
     vars: BTreeMap<String, String>,
+    /// The variables with other companions of the same file (the next nearest), tried only
+    /// when the nearest makes the secret look dead: a username or key id that belongs to
+    /// another credential would otherwise report a live secret dead.
+    alternatives: Vec<BTreeMap<String, String>>,
     findings: Vec<usize>,
 }
+
+/// Other companions tried after a dead answer, at most.
+const MAX_COMPANION_ALTERNATIVES: usize = 3;
 
 /// Verifies every distinct secret of `findings` and records the outcome on each finding.
 pub fn verify_findings(
@@ -168,6 +175,7 @@ pub fn verify_findings(
                 rule,
                 spec,
                 secret: first.secret.to_string(),
+                alternatives: alternatives(spec, first, findings, &vars),
                 vars,
                 findings: idx,
             }),
@@ -264,6 +272,42 @@ fn variables(
         vars.insert(name.clone(), companion.secret.to_string());
     }
     Ok(vars)
+}
+
+/// `vars` with one companion swapped for another value of the same rule in the same file,
+/// nearest first (each companion in turn, at most [`MAX_COMPANION_ALTERNATIVES`] in all).
+fn alternatives(
+    spec: &VerifySpec,
+    f: &Finding,
+    all: &[Finding],
+    vars: &BTreeMap<String, String>,
+) -> Vec<BTreeMap<String, String>> {
+    let path = f.origin.display_path();
+    let mut out = Vec::new();
+    for (name, rule_id) in &spec.companions {
+        let mut candidates: Vec<&Finding> = all
+            .iter()
+            .filter(|c| {
+                &c.rule_id == rule_id && c.origin.display_path() == path && !c.secret.is_withheld()
+            })
+            .collect();
+        candidates.sort_by_key(|c| c.line.abs_diff(f.line));
+        let mut seen: Vec<&str> = vars.get(name).map(String::as_str).into_iter().collect();
+        for c in candidates {
+            let value: &str = &c.secret;
+            if seen.contains(&value) {
+                continue;
+            }
+            seen.push(value);
+            if out.len() >= MAX_COMPANION_ALTERNATIVES {
+                return out;
+            }
+            let mut alt = vars.clone();
+            alt.insert(name.clone(), value.to_string());
+            out.push(alt);
+        }
+    }
+    out
 }
 
 /// Fills `{{name}}` placeholders; `escape` transforms each value (JSON bodies).
@@ -457,12 +501,53 @@ fn check(
     opts: &VerifyOptions,
 ) -> Verification {
     let mut v = check_status(job, client, limiter, opts);
+    let mut vars = &job.vars;
+    // Dead with the nearest companion: another companion of the file may be the right one.
+    let mut unknown_with_another = None;
+    if v.status == Status::Dead {
+        for alt in &job.alternatives {
+            let other = Job {
+                rule: job.rule,
+                spec: job.spec,
+                secret: job.secret.clone(),
+                vars: alt.clone(),
+                alternatives: Vec::new(),
+                findings: Vec::new(),
+            };
+            let w = check_status(&other, client, limiter, opts);
+            match w.status {
+                Status::Live => {
+                    v = Verification {
+                        reason: Some(
+                            "live with another companion of the file than the nearest".into(),
+                        ),
+                        ..w
+                    };
+                    vars = alt;
+                    break;
+                }
+                Status::Unknown => unknown_with_another = Some(w),
+                _ => {}
+            }
+        }
+        if v.status == Status::Dead
+            && let Some(w) = unknown_with_another
+        {
+            // Dead with one companion, no answer with another: not known to be dead.
+            v = Verification {
+                reason: Some(
+                    "dead with the nearest companion, no clear answer with another".into(),
+                ),
+                ..w
+            };
+        }
+    }
     if opts.blast_radius && v.status == Status::Live {
         let rps = job.spec.rps.unwrap_or(opts.default_rps);
         match access::analyse(
             &job.rule.spec.id,
             &job.secret,
-            &job.vars,
+            vars,
             rps,
             client,
             limiter,
