@@ -366,17 +366,26 @@ fn search_around(
             let Some(m) = re.captures_read_at(locs, &hay[..end], at) else {
                 break;
             };
-            at = if m.end() > m.start() {
-                m.end()
-            } else {
-                m.end() + 1
-            };
+            at = resume_at(&m, locs.get(secret_group));
             if let Some((s, e)) = locs.get(secret_group)
                 && e > s
             {
                 found(s, e, locs);
             }
         }
+    }
+}
+
+/// Where the next search starts after match `m` with secret span `secret`: at the secret's
+/// end, not the match's. A pattern's trailing boundary (`(?:[^A-Za-z0-9]|$)`) consumes the
+/// newline after a secret; resuming past it would hide a secret whose leading boundary is that
+/// newline (`(?:^|[^…])` at the start of the next line: one key per line, `NAME=` lines read
+/// for companions). Always past the match's start, so the search moves on.
+fn resume_at(m: &regex::bytes::Match<'_>, secret: Option<(usize, usize)>) -> usize {
+    match secret {
+        Some((s, e)) if e > s && e > m.start() => e,
+        _ if m.end() > m.start() => m.end(),
+        _ => m.end() + 1,
     }
 }
 
@@ -429,11 +438,7 @@ fn search(
             if m.start() >= report_end && report_end < hay.len() {
                 break;
             }
-            at = if m.end() > m.start() {
-                m.end()
-            } else {
-                m.end() + 1
-            };
+            at = resume_at(&m, locs.get(rule.secret_group));
             if let Some((s, e)) = locs.get(rule.secret_group)
                 && e > s
             {
@@ -500,6 +505,26 @@ mod tests {
         });
         assert!(hay.len() > 4 * USER_CHUNK);
         assert_eq!(chunked, whole);
+    }
+
+    /// A trailing boundary consumes the newline after a secret; the next line's secret, whose
+    /// leading boundary is that newline, is still found (one key per line).
+    #[test]
+    fn a_consumed_line_end_does_not_hide_the_next_line() {
+        let mut loaded = sprawl_core::rules::load::LoadedRules::default();
+        loaded.set_trust(sprawl_core::rules::load::Trust::User);
+        loaded.add_toml(
+            "t.toml",
+            "[[rule]]\nid = 't.line'\nname = 'n'\nprovider = 'p'\npattern = '''(?:^|[^A-Za-z0-9])(?P<secret>zk_[0-9]{6})(?:[^0-9]|$)'''\nkeywords = ['zk_']\nconfidence = 'high'\nseverity = 'high'\n",
+        );
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let rule = &loaded.rules[0];
+        let re = rule.regex().unwrap();
+        let hay = b"zk_123456\nzk_234567\nzk_345678";
+        let mut found = Vec::new();
+        let mut locs = re.capture_locations();
+        search(rule, re, &mut locs, hay, &mut |s, e, _| found.push((s, e)));
+        assert_eq!(found, [(0, 9), (10, 19), (20, 29)]);
     }
 
     /// A built-in rule with bounded matches, searched only around its keyword hits, finds what
