@@ -19,14 +19,7 @@ pub fn run(args: ReportArgs) -> i32 {
         }
     };
     let mut ordered = crate::report::rotation::by_urgency(secrets);
-    let mut loaded = crate::rules::load::builtin();
-    loaded.set_trust(crate::rules::load::Trust::User);
-    for p in &args.rules {
-        loaded.add_path(p);
-    }
-    for e in &loaded.errors {
-        eprintln!("error: {e}");
-    }
+    let loaded = super::rules::builtin_and(&args.rules);
     crate::report::rotation::attach_next_steps(&mut ordered, &loaded.rules);
     if !args.show_secrets {
         // An inventory recorded with --store-secrets still prints them only on request.
@@ -99,14 +92,7 @@ pub fn verify(args: VerifyArgs) -> i32 {
             return EXIT_ERROR;
         }
     };
-    let mut loaded = crate::rules::load::builtin();
-    loaded.set_trust(crate::rules::load::Trust::User);
-    for p in &args.rules {
-        loaded.add_path(p);
-    }
-    for e in &loaded.errors {
-        eprintln!("error: {e}");
-    }
+    let loaded = super::rules::builtin_and(&args.rules);
     let rules = loaded.rules;
     let by_id: std::collections::HashMap<&str, &crate::rules::Rule> =
         rules.iter().map(|r| (r.spec.id.as_str(), r)).collect();

@@ -21,9 +21,9 @@ pub fn run(cmd: RulesCommand) -> i32 {
     }
 }
 
-/// `GET https://api.github.com/user`, or the built-in's name.
-fn list(extra: &[PathBuf], format: ListFormat, verifiable: bool) -> i32 {
-    let json = format == ListFormat::Json;
+/// The built-in rules and the user's rule files or directories `extra` (trusted as the user's
+/// own); load errors are printed, the rules that loaded are kept.
+pub(crate) fn builtin_and(extra: &[PathBuf]) -> load::LoadedRules {
     let mut loaded = load::builtin();
     loaded.set_trust(crate::rules::load::Trust::User);
     for p in extra {
@@ -32,6 +32,14 @@ fn list(extra: &[PathBuf], format: ListFormat, verifiable: bool) -> i32 {
     for e in &loaded.errors {
         eprintln!("error: {e}");
     }
+    loaded
+}
+
+/// `sprawl rules list`: every rule (`--verifiable`: those with a verifier, and the request
+/// each makes) as a table, Markdown or JSON.
+fn list(extra: &[PathBuf], format: ListFormat, verifiable: bool) -> i32 {
+    let json = format == ListFormat::Json;
+    let mut loaded = builtin_and(extra);
     if verifiable {
         loaded.rules.retain(|r| r.spec.verify.is_some());
         if !json {

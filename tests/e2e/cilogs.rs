@@ -70,6 +70,19 @@ fn on_api(cmd: &mut assert_cmd::Command, api: &Api) -> std::process::Output {
         .unwrap()
 }
 
+/// Runs `cmd` against the local GitLab API with its CA and token.
+fn on_gitlab(cmd: &mut assert_cmd::Command, api: &Api) -> std::process::Output {
+    cmd.args([
+        "--ci-gitlab-url",
+        &format!("https://127.0.0.1:{}", api.port),
+    ])
+    .arg("--ci-api-ca")
+    .arg(&api.ca)
+    .env("GITLAB_TOKEN", "gl-token")
+    .output()
+    .unwrap()
+}
+
 /// `sprawl scan TARGET --format json --show-secrets` against the local API.
 fn scan_gha(api: &Api, target: &str) -> std::process::Output {
     on_api(
@@ -541,26 +554,20 @@ fn gitlab_job_traces_and_artifacts() {
     });
     let api = start_script(work.path(), &plan, "gitlab_ci_api.py");
     let store = work.path().join("inv.db");
-    let out = sprawl()
-        .args([
-            "scan",
-            "gitlab-ci://acme/api",
-            "--format",
-            "json",
-            "--no-progress",
-            "--show-secrets",
-        ])
-        .arg("--store")
-        .arg(&store)
-        .args([
-            "--ci-gitlab-url",
-            &format!("https://127.0.0.1:{}", api.port),
-        ])
-        .arg("--ci-api-ca")
-        .arg(&api.ca)
-        .env("GITLAB_TOKEN", "gl-token")
-        .output()
-        .unwrap();
+    let out = on_gitlab(
+        sprawl()
+            .args([
+                "scan",
+                "gitlab-ci://acme/api",
+                "--format",
+                "json",
+                "--no-progress",
+                "--show-secrets",
+            ])
+            .arg("--store")
+            .arg(&store),
+        &api,
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -598,18 +605,12 @@ fn gitlab_job_traces_and_artifacts() {
         assert_eq!(r["token"], !blob, "the token goes to the API only: {r}");
     }
     // purge-logs erases the two jobs that printed secrets (trace and artifacts).
-    let purged = sprawl()
-        .args(["purge-logs", "--yes", "--store"])
-        .arg(&store)
-        .args([
-            "--ci-gitlab-url",
-            &format!("https://127.0.0.1:{}", api.port),
-        ])
-        .arg("--ci-api-ca")
-        .arg(&api.ca)
-        .env("GITLAB_TOKEN", "gl-token")
-        .output()
-        .unwrap();
+    let purged = on_gitlab(
+        sprawl()
+            .args(["purge-logs", "--yes", "--store"])
+            .arg(&store),
+        &api,
+    );
     assert_eq!(
         purged.status.code(),
         Some(0),

@@ -50,7 +50,26 @@ struct LogRead {
     sections: Vec<(u64, String)>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    /// A reader for one target; `known` holds what earlier audits remembered of its logs.
+    fn new(
+        engine: &'a Arc<Engine>,
+        fp: &'a Fingerprinter,
+        windowing: Windowing,
+        limits: &'a Limits,
+        known: &'a HashMap<String, Vec<BlobMatch>>,
+    ) -> Reader<'a> {
+        Reader {
+            engine,
+            fp,
+            scratch: sprawl_detect::Scratch::default(),
+            windowing,
+            limits,
+            known,
+            counts: Counts::default(),
+        }
+    }
+
     /// Streams one log through the cleaner and the detection stage.
     fn log(
         &mut self,
@@ -181,15 +200,7 @@ pub fn scan_gha(
     // A repository whose runs were listed was scanned, even if nothing new was read.
     outcome.empty_ok = true;
     let empty = HashMap::new();
-    let mut reader = Reader {
-        engine,
-        fp,
-        scratch: sprawl_detect::Scratch::default(),
-        windowing,
-        limits,
-        known: known.unwrap_or(&empty),
-        counts: Counts::default(),
-    };
+    let mut reader = Reader::new(engine, fp, windowing, limits, known.unwrap_or(&empty));
     for (run, attempt, workflow) in &runs {
         let base = CiLogOrigin {
             target: shown.clone(),
@@ -382,15 +393,7 @@ pub fn scan_gitlab(
     };
     outcome.empty_ok = true;
     let empty = HashMap::new();
-    let mut reader = Reader {
-        engine,
-        fp,
-        scratch: sprawl_detect::Scratch::default(),
-        windowing,
-        limits,
-        known: known.unwrap_or(&empty),
-        counts: Counts::default(),
-    };
+    let mut reader = Reader::new(engine, fp, windowing, limits, known.unwrap_or(&empty));
     let mut pipelines: Vec<u64> = Vec::new();
     for job in &jobs {
         if !pipelines.contains(&job.pipeline) {

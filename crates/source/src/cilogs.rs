@@ -232,13 +232,25 @@ impl WaitBudget {
             .is_ok()
     }
 
-    /// Sleeps `secs` if the budget allows; false when it is spent.
-    pub(crate) fn wait(&self, secs: u64) -> bool {
-        let ok = self.take(secs);
-        if ok {
-            std::thread::sleep(Duration::from_secs(secs));
+    /// Waits out the rate-limited answer `resp` to `url`: its `Retry-After` (else 5 s, at most
+    /// 60 s) if the budget allows, else an error naming the URL.
+    pub(crate) fn wait_out(
+        &self,
+        resp: &ureq::http::Response<ureq::Body>,
+        url: &str,
+    ) -> Result<(), String> {
+        let secs = header(resp, "retry-after")
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(5)
+            .min(60);
+        if !self.take(secs) {
+            return Err(format!(
+                "{}: rate limited, and {WAIT_BUDGET_SECS} s of waiting already spent by this client: gave up",
+                shown(url)
+            ));
         }
-        ok
+        std::thread::sleep(Duration::from_secs(secs));
+        Ok(())
     }
 }
 
@@ -329,16 +341,7 @@ impl Client {
             if !limited {
                 return Ok(resp);
             }
-            let wait = header(&resp, "retry-after")
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .unwrap_or(5)
-                .min(60);
-            if !self.waits.wait(wait) {
-                return Err(format!(
-                    "{}: rate limited, and {WAIT_BUDGET_SECS} s of waiting already spent by this client: gave up",
-                    shown(url)
-                ));
-            }
+            self.waits.wait_out(&resp, url)?;
         }
         Err(format!("{}: rate limited, gave up", shown(url)))
     }

@@ -103,17 +103,7 @@ impl GitLabClient {
             if resp.status().as_u16() != 429 {
                 return Ok(resp);
             }
-            let wait = header(&resp, "retry-after")
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .unwrap_or(5)
-                .min(60);
-            if !self.waits.wait(wait) {
-                return Err(format!(
-                    "{}: rate limited, and {} s of waiting already spent on this project: gave up",
-                    shown(url),
-                    crate::cilogs::WAIT_BUDGET_SECS
-                ));
-            }
+            self.waits.wait_out(&resp, url)?;
         }
         Err(format!("{}: rate limited, gave up", shown(url)))
     }

@@ -10,15 +10,7 @@ const API: &str = "https://api.anthropic.com/v1";
 
 pub(crate) fn analyse(s: &mut Session<'_>, rule_id: &str, key: &str) -> Result<Found, String> {
     let h = [("x-api-key", key), ("anthropic-version", "2023-06-01")];
-    let list = |v: &serde_json::Value, field: &str| -> Vec<String> {
-        v["data"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|x| x[field].as_str().map(str::to_string))
-            .collect()
-    };
+    let list = |v: &serde_json::Value, field: &str| super::field_strings(&v["data"], field);
     if rule_id == "anthropic.admin-key" {
         let (org, _) = s.get_json(&format!("{API}/organizations/me"), &h)?;
         let (users, _) = s.get_json(&format!("{API}/organizations/users?limit=100"), &h)?;

@@ -297,14 +297,7 @@ pub(crate) fn analyse(
     }
     let (_, graph) = token(s, tenant, client, secret, GRAPH)?;
     let app = graph["app_displayname"].as_str().unwrap_or("?").to_string();
-    let roles: Vec<String> = graph["roles"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let roles = super::strings(&graph["roles"]);
     let mut permissions = vec![if roles.is_empty() {
         "Microsoft Graph: no application permissions".to_string()
     } else {

@@ -3,7 +3,7 @@
 
 use sprawl_core::finding::AccessLevel;
 
-use super::{Found, Session, json_of};
+use super::{Found, Session, json_of, strings};
 
 const API: &str = "https://api.buildkite.com/v2";
 
@@ -11,13 +11,7 @@ pub(crate) fn analyse(s: &mut Session<'_>, token: &str) -> Result<Found, String>
     let auth = format!("Bearer {token}");
     let h = [("Authorization", auth.as_str())];
     let (t, _) = s.get_json(&format!("{API}/access-token"), &h)?;
-    let scopes: Vec<String> = t["scopes"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|x| x.as_str().map(str::to_string))
-        .collect();
+    let scopes = strings(&t["scopes"]);
     let identity = if scopes.iter().any(|x| x == "read_user") {
         let (u, _) = json_of(s.get(&format!("{API}/user"), &h)?)?;
         format!("user {}", u["name"].as_str().unwrap_or("?"))

@@ -11,13 +11,7 @@ pub(crate) fn analyse(s: &mut Session<'_>, token: &str) -> Result<Found, String>
     let h = [("Circle-Token", token)];
     let (me, _) = s.get_json(&format!("{API}/me"), &h)?;
     let (orgs, _) = s.get_json(&format!("{API}/me/collaborations"), &h)?;
-    let names: Vec<String> = orgs
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|o| o["name"].as_str().map(str::to_string))
-        .collect();
+    let names = super::field_strings(&orgs, "name");
     Ok(Found {
         level: AccessLevel::CanWrite,
         identity: format!("user {}", me["login"].as_str().unwrap_or("?")),

@@ -108,11 +108,8 @@ pub(crate) fn analyse_app_key(
     let name = entry["attributes"]["name"].as_str().unwrap_or("?");
     let identity = format!("application key {name} (…{last4}) of a Datadog user (US1 site)");
     match entry["attributes"]["scopes"].as_array() {
-        Some(list) => {
-            let scopes: Vec<String> = list
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect();
+        Some(_) => {
+            let scopes = super::strings(&entry["attributes"]["scopes"]);
             Ok(Found {
                 level: scopes_level(&scopes),
                 identity,

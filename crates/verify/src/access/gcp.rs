@@ -69,13 +69,7 @@ pub(crate) fn analyse(s: &mut Session<'_>, pem: &str, email: &str) -> Result<Fou
     let evaluated = a.status == 200;
     let granted: Vec<String> = if evaluated {
         let (v, _) = json_of(a)?;
-        v["permissions"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|p| p.as_str().map(str::to_string))
-            .collect()
+        super::strings(&v["permissions"])
     } else {
         reach.push(format!(
             "testIamPermissions answered {}: permissions not evaluated",

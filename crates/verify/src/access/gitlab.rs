@@ -10,13 +10,7 @@ const API: &str = "https://gitlab.com/api/v4";
 pub(crate) fn analyse(s: &mut Session<'_>, token: &str) -> Result<Found, String> {
     let h = [("PRIVATE-TOKEN", token)];
     let (pat, _) = s.get_json(&format!("{API}/personal_access_tokens/self"), &h)?;
-    let scopes: Vec<String> = pat["scopes"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect();
+    let scopes = super::strings(&pat["scopes"]);
     let a = s.get(&format!("{API}/user"), &h)?;
     let (identity, is_admin) = if a.status == 200 {
         let (u, _) = json_of(a)?;
@@ -53,13 +47,7 @@ pub(crate) fn analyse(s: &mut Session<'_>, token: &str) -> Result<Found, String>
     if a.status == 200 {
         let total = a.header("x-total").and_then(|t| t.parse::<usize>().ok());
         let (v, _) = json_of(a)?;
-        owned = v
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|g| g["full_path"].as_str().map(str::to_string))
-            .collect();
+        owned = super::field_strings(&v, "full_path");
         let n = total.unwrap_or(owned.len());
         if n > 0 {
             reach.push(counted(n, "groups it owns", &owned));

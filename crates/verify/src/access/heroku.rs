@@ -15,13 +15,7 @@ pub(crate) fn analyse(s: &mut Session<'_>, key: &str) -> Result<Found, String> {
     ];
     let (account, _) = s.get_json(&format!("{API}/account"), &h)?;
     let (apps, _) = s.get_json(&format!("{API}/apps"), &h)?;
-    let names: Vec<String> = apps
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|a| a["name"].as_str().map(str::to_string))
-        .collect();
+    let names = super::field_strings(&apps, "name");
     Ok(Found {
         level: AccessLevel::Admin,
         identity: format!("user {}", account["email"].as_str().unwrap_or("?")),

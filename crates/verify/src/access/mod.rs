@@ -218,6 +218,26 @@ pub(crate) fn json_of(a: Answer) -> Result<(serde_json::Value, Answer), String> 
     Ok((v, a))
 }
 
+/// The strings of the JSON array `v` (other items, or a `v` that is no array, give none).
+pub(crate) fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
+}
+
+/// `field` of each object of the JSON array `v`, where it is a string.
+pub(crate) fn field_strings(v: &serde_json::Value, field: &str) -> Vec<String> {
+    v.as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|x| x[field].as_str().map(str::to_string))
+        .collect()
+}
+
 /// A comma-separated scope header as a list.
 pub(crate) fn scope_list(header: Option<&str>) -> Vec<String> {
     header

@@ -10,13 +10,7 @@ use super::{Found, Session, counted, json_of};
 const API: &str = "https://api.openai.com/v1";
 
 fn names(v: &serde_json::Value, field: &str) -> Vec<String> {
-    v["data"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|x| x[field].as_str().map(str::to_string))
-        .collect()
+    super::field_strings(&v["data"], field)
 }
 
 pub(crate) fn analyse(s: &mut Session<'_>, rule_id: &str, key: &str) -> Result<Found, String> {

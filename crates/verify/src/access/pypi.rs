@@ -16,7 +16,7 @@ use serde_json::Value;
 use sprawl_core::finding::AccessLevel;
 use sprawl_core::time::iso8601;
 
-use super::{Found, counted};
+use super::{Found, counted, strings};
 
 /// A macaroon's location, identifier and first-party caveats (the signature is not read).
 #[derive(Debug, PartialEq)]
@@ -138,16 +138,6 @@ struct Scope {
     expires: Option<i64>,
     /// Caveats not understood.
     unknown: usize,
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn read_caveats(caveats: &[String]) -> Scope {

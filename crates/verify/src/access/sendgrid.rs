@@ -3,7 +3,7 @@
 
 use sprawl_core::finding::AccessLevel;
 
-use super::{Found, Session, json_of};
+use super::{Found, Session, json_of, strings};
 
 const API: &str = "https://api.sendgrid.com/v3";
 
@@ -11,13 +11,7 @@ pub(crate) fn analyse(s: &mut Session<'_>, key: &str) -> Result<Found, String> {
     let auth = format!("Bearer {key}");
     let h = [("Authorization", auth.as_str())];
     let (v, _) = s.get_json(&format!("{API}/scopes"), &h)?;
-    let scopes: Vec<String> = v["scopes"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|x| x.as_str().map(str::to_string))
-        .collect();
+    let scopes = strings(&v["scopes"]);
     let a = s.get(&format!("{API}/user/username"), &h)?;
     let identity = if a.status == 200 {
         let (u, _) = json_of(a)?;
